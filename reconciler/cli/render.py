@@ -1,0 +1,110 @@
+"""``reconciler render KIND/NAME [PATH]``: what one resource becomes, without an engine.
+
+Route/Middleware: Traefik labels; VirtualIP: the keepalived.conf template (or one node's file);
+Service: the Engine ServiceSpec; Network/Volume/Config/Secret: their create specs (secret data
+redacted). Exit 0, or 2 when the manifests are invalid or the resource is unknown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from reconciler.cli.context import EXIT_ERROR, settings
+from reconciler.cli.views import err_console, out_console, print_json, print_problems
+from reconciler.manifests.errors import ManifestError
+from reconciler.manifests.kinds.base import Resource
+from reconciler.manifests.kinds.config import Config, Secret
+from reconciler.manifests.kinds.network import Network
+from reconciler.manifests.kinds.service import Service
+from reconciler.manifests.kinds.traefik import Middleware, Route
+from reconciler.manifests.kinds.virtual_ip import VirtualIP
+from reconciler.manifests.kinds.volume import Volume
+from reconciler.manifests.loading import load_manifests
+from reconciler.manifests.manifest_set import ManifestSet
+from reconciler.render.keepalived import keepalived_conf, keepalived_template
+from reconciler.render.objects import config_spec, network_spec, volume_mount_options, volume_name
+from reconciler.render.service_spec import service_spec
+from reconciler.render.traefik import middleware_labels, routes_labels
+
+
+def _node_map(values: tuple[str, ...]) -> dict[str, str]:
+    nodes = {}
+    for value in values:
+        host, sep, node_id = value.partition("=")
+        if not sep or not host or not node_id:
+            raise click.BadParameter(f"{value!r}: use HOSTNAME=NODE_ID", param_hint="--node")
+        nodes[host] = node_id
+    return nodes
+
+
+@click.command()
+@click.argument("target", metavar="KIND/NAME")
+@click.argument("path", default=".", type=click.Path(path_type=str))
+@click.option("--node", "nodes", multiple=True, metavar="HOSTNAME=NODE_ID", help="VirtualIP: resolve a node.")
+@click.option("--for-node", metavar="NODE_ID", help="VirtualIP: the file that node gets, not the template.")
+@click.pass_context
+def render(ctx: click.Context, target: str, path: str, nodes: tuple[str, ...], for_node: str | None) -> None:
+    """Print what the resource KIND/NAME under PATH becomes in Swarm."""
+    conf = settings(ctx)
+    try:
+        manifests = load_manifests(path)
+    except ManifestError as exc:
+        print_problems(exc.problems, conf.output)
+        ctx.exit(EXIT_ERROR)
+    resource = _find(manifests, target)
+    if resource is None:
+        err_console().print(f"{target}: no such resource under {path}", style="red")
+        ctx.exit(EXIT_ERROR)
+    node_ids = _node_map(nodes)
+    if isinstance(resource, VirtualIP):
+        text = (
+            keepalived_conf(resource, for_node, node_ids, password="<secret>")
+            if for_node
+            else keepalived_template(resource, node_ids)
+        )
+        if conf.output == "json":
+            print_json({"kind": "VirtualIP", "name": resource.name, "keepalived.conf": text})
+        else:
+            click.echo(text, nl=not text.endswith("\n"))
+        return
+    rendered = _rendered(resource, manifests, conf.instance)
+    if conf.output == "json" or not _is_label_map(resource):
+        print_json(rendered)
+    else:
+        console = out_console()
+        for key, value in rendered.items():
+            console.print(f"{key}={value}")
+
+
+def _find(manifests: ManifestSet, target: str) -> Resource | None:
+    kind, _, name = target.partition("/")
+    wanted = f"{kind.lower()}/{name}"
+    return next((r for r in manifests if f"{r.KIND.lower()}/{r.name}" == wanted), None)
+
+
+def _is_label_map(resource: Resource) -> bool:
+    return isinstance(resource, Route | Middleware)
+
+
+def _rendered(resource: Resource, manifests: ManifestSet, instance: str) -> dict[str, Any]:
+    if isinstance(resource, Route):
+        middlewares = {m.name: m for m in manifests.of_kind(Middleware)}
+        return routes_labels([resource], middlewares)
+    if isinstance(resource, Middleware):
+        return middleware_labels(resource)
+    if isinstance(resource, Service):
+        return service_spec(resource, manifests, instance)
+    if isinstance(resource, Network):
+        return network_spec(resource, instance)
+    if isinstance(resource, Volume):
+        return {"Name": volume_name(resource), **volume_mount_options(resource, instance)}
+    if isinstance(resource, Config | Secret):
+        if resource.spec.external:
+            return {"Name": resource.name, "External": True}
+        body = config_spec(resource, manifests.contents[resource.key], instance)
+        if isinstance(resource, Secret):
+            body["Data"] = "<redacted>"
+        return body
+    raise AssertionError(f"no renderer for {resource.KIND}")

@@ -1,0 +1,21 @@
+"""``reconciler schema [--out DIR]``: the JSON schema of every kind (the ``crds/`` folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reconciler.cli.views import out_console, print_json
+from reconciler.manifests.schema import schema_documents, write_schemas
+
+
+@click.command()
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), help="Write one file per kind here.")
+def schema(out: Path | None) -> None:
+    """Print the JSON schemas of all kinds, or write them to a folder."""
+    if out is None:
+        print_json(schema_documents())
+        return
+    for path in write_schemas(out):
+        out_console().print(f"wrote {path}")

@@ -1,0 +1,202 @@
+"""Checks that need the whole manifest set: duplicates, references, dependency cycles, route
+claims, VRRP clashes and secret sizes. Pure: loaded manifests in, positioned problems out.
+
+Called by ``reconciler.manifests.loading`` after each document passed its own model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from ipaddress import IPv4Interface, IPv6Interface
+
+from reconciler.manifests.errors import ManifestProblem, dotted
+from reconciler.manifests.kinds.base import Resource
+from reconciler.manifests.kinds.service import Service
+from reconciler.manifests.kinds.traefik import Route
+from reconciler.manifests.kinds.virtual_ip import VirtualIP
+from reconciler.manifests.manifest_set import LoadedManifest
+from reconciler.manifests.registry import KINDS
+from reconciler.manifests.yaml_source import FieldPath
+
+__all__ = ["check_set"]
+
+VRRP_PASSWORD_MAX = 8  # keepalived truncates auth_pass beyond 8 characters
+
+
+def check_set(
+    loaded: list[LoadedManifest], contents: dict[str, bytes], broken: set[str] | None = None
+) -> list[ManifestProblem]:
+    """``broken``: Kind/name of documents that failed their own validation; they count as declared."""
+    unique = _unique(loaded)
+    problems = list(unique.problems)
+    by_key = unique.by_key
+    problems += _references(by_key, broken or set())
+    for check in (_cycles, _route_claims, _vrrp_clashes):
+        problems += check(by_key)
+    problems += _vrrp_passwords(by_key, contents)
+    return problems
+
+
+class _Unique:
+    def __init__(self) -> None:
+        self.by_key: dict[str, LoadedManifest] = {}
+        self.problems: list[ManifestProblem] = []
+
+
+def _problem(item: LoadedManifest, path: FieldPath, message: str) -> ManifestProblem:
+    return ManifestProblem(item.source.position(path), item.resource.key, dotted(path), message)
+
+
+def _unique(loaded: list[LoadedManifest]) -> _Unique:
+    result = _Unique()
+    for item in loaded:
+        first = result.by_key.get(item.resource.key)
+        if first is None:
+            result.by_key[item.resource.key] = item
+        else:
+            result.problems.append(
+                _problem(
+                    item,
+                    ("metadata", "name"),
+                    f"duplicate {item.resource.key}: first defined at {first.source.position()}",
+                )
+            )
+    return result
+
+
+def _references(by_key: dict[str, LoadedManifest], broken: set[str]) -> list[ManifestProblem]:
+    problems = []
+    for item in by_key.values():
+        for ref in item.resource.references():
+            key_text = f"{ref.kind}/{ref.name}"
+            if ref.kind not in KINDS:
+                problems.append(
+                    _problem(item, ref.field_path, f"unknown kind {ref.kind!r}: expected one of {', '.join(KINDS)}")
+                )
+            elif key_text not in by_key and key_text not in broken and not ref.optional:
+                problems.append(
+                    _problem(item, ref.field_path, f"{ref.kind}/{ref.name} is not declared in the manifests")
+                )
+    return problems
+
+
+def _cycles(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
+    edges = {
+        key: [dep for dep in item.resource.spec.depends_on if dep in by_key]
+        for key, item in by_key.items()
+        if isinstance(item.resource, Service)
+    }
+    problems: list[ManifestProblem] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(key: str, trail: list[str]) -> None:
+        state[key] = 1
+        for dep in edges.get(key, []):
+            if state.get(dep) == 1:
+                cycle = [*trail[trail.index(dep) :], dep] if dep in trail else [key, dep]
+                problems.append(_problem(by_key[key], ("spec", "dependsOn"), "dependency cycle: " + " -> ".join(cycle)))
+            elif dep not in state:
+                visit(dep, [*trail, dep])
+        state[key] = 2
+
+    for key in sorted(edges):
+        if key not in state:
+            visit(key, [key])
+    return problems
+
+
+def _route_claims(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
+    claims: dict[tuple[str, str], LoadedManifest] = {}
+    problems = []
+    for item in _of(by_key, Route):
+        route = item.resource
+        assert isinstance(route, Route)
+        path = route.spec.path_prefix or "/"
+        for index, host in enumerate(route.spec.hosts or ["*"]):
+            first = claims.setdefault((host, path), item)
+            if first is not item:
+                problems.append(
+                    _problem(
+                        item,
+                        ("spec", "hosts", index) if route.spec.hosts else ("spec", "catchAll"),
+                        f"{host}{path} is already claimed by {first.resource.key} ({first.source.position()})",
+                    )
+                )
+        problems += _route_network(by_key, item, route)
+    return problems
+
+
+def _route_network(by_key: dict[str, LoadedManifest], item: LoadedManifest, route: Route) -> list[ManifestProblem]:
+    target = by_key.get(f"Service/{route.spec.service}")
+    if target is None or route.spec.network is None:
+        return []
+    assert isinstance(target.resource, Service)
+    if route.spec.network in target.resource.spec.network_names():
+        return []
+    return [
+        _problem(
+            item,
+            ("spec", "network"),
+            f"Service/{route.spec.service} is not attached to network {route.spec.network!r}",
+        )
+    ]
+
+
+def _vrrp_clashes(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
+    problems = []
+    router_ids: dict[tuple[str, int], LoadedManifest] = {}
+    addresses: dict[IPv4Interface | IPv6Interface, LoadedManifest] = {}
+    for item in _of(by_key, VirtualIP):
+        vip = item.resource
+        assert isinstance(vip, VirtualIP)
+        first = router_ids.setdefault((vip.spec.interface, vip.spec.router_id), item)
+        if first is not item:
+            problems.append(
+                _problem(
+                    item,
+                    ("spec", "routerId"),
+                    f"VRRP router id {vip.spec.router_id} on {vip.spec.interface} is already used by {first.resource.key}",
+                )
+            )
+        for index, address in enumerate(vip.spec.addresses):
+            owner = next((other for a, other in addresses.items() if a.ip == address.ip), None)
+            if owner is not None:
+                problems.append(
+                    _problem(
+                        item,
+                        ("spec", "addresses", index),
+                        f"{address.ip} is also held by {owner.resource.key}",
+                    )
+                )
+            addresses.setdefault(address, item)
+    return problems
+
+
+def _vrrp_passwords(by_key: dict[str, LoadedManifest], contents: dict[str, bytes]) -> list[ManifestProblem]:
+    problems = []
+    for item in _of(by_key, VirtualIP):
+        vip = item.resource
+        assert isinstance(vip, VirtualIP)
+        if vip.spec.password is None:
+            continue
+        content = contents.get(f"Secret/{vip.spec.password.secret}")
+        if content is None:
+            continue  # external or missing: the reference check speaks for a missing one
+        password = content.decode("utf-8", "replace").strip("\r\n")
+        if (
+            not 1 <= len(password) <= VRRP_PASSWORD_MAX
+            or not password.isprintable()
+            or any(c in password for c in ' "{}#!')
+        ):
+            problems.append(
+                _problem(
+                    item,
+                    ("spec", "password", "secret"),
+                    f"the VRRP password must be 1-{VRRP_PASSWORD_MAX} printable characters without spaces, quotes, braces, '#' or '!'",
+                )
+            )
+    return problems
+
+
+def _of(by_key: dict[str, LoadedManifest], cls: type[Resource]) -> Iterable[LoadedManifest]:
+    return (item for item in by_key.values() if isinstance(item.resource, cls))

@@ -1,0 +1,1 @@
+"""One module per manifest kind; ``reconciler.manifests.registry`` gathers them."""

@@ -1,0 +1,55 @@
+"""``Network``: an overlay network. Swarm networks are immutable, so any changed field is a replace."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from reconciler.manifests.kinds.base import Resource
+from reconciler.manifests.types import Labels, Spec
+
+__all__ = ["Ipam", "Network", "NetworkSpec"]
+
+
+class Ipam(Spec):
+    subnet: IPv4Network | IPv6Network
+    gateway: IPv4Address | IPv6Address | None = None
+    ip_range: IPv4Network | IPv6Network | None = Field(default=None, description="Sub-range for task IPs.")
+
+    @model_validator(mode="after")
+    def _inside_subnet(self) -> Ipam:
+        if self.gateway is not None and self.gateway not in self.subnet:
+            raise ValueError(f"gateway {self.gateway} is outside subnet {self.subnet}")
+        if self.ip_range is not None and (
+            self.ip_range.version != self.subnet.version or not self.ip_range.subnet_of(self.subnet)  # type: ignore[arg-type]
+        ):
+            raise ValueError(f"ipRange {self.ip_range} is outside subnet {self.subnet}")
+        return self
+
+
+class NetworkSpec(Spec):
+    driver: Literal["overlay"] = "overlay"
+    attachable: bool = False
+    internal: bool = Field(default=False, description="No route to the outside world.")
+    encrypted: bool = Field(default=False, description="IPsec between nodes (driver option `encrypted`).")
+    ipam: Ipam | None = None
+    labels: Labels = Field(default_factory=dict)
+    external: bool = Field(
+        default=False,
+        description="The network exists already and is not managed (e.g. made by hand or a stack); "
+        "services and routes may refer to it. No other field may be set.",
+    )
+
+    @model_validator(mode="after")
+    def _external_is_bare(self) -> NetworkSpec:
+        if self.external and (self.attachable or self.internal or self.encrypted or self.ipam or self.labels):
+            raise ValueError("an external network is not managed: set no other field")
+        return self
+
+
+class Network(Resource):
+    KIND = "Network"
+    kind: Literal["Network"]
+    spec: NetworkSpec = Field(default_factory=NetworkSpec)

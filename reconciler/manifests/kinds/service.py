@@ -1,0 +1,227 @@
+"""``Service``: a Swarm service, with networks, NFS-backed volume mounts, configs and secrets by
+manifest name, placement, resources, health, update/rollback/restart policies and host or ingress ports.
+
+Compiled into an Engine ``ServiceSpec`` by ``reconciler.render.service_spec``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from reconciler.manifests.kinds.base import Reference, Resource
+from reconciler.manifests.types import Cpus, Duration, Labels, MemorySize, Name, SafeText, Spec
+
+__all__ = ["Service", "ServiceSpec"]
+
+_IMAGE = re.compile(
+    r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+/[a-z0-9._/-]+)?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+)
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_ABS_PATH = re.compile(r"^/[A-Za-z0-9._~/@+-]*$")
+_CONSTRAINT = re.compile(r"^\s*[A-Za-z0-9_.-]+(\.[A-Za-z0-9_./-]+)?\s*(==|!=)\s*[A-Za-z0-9_.:/@-]+\s*$")
+_CAPABILITY = re.compile(r"^(CAP_)?[A-Z_]+$|^ALL$")
+_DEPENDENCY = re.compile(r"^[A-Z][A-Za-z]+/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+ImageRef = Annotated[str, _matching(_IMAGE, "an image reference such as nginx:1.27 or registry:5000/app@sha256:…")]
+AbsPath = Annotated[str, _matching(_ABS_PATH, "an absolute path without spaces")]
+Constraint = Annotated[str, _matching(_CONSTRAINT, "a placement constraint such as 'node.role == manager'")]
+Capability = Annotated[str, _matching(_CAPABILITY, "a capability such as NET_ADMIN or CAP_NET_ADMIN")]
+Dependency = Annotated[str, _matching(_DEPENDENCY, "a reference of the form Kind/name, e.g. Service/db")]
+EnvKey = Annotated[str, _matching(_ENV_KEY, "an environment variable name")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class NetworkAttachment(Spec):
+    name: Name
+    aliases: list[Name] = Field(default_factory=list)
+
+
+class Mount(Spec):
+    """Exactly one source: a ``Volume`` manifest, a host path (``bind``) or ``tmpfs: true``."""
+
+    volume: Name | None = Field(default=None, description="The name of a Volume manifest.")
+    bind: AbsPath | None = Field(default=None, description="A path on the node, e.g. /var/run/docker.sock.")
+    tmpfs: bool = False
+    target: AbsPath
+    read_only: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Mount:
+        if (self.volume is not None) + (self.bind is not None) + self.tmpfs != 1:
+            raise ValueError("set exactly one of `volume`, `bind` or `tmpfs: true`")
+        return self
+
+
+def _octal(value: object) -> object:
+    """File modes are octal to humans: accept "0440", "0o440" and "440" as well as plain integers."""
+    if isinstance(value, str) and value.strip():
+        text = value.strip().lower().removeprefix("0o")
+        try:
+            return int(text, 8)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an octal file mode such as 0440") from None
+    return value
+
+
+FileMode = Annotated[int, BeforeValidator(_octal), Field(ge=0, le=0o777)]
+
+
+class FileMount(Spec):
+    """A Config or Secret given to the service; ``target`` defaults to the manifest name."""
+
+    name: Name
+    target: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._/@+-]+$")
+    uid: str = Field(default="0", pattern=r"^[0-9]+$")
+    gid: str = Field(default="0", pattern=r"^[0-9]+$")
+    mode: FileMode = Field(default=0o444, description='File mode: an octal string such as "0440", or an integer.')
+
+
+class SpreadPreference(Spec):
+    spread: Annotated[str, Field(pattern=r"^node\.(labels\.[A-Za-z0-9_.-]+|id|hostname|role|platform\.os)$")]
+
+
+class Placement(Spec):
+    constraints: list[Constraint] = Field(default_factory=list)
+    preferences: list[SpreadPreference] = Field(default_factory=list)
+    max_replicas_per_node: int | None = Field(default=None, ge=1)
+
+
+class ResourceAmounts(Spec):
+    cpus: Cpus | None = None
+    memory: MemorySize | None = None
+
+
+class Resources(Spec):
+    limits: ResourceAmounts | None = None
+    reservations: ResourceAmounts | None = None
+
+
+class Healthcheck(Spec):
+    test: list[SafeText] = Field(min_length=1, description='e.g. ["CMD", "curl", "-f", "http://localhost/"]')
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    retries: int | None = Field(default=None, ge=0)
+    start_period: Duration | None = None
+
+    @model_validator(mode="after")
+    def _known_form(self) -> Healthcheck:
+        if self.test[0] not in {"CMD", "CMD-SHELL", "NONE"}:
+            raise ValueError("test must start with CMD, CMD-SHELL or NONE")
+        return self
+
+
+class UpdatePolicy(Spec):
+    parallelism: int = Field(default=1, ge=0)
+    delay: Duration | None = None
+    failure_action: Literal["pause", "continue", "rollback"] | None = None
+    monitor: Duration | None = None
+    max_failure_ratio: float | None = Field(default=None, ge=0, le=1)
+    order: Literal["stop-first", "start-first"] | None = None
+
+
+class RestartPolicy(Spec):
+    condition: Literal["none", "on-failure", "any"] = "any"
+    delay: Duration | None = None
+    max_attempts: int | None = Field(default=None, ge=0)
+    window: Duration | None = None
+
+
+class PublishedPort(Spec):
+    target: Port
+    published: Port | None = None
+    protocol: Literal["tcp", "udp", "sctp"] = "tcp"
+    mode: Literal["ingress", "host"] = Field(
+        default="ingress", description="`host` binds on the node running the task (no routing mesh)."
+    )
+
+
+class ServiceSpec(Spec):
+    image: ImageRef
+    command: list[SafeText] | None = Field(default=None, description="Replaces the image's entrypoint.")
+    args: list[SafeText] | None = Field(default=None, description="Replaces the image's command.")
+    env: dict[EnvKey, SafeText] = Field(default_factory=dict)
+    mode: Literal["replicated", "global"] = "replicated"
+    replicas: int | None = Field(default=None, ge=0, description="Default 1; only for replicated mode.")
+    networks: list[Name | NetworkAttachment] = Field(default_factory=list)
+    mounts: list[Mount] = Field(default_factory=list)
+    configs: list[FileMount] = Field(default_factory=list)
+    secrets: list[FileMount] = Field(default_factory=list)
+    placement: Placement | None = None
+    resources: Resources | None = None
+    healthcheck: Healthcheck | None = None
+    update_config: UpdatePolicy | None = None
+    rollback_config: UpdatePolicy | None = None
+    restart_policy: RestartPolicy | None = None
+    ports: list[PublishedPort] = Field(default_factory=list)
+    labels: Labels = Field(default_factory=dict, description="Labels on the service (Spec.Labels).")
+    container_labels: Labels = Field(default_factory=dict, description="Labels on each task's container.")
+    user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")] | None = None
+    workdir: AbsPath | None = None
+    hostname: Annotated[str, Field(pattern=r"^[A-Za-z0-9{}. _-]+$", max_length=253)] | None = None
+    cap_add: list[Capability] = Field(default_factory=list)
+    cap_drop: list[Capability] = Field(default_factory=list)
+    stop_grace_period: Duration | None = None
+    depends_on: list[Dependency] = Field(
+        default_factory=list, description="Kind/name of manifests applied (and converged) first."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServiceSpec:
+        if self.mode == "global" and self.replicas is not None:
+            raise ValueError("replicas cannot be set for a global service")
+        seen: set[tuple[int, str]] = set()
+        for port in self.ports:
+            if port.published is not None:
+                if (port.published, port.protocol) in seen:
+                    raise ValueError(f"port {port.published}/{port.protocol} is published twice")
+                seen.add((port.published, port.protocol))
+        targets = [m.target for m in self.mounts]
+        if len(targets) != len(set(targets)):
+            raise ValueError("two mounts share one target path")
+        return self
+
+    def network_names(self) -> list[str]:
+        return [n if isinstance(n, str) else n.name for n in self.networks]
+
+
+class Service(Resource):
+    KIND = "Service"
+    kind: Literal["Service"]
+    spec: ServiceSpec
+
+    def references(self) -> list[Reference]:
+        refs: list[Reference] = []
+        for i, net in enumerate(self.spec.networks):
+            name = net if isinstance(net, str) else net.name
+            path: tuple[str | int, ...] = ("spec", "networks", i) + (() if isinstance(net, str) else ("name",))
+            refs.append(Reference(kind="Network", name=name, field_path=path))
+        refs += [
+            Reference(kind="Volume", name=m.volume, field_path=("spec", "mounts", i, "volume"))
+            for i, m in enumerate(self.spec.mounts)
+            if m.volume is not None
+        ]
+        refs += [
+            Reference(kind="Config", name=c.name, field_path=("spec", "configs", i, "name"))
+            for i, c in enumerate(self.spec.configs)
+        ]
+        refs += [
+            Reference(kind="Secret", name=s.name, field_path=("spec", "secrets", i, "name"))
+            for i, s in enumerate(self.spec.secrets)
+        ]
+        for i, dep in enumerate(self.spec.depends_on):
+            kind, name = dep.split("/", 1)
+            refs.append(Reference(kind=kind, name=name, field_path=("spec", "dependsOn", i)))
+        return refs

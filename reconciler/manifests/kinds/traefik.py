@@ -1,0 +1,139 @@
+"""``Route`` and ``Middleware``: Traefik v3 routing, rendered later into labels on the target service.
+
+Every value that reaches a Traefik rule (hosts, path prefix) or a label key (names, option keys) is
+restricted here to characters that need no quoting, so ``reconciler.render.traefik`` can build rules
+by plain formatting without any chance of injection.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, JsonValue, model_validator
+
+from reconciler.manifests.kinds.base import Reference, Resource
+from reconciler.manifests.types import Hostname, Name, Spec
+
+__all__ = ["MIDDLEWARE_TYPES", "Middleware", "MiddlewareSpec", "Route", "RouteSpec", "RouteTls"]
+
+# Traefik v3 HTTP middlewares (https://doc.traefik.io/traefik/middlewares/http/overview/).
+MIDDLEWARE_TYPES = (
+    "addPrefix", "basicAuth", "buffering", "chain", "circuitBreaker", "compress", "contentType",
+    "digestAuth", "errors", "forwardAuth", "grpcWeb", "headers", "ipAllowList", "inFlightReq",
+    "passTLSClientCert", "rateLimit", "redirectRegex", "redirectScheme", "replacePath",
+    "replacePathRegex", "retry", "stripPrefix", "stripPrefixRegex",
+)  # fmt: skip
+
+_PATH_PREFIX = re.compile(r"^/([A-Za-z0-9._~%!$&*+,;=:@-]+/?)*$")
+_SWARM_SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_TRAEFIK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+_MIDDLEWARE_REF = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(@[a-z0-9]+)?$")
+_OPTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+PathPrefix = Annotated[
+    str,
+    _matching(_PATH_PREFIX, "a URL path prefix such as /blog (no spaces, quotes, backticks or '//')"),
+]
+SwarmServiceName = Annotated[str, _matching(_SWARM_SERVICE, "a Swarm service name such as wp_wordpress")]
+TraefikName = Annotated[str, _matching(_TRAEFIK_NAME, "a Traefik name (letters, digits, '_' and '-')")]
+MiddlewareRef = Annotated[
+    str, _matching(_MIDDLEWARE_REF, "a Middleware name, or name@provider for one defined elsewhere")
+]
+
+
+class RouteTls(Spec):
+    cert_resolver: TraefikName | None = Field(default=None, description="e.g. letsencrypt")
+    options: TraefikName | None = Field(default=None, description="A Traefik TLS options name.")
+
+
+class RouteSpec(Spec):
+    service: SwarmServiceName = Field(
+        description="A Service manifest, or any existing Swarm service (e.g. one from `docker stack deploy`)."
+    )
+    port: int = Field(ge=1, le=65535, description="The container port Traefik sends traffic to.")
+    hosts: list[Hostname] = Field(default_factory=list)
+    path_prefix: PathPrefix | None = None
+    entry_points: list[TraefikName] = Field(default_factory=list, description="Default: all of Traefik's.")
+    tls: bool | RouteTls = False
+    middlewares: list[MiddlewareRef] = Field(default_factory=list, description="Applied in this order.")
+    priority: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    network: Name | None = Field(default=None, description="The network Traefik reaches the service on.")
+    catch_all: bool = Field(default=False, description="Required (and only allowed) when `hosts` is empty.")
+
+    @model_validator(mode="after")
+    def _hosts(self) -> RouteSpec:
+        if not self.hosts and not self.catch_all:
+            raise ValueError("a route without hosts matches every request: set `catchAll: true` to mean it")
+        if self.hosts and self.catch_all:
+            raise ValueError("`catchAll: true` is only for a route without hosts")
+        if len(set(self.hosts)) != len(self.hosts):
+            raise ValueError("a host is listed twice")
+        return self
+
+
+class Route(Resource):
+    KIND = "Route"
+    kind: Literal["Route"]
+    spec: RouteSpec
+
+    def references(self) -> list[Reference]:
+        refs = [
+            Reference(kind="Middleware", name=m, field_path=("spec", "middlewares", i))
+            for i, m in enumerate(self.spec.middlewares)
+            if "@" not in m
+        ]
+        refs.append(Reference(kind="Service", name=self.spec.service, field_path=("spec", "service"), optional=True))
+        if self.spec.network is not None:
+            refs.append(Reference(kind="Network", name=self.spec.network, field_path=("spec", "network")))
+        return refs
+
+
+def _check_options(value: Any, path: str) -> None:
+    """Options become label keys (``a.b.c``) and values; lists are comma-joined by Traefik."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not _OPTION_KEY.match(key):
+                raise ValueError(f"{path}{key!r} is not an option name (letters, digits, '_' and '-')")
+            _check_options(item, f"{path}{key}.")
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict | list):
+                raise ValueError(f"{path.rstrip('.')}: lists may hold only plain values")
+            if "," in str(item):
+                raise ValueError(f"{path.rstrip('.')}: list items may not contain ','")
+            _check_options(item, path)
+    elif value is None:
+        raise ValueError(f"{path.rstrip('.')}: null is not a value")
+    elif any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in str(value)):
+        raise ValueError(f"{path.rstrip('.')}: control characters (newline, tab, ...) are not allowed")
+
+
+class MiddlewareSpec(Spec):
+    type: Literal[MIDDLEWARE_TYPES]  # type: ignore[valid-type]
+    options: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="The middleware's Traefik options, nested as in Traefik's docs; "
+        "flattened into traefik.http.middlewares.<name>.<type>.<option> labels.",
+    )
+
+    @model_validator(mode="after")
+    def _flat_safe(self) -> MiddlewareSpec:
+        _check_options(self.options, "")
+        return self
+
+
+class Middleware(Resource):
+    KIND = "Middleware"
+    kind: Literal["Middleware"]
+    spec: MiddlewareSpec

@@ -1,0 +1,123 @@
+"""``VirtualIP``: a floating address held by keepalived (VRRP) on every node of the placement.
+
+Every value here is written into ``keepalived.conf`` by ``reconciler.render.keepalived``; each is
+restricted so that it cannot open a block, end a string or start a new line in that file.
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from reconciler.manifests.kinds.base import Reference, Resource
+from reconciler.manifests.kinds.service import Constraint, ImageRef
+from reconciler.manifests.types import Hostname, Name, Spec
+
+__all__ = ["DEFAULT_KEEPALIVED_IMAGE", "SecretRef", "VipCheck", "VirtualIP", "VirtualIPSpec"]
+
+DEFAULT_KEEPALIVED_IMAGE = "swarm-reconciler/keepalived:0.1"
+
+_IFNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$")  # Linux IFNAMSIZ is 16 with the NUL
+_NODE_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$")
+# A script argument may not open/close a block, quote, comment or break the line in keepalived.conf.
+_SCRIPT_ARG = re.compile(r"^[A-Za-z0-9_./:=@%+,-]+$")
+_URL_PATH = re.compile(r"^/[A-Za-z0-9._~%/?&=+-]*$")
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+InterfaceName = Annotated[str, _matching(_IFNAME, "a network interface name (at most 15 of A-Z a-z 0-9 _ . -)")]
+NodeHostname = Annotated[str, _matching(_NODE_HOSTNAME, "a node hostname")]
+ScriptArg = Annotated[
+    str,
+    _matching(_SCRIPT_ARG, "a safe script argument (no spaces, quotes, braces, '#', '!' or newlines)"),
+]
+UrlPath = Annotated[str, _matching(_URL_PATH, "a URL path such as /ping")]
+Priority = Annotated[int, Field(ge=1, le=254)]
+
+
+class SecretRef(Spec):
+    secret: Name = Field(description="A Secret manifest holding the VRRP password (at most 8 characters).")
+
+
+class VipCheck(Spec):
+    """A ``vrrp_script``: the node's priority changes by ``weight`` while the check fails (weight < 0)
+    or succeeds (weight > 0)."""
+
+    name: Name
+    type: Literal["tcp", "http", "script"]
+    host: IPv4Address | IPv6Address | Hostname = Field(
+        default=IPv4Address("127.0.0.1"), description="tcp/http: where to connect (host network)."
+    )
+    port: int | None = Field(default=None, ge=1, le=65535)
+    path: UrlPath = Field(default="/", description="http: the path to GET.")
+    expect_status: int = Field(default=200, ge=100, le=599)
+    command: list[ScriptArg] = Field(default_factory=list, description="script: program and arguments.")
+    interval: int = Field(default=2, ge=1, le=3600, description="Seconds between runs.")
+    timeout: int = Field(default=1, ge=1, le=3600, description="Seconds before a run counts as failed.")
+    weight: int = Field(default=-50, ge=-253, le=253)
+    fall: int = Field(default=2, ge=1, le=255)
+    rise: int = Field(default=2, ge=1, le=255)
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> VipCheck:
+        if self.type in ("tcp", "http") and self.port is None:
+            raise ValueError(f"a {self.type} check needs a `port`")
+        if self.type == "script" and not self.command:
+            raise ValueError("a script check needs a `command`")
+        if self.type != "script" and self.command:
+            raise ValueError("`command` is only for script checks")
+        if self.command and not self.command[0].startswith("/"):
+            raise ValueError("the script command must start with an absolute program path")
+        return self
+
+
+class VirtualIPSpec(Spec):
+    addresses: list[IPv4Interface | IPv6Interface] = Field(
+        min_length=1, description="Floating addresses with prefix, e.g. 192.168.1.250/24."
+    )
+    interface: InterfaceName
+    router_id: int = Field(ge=1, le=255, description="VRRP virtual router id, unique on the segment.")
+    advert_interval: int = Field(default=1, ge=1, le=255, description="Seconds between VRRP adverts.")
+    priorities: dict[NodeHostname, Priority] = Field(
+        default_factory=dict, description="Node hostname to VRRP priority; others get defaultPriority."
+    )
+    default_priority: Priority = 100
+    preempt: bool = Field(default=True, description="A higher-priority node takes the address back.")
+    password: SecretRef | None = None
+    unicast_peers: list[IPv4Address | IPv6Address] = Field(default_factory=list)
+    checks: list[VipCheck] = Field(default_factory=list)
+    image: ImageRef = DEFAULT_KEEPALIVED_IMAGE
+    placement: list[Constraint] = Field(
+        default_factory=list, description="Placement constraints for the keepalived tasks."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> VirtualIPSpec:
+        if len({str(a) for a in self.addresses}) != len(self.addresses):
+            raise ValueError("an address is listed twice")
+        names = [c.name for c in self.checks]
+        if len(set(names)) != len(names):
+            raise ValueError("two checks share one name")
+        return self
+
+
+class VirtualIP(Resource):
+    KIND = "VirtualIP"
+    kind: Literal["VirtualIP"]
+    spec: VirtualIPSpec
+
+    def references(self) -> list[Reference]:
+        if self.spec.password is None:
+            return []
+        return [Reference(kind="Secret", name=self.spec.password.secret, field_path=("spec", "password", "secret"))]

@@ -1,0 +1,71 @@
+"""``Volume``: a named volume that services mount, defined by its driver options (NFS or generic).
+
+The Docker volume name carries a hash of the driver options (computed in ``reconciler.render``),
+so a changed option set never silently reuses a stale volume on a node.
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from reconciler.manifests.kinds.base import Resource
+from reconciler.manifests.types import Hostname, Labels, SafeText, Spec
+
+__all__ = ["Nfs", "Volume", "VolumeSpec"]
+
+# Options end up comma-joined in the mount's `o=` string: a comma or '=' in a value would
+# smuggle in another option.
+_NFS_OPTION = re.compile(r"^[a-z][a-z0-9_]*(=[A-Za-z0-9_.:/+-]+)?$")
+_MANAGED_NFS_OPTIONS = {"addr", "nfsvers", "vers"}
+_NFS_PATH = re.compile(r"^/[A-Za-z0-9._~/@+-]*$")
+_DRIVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]*$")
+
+
+def _check_nfs_option(value: str) -> str:
+    if not _NFS_OPTION.match(value):
+        raise ValueError(f"{value!r} is not an NFS mount option such as 'soft', 'timeo=600' or 'nolock'")
+    if value.split("=", 1)[0] in _MANAGED_NFS_OPTIONS:
+        raise ValueError(f"{value!r}: set the server with `server` and the version with `version`")
+    return value
+
+
+def _check_nfs_path(value: str) -> str:
+    if not _NFS_PATH.match(value) or "//" in value or "/../" in value + "/":
+        raise ValueError(f"{value!r} is not an absolute export path such as /srv/nfs/www")
+    return value
+
+
+class Nfs(Spec):
+    server: IPv4Address | IPv6Address | Hostname
+    path: Annotated[str, AfterValidator(_check_nfs_path)] = Field(description="The exported path.")
+    version: Literal["3", "4", "4.0", "4.1", "4.2"] = "4.1"
+    options: list[Annotated[str, AfterValidator(_check_nfs_option)]] = Field(
+        default_factory=list, description="Extra mount options, e.g. [rw, soft, timeo=600]."
+    )
+
+
+class VolumeSpec(Spec):
+    nfs: Nfs | None = None
+    driver: Annotated[str, Field(pattern=_DRIVER_NAME.pattern)] | None = Field(
+        default=None, description="A volume driver name, when not NFS (e.g. `local`)."
+    )
+    driver_options: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")], SafeText] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> VolumeSpec:
+        if self.nfs is not None and (self.driver is not None or self.driver_options):
+            raise ValueError("set either `nfs` or `driver`/`driverOptions`, not both")
+        if self.driver_options and self.driver is None:
+            raise ValueError("`driverOptions` needs a `driver`")
+        return self
+
+
+class Volume(Resource):
+    KIND = "Volume"
+    kind: Literal["Volume"]
+    spec: VolumeSpec = Field(default_factory=VolumeSpec)

@@ -1,0 +1,179 @@
+"""A manifest path to a validated ``ManifestSet``, or a ``ManifestError`` listing every problem.
+
+discover files → parse YAML with positions → validate each document against its kind's model →
+read `file:` contents → cross-resource checks. Nothing is returned unless everything is valid: an
+invalid set is never partially applied. Called by the CLI and by the controller for each revision.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from reconciler import API_VERSION
+from reconciler.manifests.cross_checks import check_set
+from reconciler.manifests.discovery import discover, inside
+from reconciler.manifests.errors import ManifestError, ManifestProblem, Position, dotted
+from reconciler.manifests.kinds.base import Resource
+from reconciler.manifests.kinds.config import Config, Secret
+from reconciler.manifests.manifest_set import LoadedManifest, ManifestSet
+from reconciler.manifests.registry import KINDS
+from reconciler.manifests.yaml_source import MAX_FILE_BYTES, FieldPath, SourceDocument, parse_yaml
+
+__all__ = ["MAX_CONTENT_BYTES", "load_manifests"]
+
+MAX_CONTENT_BYTES = 500 * 1024  # Swarm's limit for one config or secret
+
+
+def load_manifests(path: str | Path) -> ManifestSet:
+    found = discover(Path(path))
+    problems = list(found.problems)
+    loaded: list[LoadedManifest] = []
+    broken: set[str] = set()  # Kind/name of documents that failed: references to them are not news
+    for file, shown in found.files:
+        try:
+            with file.open("rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            problems.append(ManifestProblem(_pos(shown), "-", "-", f"cannot read file: {exc.strerror}"))
+            continue
+        documents, parse_problems = parse_yaml(raw, shown)
+        problems += parse_problems
+        for document in documents:
+            resource, doc_problems = _validate(document)
+            problems += doc_problems
+            if resource is not None:
+                loaded.append(LoadedManifest(resource, document, file.parent))
+            elif doc_problems and "/" in doc_problems[0].subject:
+                broken.add(doc_problems[0].subject)
+    contents, content_problems = _read_contents(loaded, found.root)
+    problems += content_problems
+    problems += check_set(loaded, contents, broken)
+    if problems:
+        raise ManifestError(problems)
+    return ManifestSet(root=found.root, items=tuple(loaded), contents=contents)
+
+
+def _pos(file: str) -> Position:
+    return Position(file, 1, 1)
+
+
+def _subject(data: dict[str, Any]) -> str:
+    kind = data.get("kind")
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    kind_text = kind if isinstance(kind, str) and kind.isidentifier() and len(kind) <= 40 else "-"
+    return f"{kind_text}/{name}" if isinstance(name, str) and name else kind_text
+
+
+def _validate(document: SourceDocument) -> tuple[Resource | None, list[ManifestProblem]]:
+    data = document.data
+    if not isinstance(data, dict):
+        return None, [
+            ManifestProblem(
+                document.position(),
+                "-",
+                "-",
+                "a manifest must be a mapping with apiVersion, kind, metadata and spec",
+            )
+        ]
+    subject = _subject(data)
+    problems: list[ManifestProblem] = []
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if api_version != API_VERSION:
+        said = "missing" if api_version is None else f"unknown apiVersion {api_version!r}"
+        problems.append(
+            ManifestProblem(document.position(("apiVersion",)), subject, "apiVersion", f"{said}: use {API_VERSION}")
+        )
+    if kind not in KINDS:
+        said = "missing" if kind is None else f"unknown kind {kind!r}"
+        problems.append(
+            ManifestProblem(
+                document.position(("kind",)), subject, "kind", f"{said}: expected one of {', '.join(KINDS)}"
+            )
+        )
+        return None, problems
+    try:
+        resource = KINDS[kind].model_validate(data)
+    except ValidationError as exc:
+        return None, problems + _translate(exc, document, subject)
+    return (resource if not problems else None), problems
+
+
+def _translate(exc: ValidationError, document: SourceDocument, subject: str) -> list[ManifestProblem]:
+    """Pydantic errors to positioned problems. Union branches add type names to ``loc`` that are not
+    in the document; they are dropped, and the alternatives' messages for one field are joined."""
+    by_path: dict[FieldPath, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        if error["type"] == "literal_error" and error["loc"] in (("apiVersion",), ("kind",)):
+            continue  # already reported in plain words
+        path = _data_path(document.data, error["loc"])
+        message = _message(error)
+        messages = by_path.setdefault(path, [])
+        if message not in messages:
+            messages.append(message)
+    return [
+        ManifestProblem(document.position(path), subject, dotted(path), " or ".join(messages))
+        for path, messages in by_path.items()
+    ]
+
+
+def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
+    path: list[str | int] = []
+    current: Any = data
+    for part in loc:
+        if isinstance(current, dict) and isinstance(part, str):
+            path.append(part)
+            current = current.get(part)
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            path.append(part)
+            current = current[part]
+        # else: a union branch or a type tag, not a place in the document
+    return tuple(path)
+
+
+def _message(error: Any) -> str:
+    kind, text = error["type"], str(error["msg"])
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "string_pattern_mismatch":
+        return f"{error['input']!r} does not match the pattern {error['ctx']['pattern']}"
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def _read_contents(loaded: list[LoadedManifest], root: Path) -> tuple[dict[str, bytes], list[ManifestProblem]]:
+    contents: dict[str, bytes] = {}
+    problems: list[ManifestProblem] = []
+    for item in loaded:
+        resource = item.resource
+        if not isinstance(resource, Config | Secret) or resource.spec.file is None:
+            continue
+        where = item.source.position(("spec", "file"))
+        target = (item.folder / resource.spec.file).resolve()
+        if not inside(target, root):
+            problems.append(ManifestProblem(where, resource.key, "spec.file", "file is outside the manifest root"))
+            continue
+        try:
+            with target.open("rb") as handle:
+                data = handle.read(MAX_CONTENT_BYTES + 1)
+        except OSError as exc:
+            problems.append(
+                ManifestProblem(where, resource.key, "spec.file", f"cannot read {resource.spec.file}: {exc.strerror}")
+            )
+            continue
+        if len(data) > MAX_CONTENT_BYTES:
+            problems.append(ManifestProblem(where, resource.key, "spec.file", "larger than Swarm's 500 KiB limit"))
+            continue
+        contents[resource.key] = data
+    for item in loaded:
+        resource = item.resource
+        if isinstance(resource, Config) and resource.spec.data is not None:
+            contents[resource.key] = resource.spec.data.encode()
+    return contents, problems

@@ -1,0 +1,143 @@
+"""Shared building blocks of the manifest models: the strict base model, metadata, and the
+constrained string types whose values end up inside Traefik rules, label keys or config files.
+
+Every kind module imports from here. A type that reaches a rule or a config file is restricted to a
+small character set by construction, so no quoting is ever needed downstream.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from reconciler import LABEL_PREFIX
+from reconciler.manifests.units import parse_cpus, parse_duration, parse_memory
+
+__all__ = [
+    "NAME_PATTERN",
+    "Cpus",
+    "Duration",
+    "Hostname",
+    "LabelKey",
+    "Labels",
+    "MemorySize",
+    "Metadata",
+    "Name",
+    "SafeText",
+    "Spec",
+]
+
+
+class Spec(BaseModel):
+    """Base of every manifest model: unknown fields are errors, values are immutable,
+    YAML uses camelCase while Python uses snake_case."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=63, pattern=NAME_PATTERN),
+    Field(description="1-63 characters: lowercase letters, digits and '-', starting and ending alphanumeric."),
+]
+
+_HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _check_hostname(value: str) -> str:
+    if len(value) > 253:
+        raise ValueError("a hostname has at most 253 characters")
+    labels = value.split(".")
+    if not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValueError(
+            f"{value!r} is not a valid lowercase DNS name (letters, digits, '-' and '.', no wildcard, no trailing dot)"
+        )
+    return value
+
+
+Hostname = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=253),
+    AfterValidator(_check_hostname),
+    Field(description="A lowercase DNS name such as app.example.org."),
+]
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+Duration = Annotated[
+    str,
+    AfterValidator(_check_duration),
+    Field(description="A Go-style duration: 500ms, 30s, 1m30s, 2h.", examples=["30s"]),
+]
+
+
+def _check_memory(value: str | int) -> str | int:
+    parse_memory(value)
+    return value
+
+
+MemorySize = Annotated[
+    str | int,
+    AfterValidator(_check_memory),
+    Field(description="Bytes, or a size with a binary suffix: 512M, 512Mi, 1G.", examples=["512M"]),
+]
+
+
+def _check_cpus(value: str | float) -> str | float:
+    parse_cpus(value)
+    return value
+
+
+Cpus = Annotated[
+    str | float,
+    AfterValidator(_check_cpus),
+    Field(description="A number of CPUs, e.g. 0.5 or 2.", examples=[0.5]),
+]
+
+_LABEL_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$")
+
+
+def _check_label_key(value: str) -> str:
+    if not _LABEL_KEY.match(value) or len(value) > 253:
+        raise ValueError(f"{value!r} is not a valid label key (letters, digits, '.', '_', '/', '-', at most 253)")
+    if value.startswith(LABEL_PREFIX):
+        raise ValueError(f"label keys starting with {LABEL_PREFIX!r} are reserved for the reconciler")
+    return value
+
+
+LabelKey = Annotated[str, AfterValidator(_check_label_key)]
+
+
+def _check_safe_text(value: str) -> str:
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError("control characters (newline, tab, NUL, ...) are not allowed here")
+    return value
+
+
+SafeText = Annotated[str, AfterValidator(_check_safe_text)]
+Labels = dict[LabelKey, SafeText]
+
+
+class Metadata(Spec):
+    """``metadata`` of every manifest. Labels and annotations are the manifest's own, not Docker's."""
+
+    name: Name
+    labels: dict[str, SafeText] = Field(default_factory=dict)
+    annotations: dict[str, SafeText] = Field(
+        default_factory=dict,
+        description='Free-form notes; `reconciler.swarm/adopt: "true"` takes over an unmanaged object.',
+    )

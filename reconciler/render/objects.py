@@ -1,0 +1,80 @@
+"""``Network``, ``Volume``, ``Config`` and ``Secret`` manifests to Engine API create specs.
+
+Volumes have no create spec of their own here: a Swarm service creates the volume on each node from
+the mount's ``VolumeOptions`` (``volume_mount_options``). Called by the service renderer, the
+desired-state compiler and ``reconciler render``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from reconciler.manifests.kinds.config import Config, Secret
+from reconciler.manifests.kinds.network import Network
+from reconciler.manifests.kinds.volume import Volume
+from reconciler.render.naming import DEFAULT_INSTANCE, hashed_name, ownership_labels
+
+__all__ = ["config_name", "config_spec", "network_spec", "volume_driver", "volume_mount_options", "volume_name"]
+
+
+def network_spec(network: Network, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:
+    spec = network.spec
+    body: dict[str, Any] = {
+        "Name": network.name,
+        "Driver": spec.driver,
+        "Scope": "swarm",
+        "Attachable": spec.attachable,
+        "Internal": spec.internal,
+        "Options": {"encrypted": ""} if spec.encrypted else {},
+        "Labels": {**spec.labels, **ownership_labels("Network", network.name, instance)},
+    }
+    if spec.ipam is not None:
+        pool: dict[str, str] = {"Subnet": str(spec.ipam.subnet)}
+        if spec.ipam.gateway is not None:
+            pool["Gateway"] = str(spec.ipam.gateway)
+        if spec.ipam.ip_range is not None:
+            pool["IPRange"] = str(spec.ipam.ip_range)
+        body["IPAM"] = {"Driver": "default", "Config": [pool]}
+    return body
+
+
+def volume_driver(volume: Volume) -> dict[str, Any]:
+    """The ``DriverConfig`` of the volume: NFS becomes the ``local`` driver with ``type=nfs``."""
+    spec = volume.spec
+    if spec.nfs is not None:
+        nfs = spec.nfs
+        options = [f"addr={nfs.server}", f"nfsvers={nfs.version}", *nfs.options]
+        return {"Name": "local", "Options": {"type": "nfs", "o": ",".join(options), "device": f":{nfs.path}"}}
+    return {"Name": spec.driver or "local", "Options": dict(sorted(spec.driver_options.items()))}
+
+
+def volume_name(volume: Volume) -> str:
+    return hashed_name(volume.name, volume_driver(volume))
+
+
+def volume_mount_options(volume: Volume, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:
+    return {
+        "Labels": {**volume.spec.labels, **ownership_labels("Volume", volume.name, instance)},
+        "DriverConfig": volume_driver(volume),
+    }
+
+
+def config_name(item: Config | Secret, content: bytes | None) -> str:
+    """The Swarm object name: the manifest name plus a content hash; an external object keeps its name."""
+    if item.spec.external or content is None:
+        return item.name
+    return hashed_name(item.name, content)
+
+
+def config_spec(item: Config | Secret, content: bytes, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:
+    """The create body. A secret's data is included because the API needs it: callers that show
+    specs to people must use ``redacted``."""
+    body: dict[str, Any] = {
+        "Name": config_name(item, content),
+        "Labels": {**item.spec.labels, **ownership_labels(item.KIND, item.name, instance)},
+        "Data": base64.b64encode(content).decode(),
+    }
+    if isinstance(item, Config) and item.spec.template == "golang":
+        body["Templating"] = {"Name": "golang"}
+    return body

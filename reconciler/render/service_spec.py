@@ -1,0 +1,188 @@
+"""A ``Service`` manifest (with the manifests it refers to) to an Engine API ``ServiceSpec``.
+
+Names of volumes, configs and secrets are resolved to their hashed Swarm names; config and secret
+IDs are not known offline, so references carry ``ConfigName``/``SecretName`` and the engine adds the
+IDs when it applies. Routes that target the service add their Traefik labels to ``Spec.Labels``.
+Called by the desired-state compiler and ``reconciler render``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.manifests.kinds.config import Config, Secret
+from reconciler.manifests.kinds.service import FileMount, Service, UpdatePolicy
+from reconciler.manifests.kinds.traefik import Middleware, Route
+from reconciler.manifests.kinds.volume import Volume
+from reconciler.manifests.manifest_set import ManifestSet
+from reconciler.manifests.units import parse_cpus, parse_duration, parse_memory
+from reconciler.render.naming import DEFAULT_INSTANCE, REQUESTED_IMAGE, ownership_labels
+from reconciler.render.objects import config_name, volume_mount_options, volume_name
+from reconciler.render.traefik import routes_labels
+
+__all__ = ["service_spec"]
+
+
+def service_spec(service: Service, manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:
+    spec = service.spec
+    routes = [r for r in manifests.of_kind(Route) if r.spec.service == service.name]
+    middlewares = {m.name: m for m in manifests.of_kind(Middleware)}
+    labels = {
+        **spec.labels,
+        **routes_labels(routes, middlewares),
+        **ownership_labels("Service", service.name, instance),
+        REQUESTED_IMAGE: spec.image,
+    }
+    task: dict[str, Any] = {"ContainerSpec": _container(service, manifests, instance)}
+    if spec.networks:
+        task["Networks"] = [
+            {"Target": n} if isinstance(n, str) else {"Target": n.name, "Aliases": list(n.aliases)}
+            for n in spec.networks
+        ]
+    if spec.resources is not None:
+        task["Resources"] = {
+            key: _amounts(amounts)
+            for key, amounts in (("Limits", spec.resources.limits), ("Reservations", spec.resources.reservations))
+            if amounts is not None
+        }
+    if spec.restart_policy is not None:
+        rp = spec.restart_policy
+        task["RestartPolicy"] = _drop_none(
+            {
+                "Condition": rp.condition,
+                "Delay": _ns(rp.delay),
+                "MaxAttempts": rp.max_attempts,
+                "Window": _ns(rp.window),
+            }
+        )
+    if spec.placement is not None:
+        pl = spec.placement
+        task["Placement"] = _drop_none(
+            {
+                "Constraints": list(pl.constraints) or None,
+                "Preferences": [{"Spread": {"SpreadDescriptor": p.spread}} for p in pl.preferences] or None,
+                "MaxReplicas": pl.max_replicas_per_node,
+            }
+        )
+    body: dict[str, Any] = {
+        "Name": service.name,
+        "Labels": dict(sorted(labels.items())),
+        "TaskTemplate": task,
+        "Mode": {"Global": {}} if spec.mode == "global" else {"Replicated": {"Replicas": _replicas(spec.replicas)}},
+    }
+    if spec.update_config is not None:
+        body["UpdateConfig"] = _update_policy(spec.update_config)
+    if spec.rollback_config is not None:
+        body["RollbackConfig"] = _update_policy(spec.rollback_config)
+    if spec.ports:
+        body["EndpointSpec"] = {
+            "Ports": [
+                _drop_none(
+                    {
+                        "Protocol": p.protocol,
+                        "TargetPort": p.target,
+                        "PublishedPort": p.published,
+                        "PublishMode": p.mode,
+                    }
+                )
+                for p in spec.ports
+            ]
+        }
+    return body
+
+
+def _replicas(replicas: int | None) -> int:
+    return 1 if replicas is None else replicas
+
+
+def _container(service: Service, manifests: ManifestSet, instance: str) -> dict[str, Any]:
+    spec = service.spec
+    container: dict[str, Any] = {
+        "Image": spec.image,
+        "Command": spec.command,
+        "Args": spec.args,
+        "Env": [f"{key}={value}" for key, value in sorted(spec.env.items())] or None,
+        "Labels": dict(sorted(spec.container_labels.items())) or None,
+        "User": spec.user,
+        "Dir": spec.workdir,
+        "Hostname": spec.hostname,
+        "CapabilityAdd": _caps(spec.cap_add),
+        "CapabilityDrop": _caps(spec.cap_drop),
+        "StopGracePeriod": _ns(spec.stop_grace_period),
+        "Mounts": [_mount(m, manifests, instance) for m in spec.mounts] or None,
+        "Configs": [_file(f, manifests, "Config") for f in spec.configs] or None,
+        "Secrets": [_file(f, manifests, "Secret") for f in spec.secrets] or None,
+    }
+    if spec.healthcheck is not None:
+        hc = spec.healthcheck
+        container["Healthcheck"] = _drop_none(
+            {
+                "Test": list(hc.test),
+                "Interval": _ns(hc.interval),
+                "Timeout": _ns(hc.timeout),
+                "Retries": hc.retries,
+                "StartPeriod": _ns(hc.start_period),
+            }
+        )
+    return _drop_none(container)
+
+
+def _caps(caps: list[str]) -> list[str] | None:
+    return [c if c.startswith("CAP_") or c == "ALL" else f"CAP_{c}" for c in caps] or None
+
+
+def _mount(mount: Any, manifests: ManifestSet, instance: str) -> dict[str, Any]:
+    if mount.tmpfs:
+        return {"Type": "tmpfs", "Target": mount.target, "ReadOnly": mount.read_only}
+    if mount.bind is not None:
+        return {"Type": "bind", "Source": mount.bind, "Target": mount.target, "ReadOnly": mount.read_only}
+    volume = manifests.get(f"Volume/{mount.volume}")
+    assert isinstance(volume, Volume), "the loader checked that every mounted volume is declared"
+    return {
+        "Type": "volume",
+        "Source": volume_name(volume),
+        "Target": mount.target,
+        "ReadOnly": mount.read_only,
+        "VolumeOptions": volume_mount_options(volume, instance),
+    }
+
+
+def _file(ref: FileMount, manifests: ManifestSet, kind: str) -> dict[str, Any]:
+    key = f"{kind}/{ref.name}"
+    item = manifests.get(key)
+    assert isinstance(item, Config | Secret), "the loader checked that every reference is declared"
+    default_target = f"/{ref.name}" if kind == "Config" else ref.name
+    return {
+        "File": {"Name": ref.target or default_target, "UID": ref.uid, "GID": ref.gid, "Mode": ref.mode},
+        f"{kind}Name": config_name(item, manifests.contents.get(key)),
+    }
+
+
+def _amounts(amounts: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    if amounts.cpus is not None:
+        out["NanoCPUs"] = parse_cpus(amounts.cpus)
+    if amounts.memory is not None:
+        out["MemoryBytes"] = parse_memory(amounts.memory)
+    return out
+
+
+def _update_policy(policy: UpdatePolicy) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "Parallelism": policy.parallelism,
+            "Delay": _ns(policy.delay),
+            "FailureAction": policy.failure_action,
+            "Monitor": _ns(policy.monitor),
+            "MaxFailureRatio": policy.max_failure_ratio,
+            "Order": policy.order,
+        }
+    )
+
+
+def _ns(duration: str | None) -> int | None:
+    return None if duration is None else parse_duration(duration)
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
