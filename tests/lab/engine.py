@@ -1,0 +1,775 @@
+"""One isolated, single-node Docker Swarm ("the lab") for integration tests.
+
+The lab is a private ``dockerd`` whose whole state lives in one folder (default ``/var/tmp/srlab``,
+overridable with ``RECONCILER_LAB_DIR``)::
+
+    data/         --data-root (images, volumes, swarm raft, the managed containerd's root)
+    exec/         --exec-root (netns mounts, the managed containerd's state and socket)
+    docker.sock   --host unix://...
+    docker.pid    --pidfile
+    dockerd.log   the daemon's (and its containerd's) output
+    lab.json      pid, socket, token, created time, and what the host looked like before the lab
+
+It never talks to ``/var/run/docker.sock`` and refuses to start while a dockerd it did not start is
+running (two engines would fight over docker0 and the iptables chains).
+
+Host-level side effects that a dockerd cannot keep inside its folder, and that ``down()`` undoes only
+when ``lab.json`` records that they did not exist before the lab started them: the docker0 and
+docker_gwbridge bridges, the DOCKER* iptables chains and rules (plus the FORWARD policy and
+net.ipv4.ip_forward that dockerd flips), the empty ``/run/docker`` and ``/run/containerd`` folders
+(containerd 1.6 puts its shim sockets in ``/run/containerd/s`` whatever its state dir),
+``/etc/docker/key.json`` (dockerd 20.10 writes its engine key there whatever its data root), the ``srlab``
+cgroups and, only if loopback were refused as advertise address, the ``srlab0`` dummy interface.
+
+Only the standard library is used here; ``docker`` (the SDK) is imported by ``Lab.client()`` alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import datetime as dt
+import http.client
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import docker
+
+LAB_DIR_ENV = "RECONCILER_LAB_DIR"
+DEFAULT_LAB_DIR = "/var/tmp/srlab"
+
+#: Name used for the containerd namespace, the cgroup parent of every lab container and the daemon label.
+LAB_NAME = "srlab"
+#: Dummy interface (a port-less bridge where the kernel has no dummy driver, as here) created only if
+#: swarm refuses a loopback advertise address.
+DUMMY_IFACE = "srlab0"
+#: Link-local, never routed off this machine.
+DUMMY_ADDR = "169.254.213.1"
+LOOPBACK_ADDR = "127.0.0.1"
+SWARM_PORT = 2377
+
+START_TIMEOUT = 60.0
+SWARM_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+#: Seconds dockerd gives running containers when it shuts down (its default of 15 makes down() slow).
+SHUTDOWN_TIMEOUT = 3
+
+#: Any registry access by the lab dockerd goes to this dead loopback port and fails at once, instead of
+#: leaving the machine (``docker pull``; ``docker service create`` without ``--no-resolve-image`` asks the
+#: registry for a digest). Go never proxies loopback hosts, so a registry on 127.0.0.1 still works.
+DEAD_PROXY = "http://127.0.0.1:9"
+
+MARKER = ".srlab-lab"
+BRIDGES = ("docker0", "docker_gwbridge")
+RUN_DIRS = ("/run/docker", "/run/containerd")
+SYSTEM_CONTAINERD_SOCK = "/run/containerd/containerd.sock"
+#: dockerd 20.10 always writes its engine key here, whatever --data-root says.
+TRUST_KEY = "/etc/docker/key.json"
+IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
+SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the terminating NUL
+MNT_DETACH = 2
+
+
+class LabError(RuntimeError):
+    """The lab could not be installed, started, reused or stopped."""
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _search_path() -> str:
+    return os.pathsep.join([os.environ.get("PATH", ""), SBIN_PATH])
+
+
+def _which(name: str) -> str | None:
+    return shutil.which(name, path=_search_path())
+
+
+def _run(argv: Sequence[str], *, check: bool = False, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PATH=_search_path(), LC_ALL="C")
+    proc = subprocess.run(
+        list(argv), capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL
+    )
+    if check and proc.returncode != 0:
+        out = (proc.stderr or proc.stdout).strip()
+        raise LabError(f"`{shlex.join(argv)}` failed (exit {proc.returncode}): {out}")
+    return proc
+
+
+def _read(path: Path | str) -> str | None:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return None
+
+
+def _argv(pid: int) -> list[str]:
+    raw = None
+    with contextlib.suppress(OSError):
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    if not raw:
+        return []
+    return [a.decode(errors="replace") for a in raw.rstrip(b"\0").split(b"\0")]
+
+
+def _stat(pid: int) -> tuple[str, str, int] | None:
+    """(comm, state, ppid) of a process, or None if it is gone."""
+    text = _read(f"/proc/{pid}/stat")
+    if not text:
+        return None
+    comm = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
+    return comm, fields[0], int(fields[1])
+
+
+def _comm(pid: int) -> str:
+    st = _stat(pid)
+    return st[0] if st else ""
+
+
+def _alive(pid: int) -> bool:
+    """True if the process exists and is not a zombie (a zombie child of ours is reaped here)."""
+    if pid <= 0:
+        return False
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+    st = _stat(pid)
+    return st is not None and st[1] not in ("Z", "X")
+
+
+def _pids() -> Iterator[int]:
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            yield int(entry.name)
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for pid in _pids():
+        st = _stat(pid)
+        if st is not None:
+            children.setdefault(st[2], []).append(pid)
+    return children
+
+
+def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
+    out: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        out.append(child)
+        todo.extend(children.get(child, []))
+    return out
+
+
+def _signal(pids: Sequence[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def _wait_gone(pids: Sequence[int], timeout: float) -> list[int]:
+    """Wait until the processes are gone; return those still alive after timeout."""
+    deadline = time.monotonic() + timeout
+    left = [p for p in pids if _alive(p)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = [p for p in left if _alive(p)]
+    return left
+
+
+def _stop(pids: Sequence[int], timeout: float) -> None:
+    """SIGTERM, bounded wait, then SIGKILL."""
+    if not pids:
+        return
+    _signal(pids, signal.SIGTERM)
+    left = _wait_gone(pids, timeout)
+    if left:
+        _signal(left, signal.SIGKILL)
+        left = _wait_gone(left, 10.0)
+    if left:
+        raise LabError(f"processes {left} survived SIGKILL")
+
+
+def _unescape_mount(path: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), path)
+
+
+def _mounts_under(root: Path) -> list[str]:
+    prefix = str(root).rstrip("/") + "/"
+    found: list[str] = []
+    for line in (_read("/proc/self/mountinfo") or "").splitlines():
+        fields = line.split()
+        if len(fields) > 4:
+            mnt = _unescape_mount(fields[4])
+            if mnt == str(root) or mnt.startswith(prefix):
+                found.append(mnt)
+    return found
+
+
+def _umount(path: str) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.umount2(path.encode(), MNT_DETACH) != 0:
+        err = ctypes.get_errno()
+        if err not in (22, 2):  # EINVAL: no longer a mount point; ENOENT: gone
+            raise LabError(f"umount {path}: {os.strerror(err)}")
+
+
+def _links() -> list[str]:
+    try:
+        return sorted(os.listdir("/sys/class/net"))
+    except OSError:
+        return []
+
+
+def _iptables_rules(table: str) -> list[str]:
+    if _which("iptables") is None:
+        return []
+    proc = _run(["iptables", "-w", "-t", table, "-S"])
+    return proc.stdout.splitlines() if proc.returncode == 0 else []
+
+
+def _docker_chains() -> list[str]:
+    chains: list[str] = []
+    for table in ("filter", "nat"):
+        for line in _iptables_rules(table):
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == "-N" and parts[1].startswith("DOCKER"):
+                chains.append(f"{table}:{parts[1]}")
+    return chains
+
+
+def _forward_policy() -> str | None:
+    for line in _iptables_rules("filter"):
+        parts = line.split()
+        if parts[:2] == ["-P", "FORWARD"] and len(parts) == 3:
+            return parts[2]
+    return None
+
+
+def _host_snapshot() -> dict[str, Any]:
+    """What the host looks like before the lab starts: only what is missing here may be removed later."""
+    return {
+        "links": _links(),
+        "docker_chains": _docker_chains(),
+        "forward_policy": _forward_policy(),
+        "ip_forward": (_read(IP_FORWARD) or "").strip(),
+        "run_dirs": [d for d in RUN_DIRS if os.path.exists(d)],
+        "trust_key": os.path.exists(TRUST_KEY),
+    }
+
+
+def _cgroup_roots() -> list[str]:
+    roots: list[str] = []
+    for line in (_read("/proc/self/mounts") or "").splitlines():
+        fields = line.split()
+        if len(fields) > 2 and fields[2] in ("cgroup", "cgroup2"):
+            roots.append(_unescape_mount(fields[1]))
+    return roots
+
+
+def _lab_cgroups() -> list[Path]:
+    """The lab's cgroup folders (every container's cgroup parent is /srlab), deepest first."""
+    dirs: list[Path] = []
+    for root in _cgroup_roots():
+        base = Path(root) / LAB_NAME
+        if base.is_dir():
+            dirs.extend(Path(d) for d, _, _ in os.walk(base))
+    return sorted(dirs, key=lambda p: len(p.parts), reverse=True)
+
+
+def _cgroup_pids() -> list[int]:
+    pids: set[int] = set()
+    for d in _lab_cgroups():
+        for line in (_read(d / "cgroup.procs") or "").split():
+            pids.add(int(line))
+    return sorted(pids)
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._unix_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._unix_path)
+        self.sock = sock
+
+
+# ---------------------------------------------------------------------------------------------- the lab
+
+
+class Lab:
+    """One isolated single-node lab dockerd with an active swarm. ``up()`` starts or reuses it."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        raw = os.fspath(root) if root is not None else os.environ.get(LAB_DIR_ENV) or DEFAULT_LAB_DIR
+        path = Path(raw)
+        if not path.is_absolute():
+            raise LabError(f"lab folder must be an absolute path, got {raw!r}")
+        path = Path(os.path.normpath(path))
+        if len(path.parts) < 3:
+            raise LabError(f"lab folder {path} is too close to / to be deleted safely; use e.g. /var/tmp/srlab")
+        self.root = path
+        self.data_dir = path / "data"
+        self.exec_dir = path / "exec"
+        self.socket_path = path / "docker.sock"
+        self.pid_file = path / "docker.pid"
+        self.log_file = path / "dockerd.log"
+        self.state_file = path / "lab.json"
+        self.containerd_sock = self.exec_dir / "containerd" / "containerd.sock"
+        #: True once this object started the daemon itself; False when ``up()`` reused a running lab.
+        self.started = False
+        self._proc: subprocess.Popen[bytes] | None = None
+        for sock in (self.socket_path, self.containerd_sock):
+            if len(os.fsencode(sock)) > UNIX_PATH_MAX:
+                raise LabError(f"socket path {sock} is longer than {UNIX_PATH_MAX} bytes; use a shorter lab folder")
+
+    def __repr__(self) -> str:
+        return f"Lab(root={str(self.root)!r})"
+
+    # ------------------------------------------------------------------------------------------ access
+
+    @property
+    def base_url(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    def client(self, timeout: int = 60) -> docker.DockerClient:
+        """A docker SDK client for the lab socket (API version negotiated with the daemon)."""
+        import docker
+
+        return docker.DockerClient(base_url=self.base_url, version="auto", timeout=timeout)
+
+    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """An environment for the docker CLI that targets the lab, and nothing else."""
+        env = dict(os.environ if base is None else base)
+        for var in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS"):
+            env.pop(var, None)
+        env["DOCKER_HOST"] = self.base_url
+        return env
+
+    def state(self) -> dict[str, Any] | None:
+        """The content of lab.json, or None if there is none (or it is unreadable)."""
+        text = _read(self.state_file)
+        if text is None:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    @property
+    def pid(self) -> int | None:
+        state = self.state()
+        pid = state.get("pid") if state else None
+        return pid if isinstance(pid, int) else None
+
+    # ---------------------------------------------------------------------------------------- the API
+
+    def _request(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> tuple[int, Any]:
+        conn = _UnixHTTPConnection(str(self.socket_path), timeout)
+        try:
+            headers = {"Content-Type": "application/json"} if body is not None else {}
+            conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+        finally:
+            conn.close()
+        if not raw:
+            return resp.status, None
+        try:
+            return resp.status, json.loads(raw)
+        except ValueError:
+            return resp.status, raw.decode(errors="replace")
+
+    def ping(self) -> bool:
+        try:
+            status, body = self._request("GET", "/_ping", timeout=2.0)
+        except (OSError, http.client.HTTPException):
+            return False
+        return status == 200 and body == "OK"
+
+    def info(self) -> dict[str, Any]:
+        status, body = self._request("GET", "/info")
+        if status != 200 or not isinstance(body, dict):
+            raise LabError(f"GET /info answered {status}: {body}")
+        return body
+
+    def _swarm_ready(self) -> bool:
+        try:
+            swarm = self.info().get("Swarm") or {}
+            if swarm.get("LocalNodeState") != "active" or swarm.get("ControlAvailable") is not True:
+                return False
+            status, nodes = self._request("GET", "/nodes")
+        except (OSError, http.client.HTTPException, LabError):
+            return False
+        return status == 200 and any((n.get("Status") or {}).get("State") == "ready" for n in nodes or [])
+
+    # -------------------------------------------------------------------------------------- processes
+
+    def _lab_dockerds(self) -> list[int]:
+        return [pid for pid in _pids() if _comm(pid) == "dockerd" and str(self.exec_dir) in _argv(pid) and _alive(pid)]
+
+    def _foreign_dockerds(self) -> list[int]:
+        return [
+            pid for pid in _pids() if _comm(pid) == "dockerd" and str(self.exec_dir) not in _argv(pid) and _alive(pid)
+        ]
+
+    def _lab_containerds(self) -> list[int]:
+        config = str(self.exec_dir / "containerd" / "containerd.toml")
+        return [pid for pid in _pids() if config in _argv(pid) and _alive(pid)]
+
+    def _lab_shims(self) -> list[int]:
+        addr = str(self.containerd_sock)
+        return [
+            pid for pid in _pids() if _comm(pid).startswith("containerd-shim") and addr in _argv(pid) and _alive(pid)
+        ]
+
+    def is_running(self) -> bool:
+        """True if lab.json describes a live lab dockerd of ours that answers on its socket."""
+        state = self.state()
+        if not state or not (self.root / MARKER).exists():
+            return False
+        pid = state.get("pid")
+        if not isinstance(pid, int) or not _alive(pid) or _comm(pid) != "dockerd":
+            return False
+        if str(self.exec_dir) not in _argv(pid) or not self.ping():
+            return False
+        try:
+            labels = self.info().get("Labels") or []
+        except (OSError, http.client.HTTPException, LabError):
+            return False
+        return f"{LAB_NAME}.token={state.get('token')}" in labels
+
+    # ------------------------------------------------------------------------------------------- setup
+
+    def ensure_installed(self) -> None:
+        """Install Debian's docker.io and iproute2 if dockerd or ip is missing."""
+        missing = [b for b in ("dockerd", "containerd", "runc", "ip", "iptables") if _which(b) is None]
+        if not missing:
+            return
+        if os.geteuid() != 0:
+            raise LabError(f"missing {', '.join(missing)}, and only root can apt-get install docker.io iproute2")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", PATH=_search_path())
+        for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "docker.io", "iproute2"]):
+            try:
+                proc = subprocess.run(
+                    argv, capture_output=True, text=True, env=env, timeout=900, stdin=subprocess.DEVNULL
+                )
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise LabError(f"`{shlex.join(argv)}` could not run: {exc}") from exc
+            if proc.returncode != 0:
+                tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+                raise LabError(f"`{shlex.join(argv)}` failed (exit {proc.returncode}):\n{tail}")
+        still = [b for b in ("dockerd", "ip") if _which(b) is None]
+        if still:
+            raise LabError(f"apt-get install docker.io iproute2 succeeded, yet {', '.join(still)} is missing")
+
+    def dockerd_args(self, token: str) -> list[str]:
+        dockerd = _which("dockerd")
+        if dockerd is None:
+            raise LabError("dockerd not found")
+        return [
+            dockerd,
+            "--storage-driver=vfs",
+            "--data-root", str(self.data_dir),
+            "--exec-root", str(self.exec_dir),
+            "--host", self.base_url,
+            "--pidfile", str(self.pid_file),
+            "--containerd-namespace", LAB_NAME,
+            "--containerd-plugins-namespace", f"{LAB_NAME}-plugins",
+            "--cgroup-parent", f"/{LAB_NAME}",
+            "--iptables=true",
+            f"--shutdown-timeout={SHUTDOWN_TIMEOUT}",
+            "--label", f"{LAB_NAME}.token={token}",
+        ]  # fmt: skip
+
+    def up(self) -> Lab:
+        """Start the lab (or reuse the running one) and wait until its swarm is active. Returns self."""
+        if os.geteuid() != 0:
+            raise LabError("the lab dockerd needs root")
+        self.ensure_installed()
+        if self.is_running():
+            self._ensure_swarm()
+            self.started = False
+            return self
+        # A stale lab.json (dead pid), an orphaned lab dockerd or a half-deleted folder: clear it first.
+        if self.root.exists() or self._lab_dockerds():
+            self.down()
+        foreign = self._foreign_dockerds()
+        if foreign:
+            described = "; ".join(f"pid {p}: {shlex.join(_argv(p))}" for p in foreign)
+            raise LabError(
+                f"refusing to start the lab: a dockerd that the lab did not start is running ({described}). "
+                "It would share docker0 and the iptables chains; stop it first."
+            )
+        if os.path.lexists(SYSTEM_CONTAINERD_SOCK):
+            raise LabError(
+                f"refusing to start the lab: {SYSTEM_CONTAINERD_SOCK} exists; dockerd 20.10 would use that "
+                "system containerd instead of its own; stop it (or remove the stale socket) first."
+            )
+        self._start()
+        return self
+
+    def _start(self) -> None:
+        host_before = _host_snapshot()
+        token = secrets.token_hex(16)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o711)
+        (self.root / MARKER).write_text("swarm-reconciler test lab: `python -m tests.lab down` deletes this\n")
+        self.data_dir.mkdir(exist_ok=True)
+        self.exec_dir.mkdir(exist_ok=True)
+        env = {
+            "PATH": SBIN_PATH,
+            "HOME": os.environ.get("HOME", "/root"),
+            "LANG": "C.UTF-8",
+            "HTTP_PROXY": DEAD_PROXY,
+            "HTTPS_PROXY": DEAD_PROXY,
+            "NO_PROXY": "localhost,127.0.0.0/8,::1",
+            # Swarm tasks use the local image instead of trying a registry pull first (moby's own test
+            # daemons set this too); a missing image then fails the task instead of being pulled.
+            "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1",
+        }
+        with self.log_file.open("ab") as log:
+            self._proc = subprocess.Popen(
+                self.dockerd_args(token),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.root,
+                start_new_session=True,  # survives the test session's Ctrl-C; reused with RECONCILER_LAB_KEEP
+                close_fds=True,
+            )
+        self.started = True
+        self._write_state(
+            {
+                "pid": self._proc.pid,
+                "socket": str(self.socket_path),
+                "token": token,
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "root": str(self.root),
+                "advertise_addr": None,
+                "dummy_iface": None,
+                "host_before": host_before,
+            }
+        )
+        try:
+            self._wait_ping(START_TIMEOUT)
+            self._ensure_swarm()
+        except BaseException as exc:
+            detail = self.log_tail()
+            with contextlib.suppress(Exception):
+                self.down()
+            if isinstance(exc, LabError):
+                raise LabError(f"{exc}\n--- last lines of dockerd.log ---\n{detail}") from exc
+            raise
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+        tmp.replace(self.state_file)
+
+    def _update_state(self, **changes: Any) -> None:
+        state = self.state() or {}
+        state.update(changes)
+        self._write_state(state)
+
+    def log_tail(self, lines: int = 25) -> str:
+        return "\n".join((_read(self.log_file) or "").splitlines()[-lines:])
+
+    def _wait_ping(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise LabError(f"dockerd exited with status {self._proc.returncode} while starting")
+            if self.ping():
+                return
+            time.sleep(0.1)
+        raise LabError(f"dockerd did not answer /_ping on {self.socket_path} within {timeout:.0f} s")
+
+    def _ensure_swarm(self) -> None:
+        swarm = self.info().get("Swarm") or {}
+        if swarm.get("LocalNodeState") != "active":
+            self._swarm_init()
+        deadline = time.monotonic() + SWARM_TIMEOUT
+        while not self._swarm_ready():
+            if time.monotonic() > deadline:
+                raise LabError(f"swarm not active with a ready manager within {SWARM_TIMEOUT:.0f} s")
+            time.sleep(0.2)
+
+    def _swarm_init(self) -> None:
+        errors: list[str] = []
+        for addr in (LOOPBACK_ADDR, DUMMY_ADDR):
+            if addr == DUMMY_ADDR:
+                self._add_dummy()
+            body = {"ListenAddr": f"{addr}:{SWARM_PORT}", "AdvertiseAddr": addr, "ForceNewCluster": False}
+            status, answer = self._request("POST", "/swarm/init", body, timeout=60.0)
+            if status == 200:
+                self._update_state(advertise_addr=addr)
+                return
+            errors.append(f"{addr}: {status} {answer}")
+        raise LabError("docker swarm init failed: " + "; ".join(errors))
+
+    def _add_dummy(self) -> None:
+        if DUMMY_IFACE not in _links():
+            # Kernels without the dummy driver ("Unknown device type") get a port-less bridge instead.
+            if _run(["ip", "link", "add", DUMMY_IFACE, "type", "dummy"]).returncode != 0:
+                _run(["ip", "link", "add", DUMMY_IFACE, "type", "bridge"], check=True)
+            self._update_state(dummy_iface=DUMMY_IFACE)
+        _run(["ip", "addr", "replace", f"{DUMMY_ADDR}/32", "dev", DUMMY_IFACE], check=True)
+        _run(["ip", "link", "set", DUMMY_IFACE, "up"], check=True)
+
+    # ------------------------------------------------------------------------------------------- down
+
+    def down(self) -> None:
+        """Stop the lab dockerd, its containerd, shims and containers, undo its host changes, delete the
+        folder. Idempotent; only touches processes and mounts that belong to this lab folder."""
+        state = self.state() or {}
+        if self.root.exists() and not (self.root / MARKER).exists() and any(self.root.iterdir()):
+            raise LabError(f"{self.root} exists but is not a lab folder (no {MARKER}); refusing to delete it")
+        if os.geteuid() != 0:
+            if not self.root.exists():
+                return
+            raise LabError("only root can tear the lab down")
+
+        dockerds = set(self._lab_dockerds())
+        for candidate in (state.get("pid"), self._pidfile_pid()):
+            if (
+                isinstance(candidate, int)
+                and _alive(candidate)
+                and _comm(candidate) == "dockerd"
+                and str(self.exec_dir) in _argv(candidate)
+            ):
+                dockerds.add(candidate)
+        # Kill the lab's containers first: swarm tasks carry their own 10 s stop grace period, which
+        # dockerd would otherwise wait out on shutdown. Everything in the /srlab cgroup is a lab container.
+        payload = _cgroup_pids()
+        _signal(payload, signal.SIGKILL)
+        _wait_gone(payload, 10.0)
+        _stop(sorted(dockerds), STOP_TIMEOUT)
+        if self._proc is not None:
+            with contextlib.suppress(Exception):
+                self._proc.wait(timeout=1)
+            self._proc = None
+
+        # Whatever dockerd left behind (it was killed, or crashed): containers, shims, containerd.
+        children = _children_map()
+        shims = self._lab_shims()
+        payload = sorted({d for s in shims for d in _descendants(s, children)} | set(_cgroup_pids()))
+        _signal(payload, signal.SIGKILL)
+        _wait_gone(payload, 10.0)
+        _stop(shims, 5.0)
+        _stop(self._lab_containerds(), 10.0)
+
+        for _ in range(5):
+            mounts = _mounts_under(self.root)
+            if not mounts:
+                break
+            for mnt in sorted(mounts, key=len, reverse=True):
+                _umount(mnt)
+        left = _mounts_under(self.root)
+        if left:
+            raise LabError(f"still mounted under {self.root}: {left}")
+
+        self._undo_host_changes(state)
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.started = False
+
+    def _pidfile_pid(self) -> int | None:
+        text = (_read(self.pid_file) or "").strip()
+        return int(text) if text.isdigit() else None
+
+    def _undo_host_changes(self, state: dict[str, Any]) -> None:
+        """Remove what lab.json says this lab created on the host, and nothing else."""
+        for cg in _lab_cgroups():
+            with contextlib.suppress(OSError):
+                cg.rmdir()
+        dummy = state.get("dummy_iface")
+        if dummy == DUMMY_IFACE and DUMMY_IFACE in _links():
+            _run(["ip", "link", "del", DUMMY_IFACE])
+        before = state.get("host_before")
+        if not isinstance(before, dict):
+            return  # no record of the host before the lab: leave shared things alone
+        links_before = set(before.get("links") or [])
+        for link in BRIDGES:
+            if link not in links_before and link in _links():
+                _run(["ip", "link", "del", link])
+        if not before.get("docker_chains"):
+            self._remove_docker_iptables()
+            policy = before.get("forward_policy")
+            if policy in ("ACCEPT", "DROP") and _forward_policy() not in (None, policy):
+                _run(["iptables", "-w", "-P", "FORWARD", policy])
+        if before.get("ip_forward") == "0" and (_read(IP_FORWARD) or "").strip() == "1":
+            with contextlib.suppress(OSError):
+                IP_FORWARD.write_text("0\n")
+        for run_dir in RUN_DIRS:
+            if run_dir not in (before.get("run_dirs") or []):
+                _remove_empty_tree(Path(run_dir))
+        if before.get("trust_key") is False:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(TRUST_KEY)
+
+    @staticmethod
+    def _remove_docker_iptables() -> None:
+        for table in ("filter", "nat"):
+            rules = _iptables_rules(table)
+            for line in rules:
+                args = shlex.split(line)
+                if len(args) < 3 or args[0] != "-A" or args[1].startswith("DOCKER"):
+                    continue
+                if any(a.startswith("DOCKER") or a in BRIDGES for a in args[2:]):
+                    _run(["iptables", "-w", "-t", table, "-D", *args[1:]])
+            chains = [ln.split()[1] for ln in rules if ln.startswith("-N DOCKER")]
+            for chain in chains:
+                _run(["iptables", "-w", "-t", table, "-F", chain])
+            for chain in chains:
+                _run(["iptables", "-w", "-t", table, "-X", chain])
+
+    # ------------------------------------------------------------------------------------------ status
+
+    def status(self) -> dict[str, Any]:
+        """A summary for humans: whether the lab runs, its pid, socket and swarm state."""
+        state = self.state() or {}
+        running = self.is_running()
+        out: dict[str, Any] = {
+            "root": str(self.root),
+            "running": running,
+            "pid": state.get("pid"),
+            "socket": str(self.socket_path),
+            "created": state.get("created"),
+            "advertise_addr": state.get("advertise_addr"),
+        }
+        if running:
+            swarm = self.info().get("Swarm") or {}
+            out["swarm"] = swarm.get("LocalNodeState")
+            out["control_available"] = swarm.get("ControlAvailable")
+        elif state:
+            out["problem"] = "lab.json is stale (its dockerd is gone or does not answer)"
+        return out
+
+
+def _remove_empty_tree(path: Path) -> None:
+    """rmdir path and its sub-folders, bottom-up, as long as they are empty; never deletes a file."""
+    if not path.is_dir() or path.is_symlink():
+        return
+    for dirpath, _, _ in sorted(os.walk(path), key=lambda t: len(t[0]), reverse=True):
+        with contextlib.suppress(OSError):
+            os.rmdir(dirpath)
