@@ -27,22 +27,49 @@ Only the standard library is used here; ``docker`` (the SDK) is imported by ``La
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
 import http.client
 import json
 import os
-import re
 import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tests.lab.host import (
+    IP_FORWARD,
+    LAB_NAME,
+    RUN_DIRS,
+    SBIN_PATH,
+    TRUST_KEY,
+    LabError,
+    _alive,
+    _argv,
+    _cgroup_pids,
+    _children_map,
+    _comm,
+    _descendants,
+    _forward_policy,
+    _host_snapshot,
+    _iptables_rules,
+    _lab_cgroups,
+    _links,
+    _mounts_under,
+    _pids,
+    _read,
+    _run,
+    _search_path,
+    _signal,
+    _stop,
+    _umount,
+    _UnixHTTPConnection,
+    _wait_gone,
+    _which,
+)
 
 if TYPE_CHECKING:
     import docker
@@ -50,8 +77,6 @@ if TYPE_CHECKING:
 LAB_DIR_ENV = "RECONCILER_LAB_DIR"
 DEFAULT_LAB_DIR = "/var/tmp/srlab"
 
-#: Name used for the containerd namespace, the cgroup parent of every lab container and the daemon label.
-LAB_NAME = "srlab"
 #: Dummy interface (a port-less bridge where the kernel has no dummy driver, as here) created only if
 #: swarm refuses a loopback advertise address.
 DUMMY_IFACE = "srlab0"
@@ -73,245 +98,8 @@ DEAD_PROXY = "http://127.0.0.1:9"
 
 MARKER = ".srlab-lab"
 BRIDGES = ("docker0", "docker_gwbridge")
-RUN_DIRS = ("/run/docker", "/run/containerd")
 SYSTEM_CONTAINERD_SOCK = "/run/containerd/containerd.sock"
-#: dockerd 20.10 always writes its engine key here, whatever --data-root says.
-TRUST_KEY = "/etc/docker/key.json"
-IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
-SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the terminating NUL
-MNT_DETACH = 2
-
-
-class LabError(RuntimeError):
-    """The lab could not be installed, started, reused or stopped."""
-
-
-# --------------------------------------------------------------------------------------------- helpers
-
-
-def _search_path() -> str:
-    return os.pathsep.join([os.environ.get("PATH", ""), SBIN_PATH])
-
-
-def _which(name: str) -> str | None:
-    return shutil.which(name, path=_search_path())
-
-
-def _run(argv: Sequence[str], *, check: bool = False, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PATH=_search_path(), LC_ALL="C")
-    proc = subprocess.run(
-        list(argv), capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL
-    )
-    if check and proc.returncode != 0:
-        out = (proc.stderr or proc.stdout).strip()
-        raise LabError(f"`{shlex.join(argv)}` failed (exit {proc.returncode}): {out}")
-    return proc
-
-
-def _read(path: Path | str) -> str | None:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return None
-
-
-def _argv(pid: int) -> list[str]:
-    raw = None
-    with contextlib.suppress(OSError):
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    if not raw:
-        return []
-    return [a.decode(errors="replace") for a in raw.rstrip(b"\0").split(b"\0")]
-
-
-def _stat(pid: int) -> tuple[str, str, int] | None:
-    """(comm, state, ppid) of a process, or None if it is gone."""
-    text = _read(f"/proc/{pid}/stat")
-    if not text:
-        return None
-    comm = text[text.index("(") + 1 : text.rindex(")")]
-    fields = text[text.rindex(")") + 2 :].split()
-    return comm, fields[0], int(fields[1])
-
-
-def _comm(pid: int) -> str:
-    st = _stat(pid)
-    return st[0] if st else ""
-
-
-def _alive(pid: int) -> bool:
-    """True if the process exists and is not a zombie (a zombie child of ours is reaped here)."""
-    if pid <= 0:
-        return False
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-    st = _stat(pid)
-    return st is not None and st[1] not in ("Z", "X")
-
-
-def _pids() -> Iterator[int]:
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            yield int(entry.name)
-
-
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for pid in _pids():
-        st = _stat(pid)
-        if st is not None:
-            children.setdefault(st[2], []).append(pid)
-    return children
-
-
-def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
-    out: list[int] = []
-    todo = list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
-        out.append(child)
-        todo.extend(children.get(child, []))
-    return out
-
-
-def _signal(pids: Sequence[int], sig: int) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
-
-
-def _wait_gone(pids: Sequence[int], timeout: float) -> list[int]:
-    """Wait until the processes are gone; return those still alive after timeout."""
-    deadline = time.monotonic() + timeout
-    left = [p for p in pids if _alive(p)]
-    while left and time.monotonic() < deadline:
-        time.sleep(0.1)
-        left = [p for p in left if _alive(p)]
-    return left
-
-
-def _stop(pids: Sequence[int], timeout: float) -> None:
-    """SIGTERM, bounded wait, then SIGKILL."""
-    if not pids:
-        return
-    _signal(pids, signal.SIGTERM)
-    left = _wait_gone(pids, timeout)
-    if left:
-        _signal(left, signal.SIGKILL)
-        left = _wait_gone(left, 10.0)
-    if left:
-        raise LabError(f"processes {left} survived SIGKILL")
-
-
-def _unescape_mount(path: str) -> str:
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), path)
-
-
-def _mounts_under(root: Path) -> list[str]:
-    prefix = str(root).rstrip("/") + "/"
-    found: list[str] = []
-    for line in (_read("/proc/self/mountinfo") or "").splitlines():
-        fields = line.split()
-        if len(fields) > 4:
-            mnt = _unescape_mount(fields[4])
-            if mnt == str(root) or mnt.startswith(prefix):
-                found.append(mnt)
-    return found
-
-
-def _umount(path: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.umount2(path.encode(), MNT_DETACH) != 0:
-        err = ctypes.get_errno()
-        if err not in (22, 2):  # EINVAL: no longer a mount point; ENOENT: gone
-            raise LabError(f"umount {path}: {os.strerror(err)}")
-
-
-def _links() -> list[str]:
-    try:
-        return sorted(os.listdir("/sys/class/net"))
-    except OSError:
-        return []
-
-
-def _iptables_rules(table: str) -> list[str]:
-    if _which("iptables") is None:
-        return []
-    proc = _run(["iptables", "-w", "-t", table, "-S"])
-    return proc.stdout.splitlines() if proc.returncode == 0 else []
-
-
-def _docker_chains() -> list[str]:
-    chains: list[str] = []
-    for table in ("filter", "nat"):
-        for line in _iptables_rules(table):
-            parts = line.split()
-            if len(parts) >= 2 and parts[0] == "-N" and parts[1].startswith("DOCKER"):
-                chains.append(f"{table}:{parts[1]}")
-    return chains
-
-
-def _forward_policy() -> str | None:
-    for line in _iptables_rules("filter"):
-        parts = line.split()
-        if parts[:2] == ["-P", "FORWARD"] and len(parts) == 3:
-            return parts[2]
-    return None
-
-
-def _host_snapshot() -> dict[str, Any]:
-    """What the host looks like before the lab starts: only what is missing here may be removed later."""
-    return {
-        "links": _links(),
-        "docker_chains": _docker_chains(),
-        "forward_policy": _forward_policy(),
-        "ip_forward": (_read(IP_FORWARD) or "").strip(),
-        "run_dirs": [d for d in RUN_DIRS if os.path.exists(d)],
-        "trust_key": os.path.exists(TRUST_KEY),
-    }
-
-
-def _cgroup_roots() -> list[str]:
-    roots: list[str] = []
-    for line in (_read("/proc/self/mounts") or "").splitlines():
-        fields = line.split()
-        if len(fields) > 2 and fields[2] in ("cgroup", "cgroup2"):
-            roots.append(_unescape_mount(fields[1]))
-    return roots
-
-
-def _lab_cgroups() -> list[Path]:
-    """The lab's cgroup folders (every container's cgroup parent is /srlab), deepest first."""
-    dirs: list[Path] = []
-    for root in _cgroup_roots():
-        base = Path(root) / LAB_NAME
-        if base.is_dir():
-            dirs.extend(Path(d) for d, _, _ in os.walk(base))
-    return sorted(dirs, key=lambda p: len(p.parts), reverse=True)
-
-
-def _cgroup_pids() -> list[int]:
-    pids: set[int] = set()
-    for d in _lab_cgroups():
-        for line in (_read(d / "cgroup.procs") or "").split():
-            pids.add(int(line))
-    return sorted(pids)
-
-
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._unix_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._unix_path)
-        self.sock = sock
-
-
-# ---------------------------------------------------------------------------------------------- the lab
 
 
 class Lab:
