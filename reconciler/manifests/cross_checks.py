@@ -182,20 +182,24 @@ def _vrrp_passwords(by_key: dict[str, LoadedManifest], contents: dict[str, bytes
         content = contents.get(f"Secret/{vip.spec.password.secret}")
         if content is None:
             continue  # external or missing: the reference check speaks for a missing one
-        password = content.decode("utf-8", "replace").strip("\r\n")
-        if (
-            not 1 <= len(password) <= VRRP_PASSWORD_MAX
-            or not password.isprintable()
-            or any(c in password for c in ' "{}#!')
-        ):
+        if not _valid_vrrp_password(content):
             problems.append(
                 _problem(
                     item,
                     ("spec", "password", "secret"),
-                    f"the VRRP password must be 1-{VRRP_PASSWORD_MAX} printable characters without spaces, quotes, braces, '#' or '!'",
+                    f"the VRRP password must be 1-{VRRP_PASSWORD_MAX} ASCII characters without spaces, "
+                    "quotes, braces, '#', '!', '\\' or '$' (one trailing newline is allowed)",
                 )
             )
     return problems
+
+
+def _valid_vrrp_password(content: bytes) -> bool:
+    # Swarm puts the secret's raw bytes into the file, so this is a byte check: a leading newline
+    # would leave auth_pass empty, and 8 non-ASCII characters are more than 8 bytes.
+    password = content.removesuffix(b"\n").removesuffix(b"\r")
+    allowed = set(range(0x21, 0x7F)) - set(b"\"'{}#!\\$")
+    return 1 <= len(password) <= VRRP_PASSWORD_MAX and all(byte in allowed for byte in password)
 
 
 def _of(by_key: dict[str, LoadedManifest], cls: type[Resource]) -> Iterable[LoadedManifest]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -36,6 +36,30 @@ def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+_IP = TypeVar("_IP", IPv4Address, IPv6Address, IPv4Interface, IPv6Interface)
+
+
+def _usable(value: _IP) -> _IP:
+    """A scope id (``fe80::1%eth0``) is free text that would reach the file; the other kinds of
+    address can never be a floating address or a VRRP peer."""
+    ip = value.ip if isinstance(value, IPv4Interface | IPv6Interface) else value
+    if "%" in str(value):
+        raise ValueError(f"{value}: IPv6 scope IDs (%...) are not supported")
+    if ip.is_unspecified or ip.is_multicast or ip.is_loopback:
+        raise ValueError(f"{value}: a multicast, unspecified or loopback address cannot be used here")
+    return value
+
+
+UsableAddress = Annotated[IPv4Address | IPv6Address, AfterValidator(_usable)]
+UsableInterface = Annotated[IPv4Interface | IPv6Interface, AfterValidator(_usable)]
+
+
+def _no_scope(value: IPv4Address | IPv6Address | str) -> IPv4Address | IPv6Address | str:
+    if "%" in str(value):
+        raise ValueError(f"{value}: IPv6 scope IDs (%...) are not supported")
+    return value
+
+
 InterfaceName = Annotated[str, _matching(_IFNAME, "a network interface name (at most 15 of A-Z a-z 0-9 _ . -)")]
 NodeHostname = Annotated[str, _matching(_NODE_HOSTNAME, "a node hostname")]
 ScriptArg = Annotated[
@@ -56,13 +80,15 @@ class VipCheck(Spec):
 
     name: Name
     type: Literal["tcp", "http", "script"]
-    host: IPv4Address | IPv6Address | Hostname = Field(
+    host: Annotated[IPv4Address | IPv6Address | Hostname, AfterValidator(_no_scope)] = Field(
         default=IPv4Address("127.0.0.1"), description="tcp/http: where to connect (host network)."
     )
     port: int | None = Field(default=None, ge=1, le=65535)
-    path: UrlPath = Field(default="/", description="http: the path to GET.")
+    path: Annotated[UrlPath, Field(max_length=200)] = Field(default="/", description="http: the path to GET.")
     expect_status: int = Field(default=200, ge=100, le=599)
-    command: list[ScriptArg] = Field(default_factory=list, description="script: program and arguments.")
+    command: list[Annotated[ScriptArg, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=16, description="script: program and arguments."
+    )
     interval: int = Field(default=2, ge=1, le=3600, description="Seconds between runs.")
     timeout: int = Field(default=1, ge=1, le=3600, description="Seconds before a run counts as failed.")
     weight: int = Field(default=-50, ge=-253, le=253)
@@ -83,7 +109,7 @@ class VipCheck(Spec):
 
 
 class VirtualIPSpec(Spec):
-    addresses: list[IPv4Interface | IPv6Interface] = Field(
+    addresses: list[UsableInterface] = Field(
         min_length=1, description="Floating addresses with prefix, e.g. 192.168.1.250/24."
     )
     interface: InterfaceName
@@ -95,7 +121,9 @@ class VirtualIPSpec(Spec):
     default_priority: Priority = 100
     preempt: bool = Field(default=True, description="A higher-priority node takes the address back.")
     password: SecretRef | None = None
-    unicast_peers: list[IPv4Address | IPv6Address] = Field(default_factory=list)
+    unicast_peers: list[UsableAddress] = Field(
+        default_factory=list, description="Peers for unicast VRRP, all of one address family."
+    )
     checks: list[VipCheck] = Field(default_factory=list)
     image: ImageRef = DEFAULT_KEEPALIVED_IMAGE
     placement: list[Constraint] = Field(
@@ -104,8 +132,18 @@ class VirtualIPSpec(Spec):
 
     @model_validator(mode="after")
     def _consistent(self) -> VirtualIPSpec:
-        if len({str(a) for a in self.addresses}) != len(self.addresses):
+        if len({a.ip for a in self.addresses}) != len(self.addresses):
             raise ValueError("an address is listed twice")
+        if len({p.version for p in self.unicast_peers}) > 1:
+            raise ValueError("unicastPeers mixes IPv4 and IPv6: VRRP speaks one family per instance")
+        families = {a.version for a in self.addresses}
+        if self.unicast_peers and self.unicast_peers[0].version not in families:
+            raise ValueError("unicastPeers are of another address family than every address")
+        ipv6_only = families == {6} or (self.unicast_peers and self.unicast_peers[0].version == 6)
+        if ipv6_only and self.password is not None:
+            raise ValueError("an IPv6 instance speaks VRRPv3, which has no password: remove `password`")
+        if ipv6_only and self.advert_interval > 40:
+            raise ValueError("an IPv6 instance speaks VRRPv3, whose advertInterval is at most 40 seconds")
         names = [c.name for c in self.checks]
         if len(set(names)) != len(names):
             raise ValueError("two checks share one name")
