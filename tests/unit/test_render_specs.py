@@ -55,7 +55,12 @@ def test_wordpress_service_spec(examples: ManifestSet) -> None:
         "Preferences": [{"Spread": {"SpreadDescriptor": "node.id"}}],
         "MaxReplicas": 1,
     }
-    assert spec["UpdateConfig"] == {"Parallelism": 1, "Delay": 10_000_000_000, "FailureAction": "rollback", "Order": "start-first"}
+    assert spec["UpdateConfig"] == {
+        "Parallelism": 1,
+        "Delay": 10_000_000_000,
+        "FailureAction": "rollback",
+        "Order": "start-first",
+    }
 
 
 def test_global_service_with_host_ports_bind_mount_and_caps(examples: ManifestSet) -> None:
@@ -64,9 +69,16 @@ def test_global_service_with_host_ports_bind_mount_and_caps(examples: ManifestSe
     assert isinstance(traefik, Service) and isinstance(proxy, Service)
     spec = service_spec(traefik, examples)
     assert spec["Mode"] == {"Global": {}}
-    assert {"Protocol": "tcp", "TargetPort": 443, "PublishedPort": 443, "PublishMode": "host"} in spec["EndpointSpec"]["Ports"]
+    assert {"Protocol": "tcp", "TargetPort": 443, "PublishedPort": 443, "PublishMode": "host"} in spec["EndpointSpec"][
+        "Ports"
+    ]
     bind = service_spec(proxy, examples)["TaskTemplate"]["ContainerSpec"]["Mounts"][0]
-    assert bind == {"Type": "bind", "Source": "/var/run/docker.sock", "Target": "/var/run/docker.sock", "ReadOnly": True}
+    assert bind == {
+        "Type": "bind",
+        "Source": "/var/run/docker.sock",
+        "Target": "/var/run/docker.sock",
+        "ReadOnly": True,
+    }
 
 
 def test_octal_file_modes(examples: ManifestSet) -> None:
@@ -89,7 +101,9 @@ def test_network_spec(examples: ManifestSet) -> None:
 def test_volume_names_follow_driver_options(examples: ManifestSet) -> None:
     volume = examples.get("Volume/db-data")
     assert isinstance(volume, Volume)
-    changed = volume.model_copy(update={"spec": volume.spec.model_copy(update={"nfs": volume.spec.nfs.model_copy(update={"version": "3"})})})  # type: ignore[union-attr]
+    changed = volume.model_copy(
+        update={"spec": volume.spec.model_copy(update={"nfs": volume.spec.nfs.model_copy(update={"version": "3"})})}
+    )  # type: ignore[union-attr]
     assert volume_name(volume) != volume_name(changed)
     assert volume_name(volume) == volume_name(volume.model_copy())
     assert volume_driver(changed)["Options"]["o"].startswith("addr=192.0.2.10,nfsvers=3,")

@@ -20,7 +20,12 @@ def route(name: str = "app", **spec: Any) -> Route:
 
 def middleware(name: str, type_: str, options: dict[str, Any]) -> Middleware:
     return Middleware.model_validate(
-        {"apiVersion": API, "kind": "Middleware", "metadata": {"name": name}, "spec": {"type": type_, "options": options}}
+        {
+            "apiVersion": API,
+            "kind": "Middleware",
+            "metadata": {"name": name},
+            "spec": {"type": type_, "options": options},
+        }
     )
 
 
@@ -65,14 +70,20 @@ def test_tls_entrypoints_middlewares_priority_network() -> None:
 
 
 def test_middleware_options_are_flattened() -> None:
-    hsts = middleware("hsts", "headers", {"stsSeconds": 31536000, "stsPreload": True, "customResponseHeaders": {"X-Frame-Options": "DENY"}})
+    hsts = middleware(
+        "hsts",
+        "headers",
+        {"stsSeconds": 31536000, "stsPreload": True, "customResponseHeaders": {"X-Frame-Options": "DENY"}},
+    )
     assert middleware_labels(hsts) == {
         "traefik.http.middlewares.hsts.headers.stsSeconds": "31536000",
         "traefik.http.middlewares.hsts.headers.stsPreload": "true",
         "traefik.http.middlewares.hsts.headers.customResponseHeaders.X-Frame-Options": "DENY",
     }
     allow = middleware("lan", "ipAllowList", {"sourceRange": ["10.0.0.0/8", "192.168.0.0/16"]})
-    assert middleware_labels(allow) == {"traefik.http.middlewares.lan.ipAllowList.sourceRange": "10.0.0.0/8,192.168.0.0/16"}
+    assert middleware_labels(allow) == {
+        "traefik.http.middlewares.lan.ipAllowList.sourceRange": "10.0.0.0/8,192.168.0.0/16"
+    }
     assert middleware_labels(middleware("gz", "compress", {})) == {"traefik.http.middlewares.gz.compress": "true"}
 
 
