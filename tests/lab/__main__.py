@@ -11,7 +11,8 @@ import shlex
 import sys
 import time
 
-from tests.lab.engine import DEFAULT_LAB_DIR, LAB_DIR_ENV, Lab, LabError
+from tests.lab.engine import DEFAULT_LAB_DIR, LAB_DIR_ENV, Lab
+from tests.lab.host import LabError
 
 
 def main(argv: list[str] | None = None) -> int:
