@@ -13,7 +13,7 @@ from typing import Any
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.network import Network
 from reconciler.manifests.kinds.volume import Volume
-from reconciler.render.naming import DEFAULT_INSTANCE, hashed_name, ownership_labels
+from reconciler.render.naming import DEFAULT_INSTANCE, hashed_name, ownership_labels, short_hash
 
 __all__ = ["config_name", "config_spec", "network_spec", "volume_driver", "volume_mount_options", "volume_name"]
 
@@ -61,10 +61,14 @@ def volume_mount_options(volume: Volume, instance: str = DEFAULT_INSTANCE) -> di
 
 
 def config_name(item: Config | Secret, content: bytes | None) -> str:
-    """The Swarm object name: the manifest name plus a content hash; an external object keeps its name."""
+    """The Swarm object name: the manifest name plus a hash of everything the object holds (content,
+    labels, templating), since Swarm configs and secrets cannot change; an external one keeps its name."""
     if item.spec.external or content is None:
         return item.name
-    return hashed_name(item.name, content)
+    templating = item.spec.template if isinstance(item, Config) else None
+    return hashed_name(
+        item.name, {"content": short_hash(content, 64), "labels": item.spec.labels, "templating": templating}
+    )
 
 
 def config_spec(item: Config | Secret, content: bytes, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:

@@ -35,6 +35,7 @@ class Change:
     reason: str = ""
     diff: tuple[FieldDiff, ...] = ()
     drift: bool = False  # the live object differs from what was last applied, not only from the manifest
+    swarm_name: str = ""  # the Swarm object it acts on (configs and secrets: the content-hashed name)
     # What apply needs, computed by the planner: the spec to send, the live id and version, ...
     payload: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -58,6 +59,7 @@ class Change:
 
         return {
             "key": self.key,
+            "swarm_name": self.swarm_name,
             "action": self.action.value,
             "reason": self.reason,
             "drift": self.drift,

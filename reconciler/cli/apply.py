@@ -1,0 +1,71 @@
+"""``reconciler apply [PATH]``: show the plan, ask, converge once, stream progress, summarise.
+Exit 0 converged, 1 some change failed or is blocked, 2 error."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler.cli.context import EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, settings
+from reconciler.cli.plan_view import EventPrinter, print_plan, print_summary, result_json
+from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
+from reconciler.cli.views import err_console, out_console, print_json
+from reconciler.engine.events import discard
+from reconciler.engine.planning import PlanOptions
+from reconciler.engine.reconcile import apply_confirmed, plan_once
+from reconciler.swarm.port import SwarmError
+
+
+@click.command()
+@click.argument("path", default=".", type=click.Path(path_type=str))
+@click.option("--prune", is_flag=True, help="Delete managed objects that are no longer in the manifests.")
+@click.option("--dry-run", is_flag=True, help="Show the plan only.")
+@click.option("--adopt", is_flag=True, help="Take over unmanaged objects that have a manifest's name.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-empty", is_flag=True, help="Allow pruning when the manifest set is empty.")
+@click.option("--max-prune", type=click.IntRange(min=0), default=10, show_default=True, help="Most deletions per run.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
+              help="Seconds to wait for a dependency's tasks to run.")  # fmt: skip
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    path: str,
+    prune: bool,
+    dry_run: bool,
+    adopt: bool,
+    yes: bool,
+    allow_empty: bool,
+    max_prune: int,
+    timeout: float,
+) -> None:
+    """Converge the swarm once to the manifests under PATH."""
+    conf = settings(ctx)
+    desired = desired_or_exit(ctx, path, conf)
+    swarm = connect_or_exit(ctx, conf)
+    options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty, max_prune=max_prune)
+    as_json = conf.output == "json"
+    console = err_console() if as_json else out_console()
+    try:
+        observed, plan = plan_once(swarm, desired, options)
+        if not as_json:
+            print_plan(console, plan)
+        if dry_run or not any(c.changes_something for c in plan.changes):
+            if as_json:
+                print_json(result_json(plan, None))
+            ctx.exit(EXIT_OK if plan.in_sync else EXIT_PROBLEMS)
+        if not yes:
+            if not sys.stdin.isatty():
+                err_console().print("Not on a terminal: pass --yes to apply without confirmation.", style="red")
+                ctx.exit(EXIT_ERROR)
+            click.confirm("Apply these changes?", abort=True)
+        result = apply_confirmed(
+            swarm, desired, options, observed, plan, discard if as_json else EventPrinter(console), timeout
+        )
+    except SwarmError as exc:
+        fail(ctx, f"error: {exc}")
+    if as_json:
+        print_json(result_json(plan, result.applied))
+    else:
+        print_summary(console, result.applied)
+    ctx.exit(EXIT_OK if result.converged else EXIT_PROBLEMS)

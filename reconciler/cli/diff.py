@@ -1,0 +1,36 @@
+"""``reconciler diff [PATH]``: plan against the live swarm and print it.
+Exit 0 no differences, 1 differences, 2 error."""
+
+from __future__ import annotations
+
+import click
+
+from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
+from reconciler.cli.plan_view import print_plan
+from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
+from reconciler.cli.views import out_console, print_json
+from reconciler.engine.planning import PlanOptions
+from reconciler.engine.reconcile import plan_once
+from reconciler.swarm.port import SwarmError
+
+
+@click.command()
+@click.argument("path", default=".", type=click.Path(path_type=str))
+@click.option("--prune", is_flag=True, help="Show what `apply --prune` would delete.")
+@click.option("--adopt", is_flag=True, help="Show unmanaged objects of the same name as adopted.")
+@click.option("--all", "show_all", is_flag=True, help="Also list objects that are in sync.")
+@click.pass_context
+def diff(ctx: click.Context, path: str, prune: bool, adopt: bool, show_all: bool) -> None:
+    """Show how the swarm differs from the manifests under PATH."""
+    conf = settings(ctx)
+    desired = desired_or_exit(ctx, path, conf)
+    swarm = connect_or_exit(ctx, conf)
+    try:
+        _, plan = plan_once(swarm, desired, PlanOptions(prune=prune, adopt=adopt))
+    except SwarmError as exc:
+        fail(ctx, f"error: {exc}")
+    if conf.output == "json":
+        print_json(plan.as_json())
+    else:
+        print_plan(out_console(), plan, show_noop=show_all)
+    ctx.exit(EXIT_OK if plan.in_sync else EXIT_PROBLEMS)

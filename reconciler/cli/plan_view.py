@@ -1,0 +1,114 @@
+"""Plans, progress events and apply summaries for people (rich) and machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from reconciler.engine.applying import ApplyResult
+from reconciler.engine.events import ChangeFinished, ChangeStarted, Event, Observed, OutcomeStatus, Waiting
+from reconciler.state.diffing import MISSING
+from reconciler.state.plan import Action, Change, Plan
+
+__all__ = ["EventPrinter", "print_plan", "print_summary", "result_json"]
+
+_STYLE = {
+    Action.CREATE: ("+", "green"),
+    Action.UPDATE: ("~", "yellow"),
+    Action.REPLACE: ("±", "magenta"),
+    Action.DELETE: ("-", "red"),
+    Action.NOOP: ("=", "dim"),
+    Action.BLOCKED: ("!", "bold red"),
+    Action.CONFLICT: ("?", "bold red"),
+}
+_OUTCOME_STYLE = {
+    OutcomeStatus.DONE: "green",
+    OutcomeStatus.NOOP: "dim",
+    OutcomeStatus.KEPT: "yellow",
+    OutcomeStatus.FAILED: "bold red",
+    OutcomeStatus.SKIPPED: "red",
+    OutcomeStatus.BLOCKED: "bold red",
+    OutcomeStatus.CONFLICT: "bold red",
+    OutcomeStatus.RETRY: "yellow",
+}
+
+
+def _value(value: Any, secret: bool) -> str:
+    if value is MISSING:
+        return "(none)"
+    if secret:
+        return "<redacted>"
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _change_lines(change: Change, verbose: bool) -> list[Text]:
+    sign, style = _STYLE[change.action]
+    head = Text(f"{sign} {change.key}", style=style)
+    if change.swarm_name and change.swarm_name != change.name:
+        head.append(f" ({change.swarm_name})", style="dim")
+    head.append(f"  {change.action.value}", style=style)
+    if change.drift:
+        head.append("  DRIFT", style="bold yellow")
+    if change.reason:
+        head.append(f": {change.reason}", style="dim" if change.action is Action.NOOP else "")
+    lines = [head]
+    if change.action in (Action.UPDATE, Action.REPLACE, Action.BLOCKED) or (verbose and change.action is Action.CREATE):
+        secret = change.kind == "Secret"
+        for diff in change.diff:
+            line = Text(f"    {diff.field}: ")
+            line.append(_value(diff.before, secret), style="red")
+            line.append(" → ")
+            line.append(_value(diff.after, secret), style="green")
+            lines.append(line)
+    return lines
+
+
+def print_plan(console: Console, plan: Plan, show_noop: bool = False) -> None:
+    shown = [c for c in plan.changes if show_noop or c.action is not Action.NOOP or "--prune" in c.reason]
+    for change in shown:
+        for line in _change_lines(change, verbose=False):
+            console.print(line)
+    counts = plan.counts()
+    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing managed"
+    verdict = "in sync" if plan.in_sync else "differs"
+    console.print(Text(f"Plan: {summary} — {verdict}.", style="bold green" if plan.in_sync else "bold yellow"))
+
+
+class EventPrinter:
+    """Streams the engine's events as progress lines."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Observed):
+            self.console.print(f"observed {event.objects} objects with {event.requests} requests", style="dim")
+        elif isinstance(event, ChangeStarted):
+            self.console.print(f"… {event.change.action.value} {event.change.key}", style="dim")
+        elif isinstance(event, ChangeFinished):
+            text = Text(f"{event.status.value:>8} {event.change.key}", style=_OUTCOME_STYLE[event.status])
+            if event.message:
+                text.append(f": {event.message}", style="")
+            self.console.print(text)
+        elif isinstance(event, Waiting):
+            self.console.print(f"waiting  {event.key}: {event.message}", style="yellow")
+
+
+def print_summary(console: Console, result: ApplyResult) -> None:
+    counts = result.counts()
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
+    console.print(Text(f"Applied: {summary}.", style="bold green" if result.ok else "bold red"))
+
+
+def result_json(plan: Plan, result: ApplyResult | None) -> dict[str, Any]:
+    out = plan.as_json()
+    if result is not None:
+        out["outcomes"] = [
+            {"key": o.change.key, "action": o.change.action.value, "status": o.status.value, "message": o.message}
+            for o in result.outcomes
+        ]
+        out["ok"] = result.ok
+    return out

@@ -1,0 +1,49 @@
+"""What the engine commands share: load the manifests, connect to the engine, and turn failures
+into the exit codes of the SPEC (2: the job could not be done at all)."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import click
+
+from reconciler.cli.context import EXIT_ERROR, Settings
+from reconciler.cli.views import err_console, print_problems
+from reconciler.manifests.errors import ManifestError
+from reconciler.manifests.loading import load_manifests
+from reconciler.manifests.manifest_set import ManifestSet
+from reconciler.state.desired import DesiredState, compile_desired
+from reconciler.swarm.docker_api import DockerSwarm, connect
+from reconciler.swarm.port import SwarmError
+
+__all__ = ["connect_or_exit", "desired_or_exit", "fail"]
+
+
+def fail(ctx: click.Context, message: str) -> NoReturn:
+    err_console().print(message, style="red")
+    ctx.exit(EXIT_ERROR)
+    raise AssertionError("unreachable")  # ctx.exit raises
+
+
+def load_or_exit(ctx: click.Context, path: str, settings: Settings) -> ManifestSet:
+    try:
+        return load_manifests(path)
+    except ManifestError as exc:
+        print_problems(exc.problems, settings.output)
+        err_console().print("Nothing was changed: an invalid manifest set is never applied.", style="red")
+        ctx.exit(EXIT_ERROR)
+        raise AssertionError("unreachable") from exc
+
+
+def desired_or_exit(ctx: click.Context, path: str, settings: Settings) -> DesiredState:
+    return compile_desired(load_or_exit(ctx, path, settings), settings.instance)
+
+
+def connect_or_exit(ctx: click.Context, settings: Settings) -> DockerSwarm:
+    try:
+        swarm = connect(settings.docker_host)
+        swarm.ping()
+    except SwarmError as exc:
+        fail(ctx, f"error: {exc}")
+    ctx.call_on_close(swarm.close)
+    return swarm

@@ -1,0 +1,63 @@
+"""``reconciler status [PATH]``: every managed object and whether it matches the manifests.
+Exit 0 in sync, 1 not (something to create, change, prune, or blocked), 2 error."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
+from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
+from reconciler.cli.views import out_console, print_json
+from reconciler.engine.planning import PlanOptions
+from reconciler.engine.reconcile import plan_once
+from reconciler.state.plan import Action, Change
+from reconciler.swarm.port import SwarmError
+
+_PRUNABLE = "--prune"
+
+
+def state_of(change: Change) -> str:
+    if change.action is Action.NOOP:
+        return "not in manifests" if _PRUNABLE in change.reason else "in sync"
+    if change.action is Action.CREATE:
+        return "missing"
+    if change.action in (Action.UPDATE, Action.REPLACE):
+        return "drifted" if change.drift else "outdated"
+    if change.action is Action.DELETE:
+        return "old version" if "old version" in change.reason else "not in manifests"
+    return change.action.value
+
+
+@click.command()
+@click.argument("path", default=".", type=click.Path(path_type=str))
+@click.pass_context
+def status(ctx: click.Context, path: str) -> None:
+    """List what is managed and whether it is in sync with the manifests under PATH."""
+    conf = settings(ctx)
+    desired = desired_or_exit(ctx, path, conf)
+    swarm = connect_or_exit(ctx, conf)
+    try:
+        _, plan = plan_once(swarm, desired, PlanOptions())
+    except SwarmError as exc:
+        fail(ctx, f"error: {exc}")
+    rows = [(c.key, c.swarm_name, state_of(c), c.reason) for c in plan.changes]
+    in_sync = all(state == "in sync" for _, _, state, _ in rows)
+    if conf.output == "json":
+        print_json(
+            {
+                "instance": conf.instance,
+                "in_sync": in_sync,
+                "objects": [{"key": k, "swarm_name": n, "state": s, "reason": r} for k, n, s, r in rows],
+            }
+        )
+    else:
+        table = Table("OBJECT", "SWARM NAME", "STATE", "WHY", box=None, pad_edge=False)
+        for key, name, state, reason in rows:
+            table.add_row(
+                key, name, state, "" if state == "in sync" else reason, style=None if state == "in sync" else "yellow"
+            )
+        console = out_console()
+        console.print(table)
+        console.print(f"instance {conf.instance}: " + ("in sync" if in_sync else "NOT in sync"))
+    ctx.exit(EXIT_OK if in_sync else EXIT_PROBLEMS)

@@ -1,0 +1,233 @@
+"""A ``Plan`` → the swarm, one change at a time, in the plan's order; never re-diffs.
+
+What the plan cannot know is settled here: IDs of configs and secrets created moments ago, the
+server-side fields a service update must carry over (so that a label-only change does not restart
+tasks), whether an old config is still in use, and whether a dependency's tasks are running yet.
+One failure skips only the changes that depend on it. Called by ``reconcile_once``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.engine.events import ChangeFinished, ChangeStarted, EventSink, OutcomeStatus, Waiting, discard
+from reconciler.state.desired import DesiredObject
+from reconciler.state.observed import ObservedObject, ObservedState
+from reconciler.state.plan import Action, Change, Plan
+from reconciler.swarm.port import EngineUnavailable, InUse, SwarmError, SwarmPort, VersionConflict
+
+__all__ = ["Applier", "ApplyResult", "Outcome"]
+
+_OK = {OutcomeStatus.DONE, OutcomeStatus.NOOP, OutcomeStatus.KEPT}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    change: Change
+    status: OutcomeStatus
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcomes: tuple[Outcome, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status in _OK for o in self.outcomes)
+
+    @property
+    def needs_retry(self) -> bool:
+        return any(o.status is OutcomeStatus.RETRY for o in self.outcomes)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for outcome in self.outcomes:
+            out[outcome.status.value] = out.get(outcome.status.value, 0) + 1
+        return out
+
+
+class _Failed(Exception):
+    def __init__(self, status: OutcomeStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Applier:
+    swarm: SwarmPort
+    observed: ObservedState
+    on_event: EventSink = discard
+    dependency_timeout: float = 120.0
+    poll_interval: float = 0.5
+    clock: Callable[[], float] = time.monotonic
+    ids: dict[tuple[str, str], str] = field(init=False)
+    _failed: set[str] = field(init=False, default_factory=set)
+    _desired: dict[str, DesiredObject] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ids = {(o.swarm_kind, o.swarm_name): o.id for o in self.observed.objects.values()}
+
+    def apply(self, plan: Plan) -> ApplyResult:
+        self._desired = {c.key: c.payload["desired"] for c in plan.changes if "desired" in c.payload}
+        outcomes = [self._one(change) for change in plan.changes]
+        return ApplyResult(tuple(outcomes))
+
+    def _one(self, change: Change) -> Outcome:
+        if change.action is Action.NOOP:
+            return Outcome(change, OutcomeStatus.NOOP, change.reason)
+        if change.action in (Action.BLOCKED, Action.CONFLICT):
+            self._failed.add(change.key)
+            status = OutcomeStatus.BLOCKED if change.action is Action.BLOCKED else OutcomeStatus.CONFLICT
+            return self._finish(change, status, change.reason)
+        self.on_event(ChangeStarted(change))
+        try:
+            message = self._execute(change)
+        except _Failed as failed:
+            if failed.status is not OutcomeStatus.KEPT:
+                self._failed.add(change.key)
+            return self._finish(change, failed.status, str(failed))
+        except VersionConflict as exc:
+            return self._finish(change, OutcomeStatus.RETRY, str(exc))
+        except EngineUnavailable:
+            raise
+        except SwarmError as exc:
+            self._failed.add(change.key)
+            return self._finish(change, OutcomeStatus.FAILED, str(exc))
+        return self._finish(change, OutcomeStatus.DONE, message)
+
+    def _finish(self, change: Change, status: OutcomeStatus, message: str) -> Outcome:
+        self.on_event(ChangeFinished(change, status, message))
+        return Outcome(change, status, message)
+
+    # -- one change -------------------------------------------------------------------------------
+
+    def _execute(self, change: Change) -> str:
+        if change.action is Action.DELETE:
+            return self._delete(change.payload["live"], bool(change.payload.get("rotation")))
+        desired: DesiredObject = change.payload["desired"]
+        failed = [dep for dep in desired.depends_on if dep in self._failed]
+        if failed:
+            raise _Failed(OutcomeStatus.SKIPPED, f"not attempted: {', '.join(failed)} did not converge")
+        self._wait_for_services(desired)
+        live: ObservedObject | None = change.payload.get("live")
+        if change.action is Action.CREATE:
+            return self._create(desired)
+        assert live is not None
+        if change.action is Action.REPLACE:
+            self.swarm.remove_network(live.id)
+            return "removed and " + self._create(desired)
+        if desired.swarm_kind != "service":  # the planner never asks: they change by replacement
+            raise _Failed(OutcomeStatus.FAILED, f"a {desired.swarm_kind} cannot be updated in place")
+        self.swarm.update_service(live.id, live.version, self._with_ids(_carry_server_fields(desired.spec, live.spec)))
+        return f"updated ({len(change.diff)} field(s))"
+
+    def _create(self, desired: DesiredObject) -> str:
+        kind = desired.swarm_kind
+        if kind == "network":
+            new_id = self.swarm.create_network(desired.spec)
+            self._wait_allocated(new_id, desired.key)
+        elif kind == "config":
+            new_id = self.swarm.create_config(desired.spec)
+        elif kind == "secret":
+            new_id = self.swarm.create_secret(desired.spec)
+        else:
+            new_id = self.swarm.create_service(self._with_ids(desired.spec))
+        self.ids[(kind, desired.swarm_name)] = new_id
+        return f"created {kind} {desired.swarm_name} ({new_id[:12]})"
+
+    def _delete(self, live: ObservedObject, rotation: bool) -> str:
+        remove = {
+            "network": self.swarm.remove_network,
+            "config": self.swarm.remove_config,
+            "secret": self.swarm.remove_secret,
+            "service": self.swarm.remove_service,
+        }[live.swarm_kind]
+        try:
+            remove(live.id)
+        except InUse as exc:
+            if rotation:
+                raise _Failed(OutcomeStatus.KEPT, f"kept: {live.swarm_name} is still in use") from exc
+            raise
+        return f"removed {live.swarm_kind} {live.swarm_name}"
+
+    # -- what the plan cannot know ----------------------------------------------------------------
+
+    def _with_ids(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Config and secret references need IDs, known only once they exist."""
+        spec = copy.deepcopy(spec)
+        container = spec.get("TaskTemplate", {}).get("ContainerSpec", {})
+        for kind in ("Config", "Secret"):
+            for ref in container.get(f"{kind}s") or []:
+                found = self.ids.get((kind.lower(), ref[f"{kind}Name"]))
+                if found is None:
+                    raise _Failed(OutcomeStatus.FAILED, f"{kind.lower()} {ref[f'{kind}Name']} does not exist")
+                ref[f"{kind}ID"] = found
+        return spec
+
+    def _wait_allocated(self, network_id: str, key: str) -> None:
+        """Right after a create, a swarm network can briefly show no driver; wait until it does."""
+        deadline = self.clock() + 10.0
+        while self.clock() < deadline:
+            if self.swarm.inspect_network(network_id).get("Driver"):
+                return
+            time.sleep(0.1)
+        self.on_event(Waiting(key, "the network is still being allocated"))
+
+    def _wait_for_services(self, desired: DesiredObject) -> None:
+        for dep in desired.depends_on:
+            kind, _, name = dep.partition("/")
+            if kind != "Service":
+                continue
+            service_id = self.ids.get(("service", name))
+            if service_id is None:
+                raise _Failed(OutcomeStatus.SKIPPED, f"not attempted: {dep} does not exist")
+            self._wait_running(dep, service_id)
+
+    def _wait_running(self, key: str, service_id: str) -> None:
+        deadline = self.clock() + self.dependency_timeout
+        announced = False
+        while True:
+            wanted = self._wanted_replicas(key)
+            running = [t for t in self.swarm.running_tasks(service_id) if t.get("Status", {}).get("State") == "running"]
+            if len(running) >= wanted:
+                return
+            if self.clock() >= deadline:
+                raise _Failed(
+                    OutcomeStatus.SKIPPED,
+                    f"not attempted: {key} has {len(running)} of {wanted} tasks running after {self.dependency_timeout:.0f}s",
+                )
+            if not announced:
+                self.on_event(Waiting(key, f"waiting for {wanted} running task(s)"))
+                announced = True
+            time.sleep(self.poll_interval)
+
+    def _wanted_replicas(self, key: str) -> int:
+        desired = self._desired.get(key)
+        live = self.observed.find("service", key.partition("/")[2])
+        spec = desired.spec if desired else (live.spec if live else {})
+        mode = spec.get("Mode") or {}
+        if "Global" in mode:
+            return 1
+        return int((mode.get("Replicated") or {}).get("Replicas", 1))
+
+
+def _carry_server_fields(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    """Keep what the engine set itself, so an update changes only what the manifest changed (a task
+    template that differs only in these would otherwise restart every task)."""
+    spec = copy.deepcopy(desired)
+    task, live_task = spec.setdefault("TaskTemplate", {}), live.get("TaskTemplate") or {}
+    for key in ("ForceUpdate", "Runtime"):
+        if key in live_task:
+            task.setdefault(key, live_task[key])
+    container, live_container = task.setdefault("ContainerSpec", {}), live_task.get("ContainerSpec") or {}
+    if "Isolation" in live_container:
+        container.setdefault("Isolation", live_container["Isolation"])
+    live_image = str(live_container.get("Image", ""))
+    if "@sha256:" in live_image and live_image.split("@", 1)[0] == container.get("Image"):
+        container["Image"] = live_image  # the same image, pinned by digest: keep the pin
+    return spec

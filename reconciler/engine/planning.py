@@ -1,0 +1,136 @@
+"""Desired state + observed state → a ``Plan``. Pure and deterministic.
+
+Order: networks, configs, secrets, then services in dependency order; then deletions in reverse
+(services, secrets, configs, networks), old config/secret versions last of all. Every change
+carries what ``apply`` needs in its payload, so apply never diffs again. Called by the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.state.desired import DesiredObject, DesiredState
+from reconciler.state.diffing import diff_essences
+from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
+from reconciler.state.observed import ObservedObject, ObservedState
+from reconciler.state.plan import Action, Change, Plan
+
+__all__ = ["PlanOptions", "make_plan", "observed_essence"]
+
+_DELETE_ORDER = {"service": 0, "secret": 1, "config": 2, "network": 3}
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    prune: bool = False
+    adopt: bool = False
+    allow_empty: bool = False
+    max_prune: int = 10
+
+
+def observed_essence(live: ObservedObject, desired: DesiredObject | None, observed: ObservedState) -> dict[str, object]:
+    if live.swarm_kind == "network":
+        return network_essence(live.raw, with_ipam=desired.with_ipam if desired else False)
+    if live.swarm_kind in ("config", "secret"):
+        return config_essence(live.raw)
+    return service_essence(live.spec, observed.network_names)
+
+
+def make_plan(desired: DesiredState, observed: ObservedState, options: PlanOptions | None = None) -> Plan:
+    options = options or PlanOptions()
+    changes = [_plan_one(item, desired, observed, options) for item in desired.objects]
+    changes += _deletions(desired, observed, options)
+    return Plan(tuple(changes))
+
+
+def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedState, options: PlanOptions) -> Change:
+    missing = [
+        key
+        for key in item.depends_on
+        if key in _known_external(desired) and not _external_exists(key, desired, observed)
+    ]
+    if missing:
+        return Change(item.key, Action.BLOCKED, f"needs {', '.join(missing)}, which is external and does not exist",
+                      swarm_name=item.swarm_name)  # fmt: skip
+    live = observed.find(item.swarm_kind, item.swarm_name)
+    if live is None:
+        return Change(item.key, Action.CREATE, "not in the swarm", tuple(diff_essences({}, item.essence)),
+                      swarm_name=item.swarm_name, payload={"desired": item})  # fmt: skip
+    payload = {"desired": item, "live": live}
+    if live.managed_by != desired.instance:
+        if live.managed_by is None and (options.adopt or item.adopt):
+            return Change(item.key, Action.UPDATE, "adopted: exists, not managed yet",
+                          tuple(diff_essences(observed_essence(live, item, observed), item.essence)),
+                          swarm_name=item.swarm_name, payload=payload)  # fmt: skip
+        owner = f"managed by instance {live.managed_by!r}" if live.managed_by else "not managed by the reconciler"
+        hint = (
+            ""
+            if live.managed_by
+            else ' (apply --adopt, or the annotation reconciler.swarm/adopt: "true", takes it over)'
+        )
+        return Change(item.key, Action.CONFLICT, f"a {item.swarm_kind} named {item.swarm_name!r} exists and is {owner}{hint}",
+                      swarm_name=item.swarm_name)  # fmt: skip
+    if item.swarm_kind == "network" and not live.raw.get("Driver"):
+        return Change(item.key, Action.NOOP, "being allocated by the swarm", swarm_name=item.swarm_name)
+    live_essence = observed_essence(live, item, observed)
+    diff = tuple(diff_essences(live_essence, item.essence))
+    if not diff:
+        return Change(item.key, Action.NOOP, "in sync", swarm_name=item.swarm_name)
+    drift = live.applied_hash is not None and essence_hash(live_essence) != live.applied_hash
+    why = "changed in the swarm since it was applied" if drift else "the manifest changed"
+    if item.swarm_kind == "network":
+        users = sorted(observed.used_by("network", item.swarm_name))
+        if users:
+            return Change(item.key, Action.BLOCKED,
+                          f"networks are immutable and {why}; it is used by {', '.join(users)}: detach them to replace it",
+                          diff, drift, item.swarm_name)  # fmt: skip
+        return Change(
+            item.key, Action.REPLACE, f"networks are immutable and {why}", diff, drift, item.swarm_name, payload
+        )
+    return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, payload)
+
+
+def _known_external(desired: DesiredState) -> set[str]:
+    return set(desired.external)
+
+
+def _external_exists(key: str, desired: DesiredState, observed: ObservedState) -> bool:
+    swarm_kind = key.split("/", 1)[0].lower()
+    return observed.find(swarm_kind, desired.external[key]) is not None
+
+
+def _deletions(desired: DesiredState, observed: ObservedState, options: PlanOptions) -> list[Change]:
+    wanted = {(o.swarm_kind, o.swarm_name) for o in desired.objects}
+    desired_keys = {o.key for o in desired.objects}
+    rotations: list[Change] = []
+    prunes: list[ObservedObject] = []
+    for live in sorted(observed.managed(desired.instance), key=lambda o: (_DELETE_ORDER[o.swarm_kind], o.swarm_name)):
+        if (live.swarm_kind, live.swarm_name) in wanted:
+            continue
+        key = live.key or f"{live.swarm_kind}/{live.swarm_name}"
+        if live.swarm_kind in ("config", "secret") and key in desired_keys:
+            rotations.append(Change(key, Action.DELETE, "old version: removed once no service uses it",
+                                    swarm_name=live.swarm_name, payload={"live": live, "rotation": True}))  # fmt: skip
+        else:
+            prunes.append(live)
+    return _prune_changes(prunes, desired, options) + rotations
+
+
+def _prune_changes(prunes: list[ObservedObject], desired: DesiredState, options: PlanOptions) -> list[Change]:
+    def change(live: ObservedObject, action: Action, reason: str) -> Change:
+        key = live.key or f"{live.swarm_kind}/{live.swarm_name}"
+        return Change(key, action, reason, swarm_name=live.swarm_name, payload={"live": live})
+
+    if not prunes:
+        return []
+    if not options.prune:
+        return [change(p, Action.NOOP, "not in the manifests; kept (prune with --prune)") for p in prunes]
+    if desired.manifest_count == 0 and not options.allow_empty:
+        return [
+            change(p, Action.BLOCKED, "the manifest set is empty: refusing to prune without --allow-empty")
+            for p in prunes
+        ]
+    if len(prunes) > options.max_prune:
+        reason = f"would prune {len(prunes)} objects, more than --max-prune {options.max_prune}: nothing pruned"
+        return [change(p, Action.BLOCKED, reason) for p in prunes]
+    return [change(p, Action.DELETE, "managed, and no longer in the manifests") for p in prunes]

@@ -1,0 +1,117 @@
+"""A ``ManifestSet`` to the desired state: every Swarm object the manifests call for, with the spec
+to send, its essence and the essence's hash (written into the ``applied-hash`` label).
+
+Networks, configs, secrets and services are objects of their own. Volumes live in the mounts of
+the services that use them, and routes and middlewares in the labels of their target services, so
+they reach Swarm through the services' specs. Called by ``reconcile_once`` and ``diff``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler import LABEL_PREFIX
+from reconciler.manifests.kinds.base import Resource
+from reconciler.manifests.kinds.config import Config, Secret
+from reconciler.manifests.kinds.network import Network
+from reconciler.manifests.kinds.service import Service
+from reconciler.manifests.manifest_set import ManifestSet
+from reconciler.render.naming import APPLIED_HASH, DEFAULT_INSTANCE
+from reconciler.render.objects import config_name, config_spec, network_spec
+from reconciler.render.service_spec import service_spec
+from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
+
+__all__ = ["ADOPT_ANNOTATION", "DesiredObject", "DesiredState", "compile_desired"]
+
+ADOPT_ANNOTATION = f"{LABEL_PREFIX}adopt"
+SWARM_KINDS = ("network", "config", "secret", "service")
+
+
+@dataclass(frozen=True)
+class DesiredObject:
+    key: str  # the manifest's Kind/name
+    swarm_kind: str  # network, config, secret or service
+    swarm_name: str
+    spec: dict[str, Any] = field(repr=False)
+    essence: dict[str, Any] = field(repr=False)
+    hash: str = ""
+    depends_on: tuple[str, ...] = ()  # manifest keys that must converge first
+    adopt: bool = False
+    with_ipam: bool = False  # networks: the manifest pins the subnet
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    instance: str
+    objects: tuple[DesiredObject, ...] = ()
+    # Config/Secret/Network manifests marked external: key to the Swarm name that must exist.
+    external: dict[str, str] = field(default_factory=dict)
+    manifest_count: int = 0
+
+    def get(self, key: str) -> DesiredObject | None:
+        return next((o for o in self.objects if o.key == key), None)
+
+
+def _finish(
+    resource: Resource, swarm_kind: str, spec: dict[str, Any], essence: dict[str, Any], **extra: Any
+) -> DesiredObject:
+    digest = essence_hash(essence)
+    labels_at = spec.setdefault("Labels", {})
+    labels_at[APPLIED_HASH] = digest
+    adopt = resource.metadata.annotations.get(ADOPT_ANNOTATION, "").lower() == "true"
+    return DesiredObject(resource.key, swarm_kind, spec["Name"], spec, essence, digest, adopt=adopt, **extra)
+
+
+def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) -> DesiredState:
+    objects: list[DesiredObject] = []
+    external: dict[str, str] = {}
+    for network in manifests.of_kind(Network):
+        if network.spec.external:
+            external[network.key] = network.name
+            continue
+        spec = network_spec(network, instance)
+        with_ipam = network.spec.ipam is not None
+        objects.append(_finish(network, "network", spec, network_essence(spec, with_ipam), with_ipam=with_ipam))
+    items: list[Config | Secret] = [*manifests.of_kind(Config), *manifests.of_kind(Secret)]
+    for item in items:
+        if item.spec.external:
+            external[item.key] = item.name
+            continue
+        spec = config_spec(item, manifests.contents[item.key], instance)
+        objects.append(_finish(item, item.KIND.lower(), spec, config_essence(spec)))
+    for service in _by_dependencies(manifests.of_kind(Service)):
+        spec = service_spec(service, manifests, instance)
+        needs = [*service.spec.depends_on]
+        needs += [f"Network/{n}" for n in service.spec.network_names()]
+        needs += [f"Config/{c.name}" for c in service.spec.configs] + [f"Secret/{s.name}" for s in service.spec.secrets]
+        objects.append(
+            _finish(service, "service", spec, service_essence(spec, {}), depends_on=tuple(dict.fromkeys(needs)))
+        )
+    return DesiredState(instance, tuple(objects), external, manifest_count=len(manifests))
+
+
+def _by_dependencies(services: list[Service]) -> list[Service]:
+    """Services ordered so that each comes after the services it depends on (the loader refused cycles)."""
+    by_key = {s.key: s for s in services}
+    ordered: list[Service] = []
+    seen: set[str] = set()
+
+    def visit(service: Service) -> None:
+        if service.key in seen:
+            return
+        seen.add(service.key)
+        for dep in service.spec.depends_on:
+            if dep in by_key:
+                visit(by_key[dep])
+        ordered.append(service)
+
+    for service in sorted(services, key=lambda s: s.name):
+        visit(service)
+    return ordered
+
+
+def config_names(manifests: ManifestSet) -> dict[str, str]:
+    """Config/Secret manifest key to its current Swarm name."""
+    items: list[Config | Secret] = [*manifests.of_kind(Config), *manifests.of_kind(Secret)]
+    return {item.key: config_name(item, manifests.contents.get(item.key)) for item in items}

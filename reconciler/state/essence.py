@@ -1,0 +1,173 @@
+"""Engine API objects to their *essence*: only the fields the reconciler manages, normalised.
+
+The same function reduces both sides — the spec rendered from a manifest and the object the engine
+returns — so a freshly applied object compares equal forever after. Normalising means: dropping
+what the engine adds on its own (``Isolation``, ``ForceUpdate``, ``Runtime``, endpoint mode ``vip``,
+the VXLAN id option), filling the defaults it fills in (update/rollback policies), treating absent,
+empty and ``false`` alike, mapping network IDs back to names, and reading a digest-pinned image as
+the image that was asked for. Called by ``desired`` and ``observed``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.render.naming import APPLIED_HASH, REQUESTED_IMAGE, short_hash
+
+__all__ = ["config_essence", "essence_hash", "network_essence", "service_essence"]
+
+# Swarmkit's defaults, which the docker CLI also writes out in full: absent and default are the same.
+_SECOND = 1_000_000_000
+_POLICY_DEFAULTS = {
+    "Parallelism": 1,
+    "Delay": 0,
+    "FailureAction": "pause",
+    "Monitor": 5 * _SECOND,
+    "MaxFailureRatio": 0,
+    "Order": "stop-first",
+}
+_RESTART_DEFAULTS = {"Condition": "any", "Delay": 5 * _SECOND, "MaxAttempts": 0, "Window": 0}
+_STOP_GRACE_DEFAULT = 10 * _SECOND
+
+
+def essence_hash(essence: Any) -> str:
+    return short_hash(essence, length=16)
+
+
+def _compact(value: Any) -> Any:
+    """Drop None, empty containers and ``false``: the engine omits them (``omitempty``). Zero is
+    kept: 0 replicas is not 1."""
+    if isinstance(value, dict):
+        out = {k: _compact(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if not _empty(v)}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value is False or (isinstance(value, dict | list) and not value)
+
+
+def _mode(mode: Mapping[str, Any] | None) -> dict[str, Any]:
+    if mode and "Global" in mode:
+        return {"Global": True}
+    replicas = ((mode or {}).get("Replicated") or {}).get("Replicas", 1)
+    return {"Replicas": replicas}
+
+
+def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
+    return {k: v for k, v in sorted((labels or {}).items()) if k != APPLIED_HASH}
+
+
+def network_essence(network: Mapping[str, Any], with_ipam: bool) -> dict[str, Any]:
+    """``with_ipam``: the manifest sets IPAM; otherwise the engine's own choice of subnet is not ours."""
+    options = network.get("Options") or {}
+    essence: dict[str, Any] = {
+        "Driver": network.get("Driver"),
+        "Attachable": bool(network.get("Attachable")),
+        "Internal": bool(network.get("Internal")),
+        "Encrypted": "encrypted" in options,
+        "Labels": _labels(network.get("Labels")),
+    }
+    if with_ipam:
+        pools = (network.get("IPAM") or {}).get("Config") or []
+        essence["IPAM"] = [
+            {key: pool[key] for key in ("Subnet", "Gateway", "IPRange") if pool.get(key)} for pool in pools
+        ]
+    return essence
+
+
+def config_essence(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Configs and secrets: the content is in the (hashed) name; labels and templating remain."""
+    spec = config.get("Spec", config)
+    essence: dict[str, Any] = _compact(
+        {
+            "Name": spec.get("Name"),
+            "Labels": _labels(spec.get("Labels")),
+            "Templating": (spec.get("Templating") or {}).get("Name"),
+        }
+    )
+    return essence
+
+
+def service_essence(spec: Mapping[str, Any], network_names: Mapping[str, str]) -> dict[str, Any]:
+    """A ServiceSpec to its essence. ``network_names`` maps network IDs to names (the engine
+    stores IDs in ``TaskTemplate.Networks[].Target``; manifests use names)."""
+    spec = copy.deepcopy(dict(spec))
+    labels = _labels(spec.get("Labels"))
+    task = spec.get("TaskTemplate") or {}
+    container = dict(task.get("ContainerSpec") or {})
+    for server_side in ("Isolation",):
+        container.pop(server_side, None)
+    image = str(container.get("Image", ""))
+    requested = labels.get(REQUESTED_IMAGE)
+    if requested and "@sha256:" in image and image.split("@", 1)[0] == requested:
+        container["Image"] = requested
+    for reference in ("Configs", "Secrets"):
+        for item in container.get(reference) or []:
+            item.pop(reference[:-1] + "ID", None)  # IDs are resolved at apply time; names identify
+    for mount in container.get("Mounts") or []:
+        mount.setdefault("ReadOnly", False)
+    if container.get("StopGracePeriod") == _STOP_GRACE_DEFAULT:
+        del container["StopGracePeriod"]
+    # Order carries no meaning in these lists, and the docker CLI re-sorts them when it updates.
+    _sort(container, "Mounts", lambda m: m.get("Target", ""))
+    _sort(container, "Configs", lambda c: c.get("File", {}).get("Name", ""))
+    _sort(container, "Secrets", lambda c: c.get("File", {}).get("Name", ""))
+    _sort(container, "Env", str)
+    _sort(container, "CapabilityAdd", str)
+    _sort(container, "CapabilityDrop", str)
+    networks = sorted(
+        (
+            {
+                "Target": network_names.get(n.get("Target", ""), n.get("Target")),
+                "Aliases": sorted(n.get("Aliases") or []),
+            }
+            for n in task.get("Networks") or []
+        ),
+        key=lambda n: str(n["Target"]),
+    )
+    endpoint = dict(spec.get("EndpointSpec") or {})
+    if endpoint.get("Mode") == "vip":
+        endpoint.pop("Mode")
+    _sort(endpoint, "Ports", lambda p: (p.get("TargetPort", 0), p.get("Protocol", "tcp"), p.get("PublishedPort", 0)))
+    placement = dict(task.get("Placement") or {})
+    _sort(placement, "Constraints", lambda c: c.replace(" ", ""))
+    essence = {
+        "Name": spec.get("Name"),
+        "Labels": labels,
+        "Mode": _mode(spec.get("Mode")),
+        "ContainerSpec": container,
+        "Networks": networks,
+        "Resources": task.get("Resources"),
+        "RestartPolicy": _defaulted(task.get("RestartPolicy"), _RESTART_DEFAULTS),
+        "Placement": placement,
+        "UpdateConfig": _policy(spec.get("UpdateConfig")),
+        "RollbackConfig": _policy(spec.get("RollbackConfig")),
+        "EndpointSpec": endpoint,
+    }
+    compacted: dict[str, Any] = _compact(essence)
+    return compacted
+
+
+def _sort(holder: dict[str, Any], key: str, by: Any) -> None:
+    if holder.get(key):
+        holder[key] = sorted(holder[key], key=by)
+
+
+def _defaulted(values: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Fill in the engine's defaults; a policy equal to the defaults is the same as none."""
+    if values is None:
+        return None
+    filled = {**defaults, **{k: v for k, v in values.items() if v is not None}}
+    return None if filled == dict(defaults) else filled
+
+
+def _policy(policy: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if policy is None:
+        return None
+    # Swarmkit reads an unset monitor period as its default.
+    return _defaulted({**policy, "Monitor": policy.get("Monitor") or _POLICY_DEFAULTS["Monitor"]}, _POLICY_DEFAULTS)

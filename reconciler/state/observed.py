@@ -1,0 +1,97 @@
+"""A Swarm snapshot to the observed state: each object with its ID, version, ownership labels and
+the pieces the planner needs (which services use which network, config or secret).
+
+Pure: ``reconciler.swarm`` produces the snapshot, this module only reads it. Called by the engine.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.render.naming import APPLIED_HASH, KIND, MANAGED_BY, NAME
+
+__all__ = ["ObservedObject", "ObservedState", "observe_snapshot"]
+
+
+@dataclass(frozen=True)
+class ObservedObject:
+    swarm_kind: str
+    swarm_name: str
+    id: str
+    version: int
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = self.raw.get("Spec", self.raw)
+        return spec
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self.spec.get("Labels") or {})
+
+    @property
+    def managed_by(self) -> str | None:
+        return self.labels.get(MANAGED_BY)
+
+    @property
+    def key(self) -> str | None:
+        """The manifest key recorded on the object, if the reconciler wrote it."""
+        labels = self.labels
+        return f"{labels[KIND]}/{labels[NAME]}" if KIND in labels and NAME in labels else None
+
+    @property
+    def applied_hash(self) -> str | None:
+        return self.labels.get(APPLIED_HASH)
+
+
+@dataclass(frozen=True)
+class ObservedState:
+    objects: dict[tuple[str, str], ObservedObject] = field(default_factory=dict)  # (swarm kind, name)
+    network_names: dict[str, str] = field(default_factory=dict)  # network ID to name
+    # Swarm name of a network/config/secret to the names of the services that refer to it.
+    users: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0
+
+    def find(self, swarm_kind: str, swarm_name: str) -> ObservedObject | None:
+        return self.objects.get((swarm_kind, swarm_name))
+
+    def managed(self, instance: str) -> list[ObservedObject]:
+        return [o for o in self.objects.values() if o.managed_by == instance]
+
+    def used_by(self, swarm_kind: str, swarm_name: str) -> set[str]:
+        return self.users.get((swarm_kind, swarm_name), set())
+
+
+def observe_snapshot(snapshot: Any) -> ObservedState:
+    """``snapshot``: a ``reconciler.swarm.port.Snapshot`` (typed loosely: this layer sits below it)."""
+    objects: dict[tuple[str, str], ObservedObject] = {}
+    network_names = {}
+    for network in snapshot.networks:
+        network_names[network["Id"]] = network["Name"]
+        objects[("network", network["Name"])] = ObservedObject("network", network["Name"], network["Id"], 0, network)
+    for swarm_kind, items in (
+        ("config", snapshot.configs),
+        ("secret", snapshot.secrets),
+        ("service", snapshot.services),
+    ):
+        for item in items:
+            name = item["Spec"]["Name"]
+            objects[(swarm_kind, name)] = ObservedObject(swarm_kind, name, item["ID"], item["Version"]["Index"], item)
+    users: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for service in snapshot.services:
+        spec = service["Spec"]
+        name = spec["Name"]
+        task = spec.get("TaskTemplate") or {}
+        for attachment in task.get("Networks") or []:
+            target = attachment.get("Target", "")
+            users[("network", network_names.get(target, target))].add(name)
+        container = task.get("ContainerSpec") or {}
+        for ref in container.get("Configs") or []:
+            users[("config", ref.get("ConfigName", ""))].add(name)
+        for ref in container.get("Secrets") or []:
+            users[("secret", ref.get("SecretName", ""))].add(name)
+    return ObservedState(objects, network_names, dict(users), list(snapshot.nodes), snapshot.requests)

@@ -1,0 +1,196 @@
+"""``SwarmPort`` over the Engine API with docker-py's low-level client.
+
+Raw JSON in and out: specs built by ``reconciler.render`` are sent as they are, so docker-py's
+keyword translations never stand between the plan and the engine. Errors become the port's
+exception types, with the socket-proxy setting named when the proxy refuses a request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import docker
+import requests
+from docker import errors as docker_errors
+
+from reconciler.swarm.port import (
+    ApiObject,
+    EngineUnavailable,
+    Forbidden,
+    InUse,
+    NameTaken,
+    NotFound,
+    Snapshot,
+    SwarmError,
+    VersionConflict,
+)
+
+__all__ = ["PROXY_SETTING", "DockerSwarm", "connect", "proxy_setting_for"]
+
+T = TypeVar("T")
+DEFAULT_TIMEOUT = 30
+
+# The docker-socket-proxy environment flag that opens each API section.
+PROXY_SETTING = {
+    "_ping": "PING",
+    "version": "VERSION",
+    "info": "INFO",
+    "events": "EVENTS",
+    "services": "SERVICES",
+    "tasks": "TASKS",
+    "nodes": "NODES",
+    "networks": "NETWORKS",
+    "configs": "CONFIGS",
+    "secrets": "SECRETS",
+    "volumes": "VOLUMES",
+}
+_SECTION = re.compile(r"^(?:/v[\d.]+)?/([A-Za-z_]+)")
+
+
+def proxy_setting_for(method: str, path: str) -> str:
+    """The socket-proxy settings a request needs, e.g. ``SERVICES=1 and POST=1``."""
+    match = _SECTION.match(path)
+    section = match.group(1) if match else path
+    setting = PROXY_SETTING.get(section, section.upper())
+    return f"{setting}=1" if method in ("GET", "HEAD") else f"{setting}=1 and POST=1"
+
+
+def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT) -> DockerSwarm:
+    """A client for ``docker_host`` (``unix://…``, ``tcp://…``), or the environment's default."""
+    try:
+        if docker_host:
+            api = docker.APIClient(base_url=docker_host, version="auto", timeout=timeout)
+        else:
+            api = docker.APIClient(version="auto", timeout=timeout, **docker.utils.kwargs_from_env())
+    except docker_errors.DockerException as exc:
+        raise EngineUnavailable(f"cannot reach the engine at {docker_host or 'the default socket'}: {exc}") from exc
+    return DockerSwarm(api)
+
+
+class DockerSwarm:
+    def __init__(self, api: docker.APIClient) -> None:
+        self.api = api
+        self.requests = 0  # every call counts: the benchmarks report it
+
+    @property
+    def api_version(self) -> str:
+        return str(self.api.api_version)
+
+    def close(self) -> None:
+        self.api.close()
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._call(
+            "GET", path, lambda: self.api._result(self.api._get(self.api._url(path), params=params), True)
+        )
+
+    def raw_request(self, method: str, path: str, params: dict[str, Any] | None = None) -> None:
+        """Send a request and only check its status (doctor's probes)."""
+
+        def call() -> None:
+            response = self.api._result(
+                self.api.request(
+                    method, self.api._url(path.split("?")[0]), params=params or _query(path), timeout=self.api.timeout
+                )
+            )
+            del response
+
+        self._call(method, path, call)
+
+    def ping(self) -> None:
+        self.raw_request("GET", "/_ping")
+
+    def snapshot(self) -> Snapshot:
+        before = self.requests
+        services = self.get("/services")
+        networks = [n for n in self.get("/networks") if n.get("Scope") == "swarm"]
+        configs = self.get("/configs")
+        secrets = self.get("/secrets")
+        nodes = self.get("/nodes")
+        return Snapshot(services, networks, configs, secrets, nodes, requests=self.requests - before)
+
+    def running_tasks(self, service_id: str) -> list[ApiObject]:
+        filters = json.dumps({"service": {service_id: True}, "desired-state": {"running": True}})
+        tasks: list[ApiObject] = self.get("/tasks", {"filters": filters})
+        return tasks
+
+    def inspect_network(self, network_id: str) -> ApiObject:
+        found: ApiObject = self.get(f"/networks/{network_id}")
+        return found
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    def _post(self, path: str, body: ApiObject, params: dict[str, Any] | None = None) -> Any:
+        return self._call(
+            "POST",
+            path,
+            lambda: self.api._result(self.api._post_json(self.api._url(path), data=body, params=params), True),
+        )
+
+    def _delete(self, path: str) -> None:
+        self._call("DELETE", path, lambda: self.api._raise_for_status(self.api._delete(self.api._url(path))))
+
+    def create_network(self, spec: ApiObject) -> str:
+        return str(self._post("/networks/create", {**spec, "CheckDuplicate": True})["Id"])
+
+    def remove_network(self, network_id: str) -> None:
+        self._delete(f"/networks/{network_id}")
+
+    def create_config(self, spec: ApiObject) -> str:
+        return str(self._post("/configs/create", spec)["ID"])
+
+    def remove_config(self, config_id: str) -> None:
+        self._delete(f"/configs/{config_id}")
+
+    def create_secret(self, spec: ApiObject) -> str:
+        return str(self._post("/secrets/create", spec)["ID"])
+
+    def remove_secret(self, secret_id: str) -> None:
+        self._delete(f"/secrets/{secret_id}")
+
+    def create_service(self, spec: ApiObject) -> str:
+        return str(self._post("/services/create", spec)["ID"])
+
+    def update_service(self, service_id: str, version: int, spec: ApiObject) -> None:
+        self._post(f"/services/{service_id}/update", spec, params={"version": version})
+
+    def remove_service(self, service_id: str) -> None:
+        self._delete(f"/services/{service_id}")
+
+    # -- errors -----------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, call: Callable[[], T]) -> T:
+        self.requests += 1
+        try:
+            return call()
+        except docker_errors.APIError as exc:
+            raise _translate(method, path, exc) from exc
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, docker_errors.DockerException) as exc:
+            raise EngineUnavailable(f"{method} {path}: no answer from the engine: {exc}") from exc
+
+
+def _query(path: str) -> dict[str, str]:
+    _, _, query = path.partition("?")
+    return dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+
+
+def _translate(method: str, path: str, exc: docker_errors.APIError) -> SwarmError:
+    status = exc.status_code or 0
+    text = str(exc.explanation or exc)
+    where = f"{method} {path}"
+    if status == 403:
+        return Forbidden(f"{where}: refused (403); the socket proxy needs {proxy_setting_for(method, path)}", status)
+    if status == 404:
+        return NotFound(f"{where}: not found: {text}", status)
+    if status == 409:
+        return NameTaken(f"{where}: {text}", status)
+    if "out of sequence" in text:
+        return VersionConflict(f"{where}: changed since it was observed", status)
+    if "in use" in text:
+        return InUse(f"{where}: {text}", status)
+    return SwarmError(f"{where}: {text}", status)

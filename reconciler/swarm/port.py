@@ -1,0 +1,95 @@
+"""What the engine needs from a swarm: one snapshot per pass, and a few writes.
+
+The engine depends on this Protocol only; ``docker_api.DockerSwarm`` implements it over the Engine
+API. Objects are plain Engine API dicts (``ID``, ``Version``, ``Spec``, …), untouched: reducing
+them to essences is the state layer's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "EngineUnavailable",
+    "Forbidden",
+    "InUse",
+    "NameTaken",
+    "NotFound",
+    "Snapshot",
+    "SwarmError",
+    "SwarmPort",
+    "VersionConflict",
+]
+
+ApiObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The live swarm as one pass sees it: one list call per kind."""
+
+    services: list[ApiObject] = field(default_factory=list)
+    networks: list[ApiObject] = field(default_factory=list)
+    configs: list[ApiObject] = field(default_factory=list)
+    secrets: list[ApiObject] = field(default_factory=list)
+    nodes: list[ApiObject] = field(default_factory=list)
+    requests: int = 0  # API calls made to build it
+
+
+class SwarmError(Exception):
+    """An Engine API call failed; ``status`` is the HTTP status (0 when there was no answer)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class EngineUnavailable(SwarmError):
+    """No answer from the engine or the proxy in front of it."""
+
+
+class Forbidden(SwarmError):
+    """The socket proxy refused the request (HTTP 403): a permission is missing."""
+
+
+class NotFound(SwarmError):
+    pass
+
+
+class NameTaken(SwarmError):
+    """Creating an object whose name exists already (HTTP 409)."""
+
+
+class InUse(SwarmError):
+    """Removing an object that a service still uses."""
+
+
+class VersionConflict(SwarmError):
+    """The object changed since it was observed ("update out of sequence"): observe again."""
+
+
+class SwarmPort(Protocol):
+    def snapshot(self) -> Snapshot: ...
+
+    def running_tasks(self, service_id: str) -> list[ApiObject]: ...
+
+    def create_network(self, spec: ApiObject) -> str: ...
+
+    def remove_network(self, network_id: str) -> None: ...
+
+    def inspect_network(self, network_id: str) -> ApiObject: ...
+
+    def create_config(self, spec: ApiObject) -> str: ...
+
+    def remove_config(self, config_id: str) -> None: ...
+
+    def create_secret(self, spec: ApiObject) -> str: ...
+
+    def remove_secret(self, secret_id: str) -> None: ...
+
+    def create_service(self, spec: ApiObject) -> str: ...
+
+    def update_service(self, service_id: str, version: int, spec: ApiObject) -> None: ...
+
+    def remove_service(self, service_id: str) -> None: ...
