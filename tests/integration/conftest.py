@@ -1,0 +1,143 @@
+"""Fixtures for tests that run the engine against the lab's real swarm.
+
+Each test gets its own reconciler instance name and object-name prefix, so tests never see each
+other's objects, and everything the instance made is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from reconciler.cli.app import cli
+from reconciler.manifests.loading import load_manifests
+from reconciler.render.naming import MANAGED_BY
+from reconciler.state.desired import DesiredState, compile_desired
+from reconciler.swarm.docker_api import DockerSwarm, connect
+from tests.lab import Lab
+from tests.lab.images import ensure_busybox_image
+
+API = "reconciler.swarm/v1alpha1"
+
+
+@pytest.fixture(scope="session")
+def busybox(lab: Lab) -> str:
+    return ensure_busybox_image(lab.env())
+
+
+@dataclass
+class Cli:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Workspace:
+    """One test's manifests folder, instance and names, with helpers to drive the engine."""
+
+    lab: Lab
+    client: docker.DockerClient
+    folder: Path
+    instance: str
+    prefix: str
+
+    def name(self, base: str) -> str:
+        return f"{self.prefix}-{base}"
+
+    def write(self, *documents: dict[str, Any], file: str = "manifests.yaml") -> Path:
+        path = self.folder / file
+        path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+        return path
+
+    def doc(self, kind: str, base: str, spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:
+        return {"apiVersion": API, "kind": kind, "metadata": {"name": self.name(base), **metadata}, "spec": spec}
+
+    def swarm(self, docker_host: str | None = None) -> DockerSwarm:
+        return connect(docker_host or self.lab.base_url)
+
+    def desired(self) -> DesiredState:
+        return compile_desired(load_manifests(self.folder), self.instance)
+
+    def cli(self, *args: str, docker_host: str | None = None, input: str | None = None) -> Cli:
+        argv = ["--docker-host", docker_host or self.lab.base_url, "--instance", self.instance, *args]
+        result = CliRunner().invoke(cli, argv, input=input)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Cli(result.exit_code, result.stdout, result.stderr)
+
+    def service(self, base: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.client.api.inspect_service(self.name(base))
+        return found
+
+    def task_ids(self, base: str, timeout: float = 30.0, running: int = 1) -> set[str]:
+        """IDs of the service's running tasks, once at least ``running`` run."""
+        deadline = time.monotonic() + timeout
+        while True:
+            tasks = self.client.api.tasks(filters={"service": self.name(base), "desired-state": "running"})
+            ids = {t["ID"] for t in tasks if t["Status"]["State"] == "running"}
+            if len(ids) >= running or time.monotonic() > deadline:
+                return ids
+            time.sleep(0.2)
+
+
+def _cleanup(client: docker.DockerClient, instance: str, prefix: str) -> None:
+    api = client.api
+    label = {"label": f"{MANAGED_BY}={instance}"}
+
+    def ours(items: list[dict[str, Any]], name_of: Any) -> list[dict[str, Any]]:
+        return [i for i in items if name_of(i).startswith(prefix)]
+
+    for service in {
+        s["ID"]: s for s in api.services(filters=label) + ours(api.services(), lambda s: s["Spec"]["Name"])
+    }.values():
+        api.remove_service(service["ID"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(
+        t for t in api.tasks() if t.get("ServiceID") and t["Status"]["State"] in ("running", "starting")
+        and any(t["ServiceID"] == s["ID"] for s in api.services(filters=label))
+    ):  # fmt: skip
+        time.sleep(0.2)
+    for remove, items in (
+        (api.remove_config, api.configs(filters=label) + ours(api.configs(), lambda c: c["Spec"]["Name"])),
+        (api.remove_secret, api.secrets(filters=label) + ours(api.secrets(), lambda c: c["Spec"]["Name"])),
+    ):
+        for item in {i["ID"]: i for i in items}.values():
+            _retry(lambda item=item, remove=remove: remove(item["ID"]))
+    for network in {
+        n["Id"]: n for n in api.networks(filters=label) + ours(api.networks(), lambda n: n["Name"])
+    }.values():
+        _retry(lambda network=network: api.remove_network(network["Id"]))
+
+
+def _retry(action: Any, attempts: int = 50) -> None:
+    """Removing a config or network right after its service fails until the tasks are gone."""
+    for _ in range(attempts):
+        try:
+            action()
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError:
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def ws(lab: Lab, docker_client: docker.DockerClient, tmp_path: Path) -> Iterator[Workspace]:
+    token = secrets.token_hex(3)
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    workspace = Workspace(lab, docker_client, folder, instance=f"test-{token}", prefix=f"t{token}")
+    try:
+        yield workspace
+    finally:
+        _cleanup(docker_client, workspace.instance, workspace.prefix)
