@@ -84,8 +84,9 @@ class Applier:
             self._failed.add(change.key)
             status = OutcomeStatus.BLOCKED if change.action is Action.BLOCKED else OutcomeStatus.CONFLICT
             return self._finish(change, status, change.reason)
-        self.on_event(ChangeStarted(change))
         try:
+            self._check_dependencies(change)
+            self.on_event(ChangeStarted(change))
             message = self._execute(change)
         except _Failed as failed:
             if failed.status is not OutcomeStatus.KEPT:
@@ -110,9 +111,6 @@ class Applier:
         if change.action is Action.DELETE:
             return self._delete(change.payload["live"], bool(change.payload.get("rotation")))
         desired: DesiredObject = change.payload["desired"]
-        failed = [dep for dep in desired.depends_on if dep in self._failed]
-        if failed:
-            raise _Failed(OutcomeStatus.SKIPPED, f"not attempted: {', '.join(failed)} did not converge")
         self._wait_for_services(desired)
         live: ObservedObject | None = change.payload.get("live")
         if change.action is Action.CREATE:
@@ -125,6 +123,12 @@ class Applier:
             raise _Failed(OutcomeStatus.FAILED, f"a {desired.swarm_kind} cannot be updated in place")
         self.swarm.update_service(live.id, live.version, self._with_ids(_carry_server_fields(desired.spec, live.spec)))
         return f"updated ({len(change.diff)} field(s))"
+
+    def _check_dependencies(self, change: Change) -> None:
+        desired: DesiredObject | None = change.payload.get("desired")
+        failed = [dep for dep in desired.depends_on if dep in self._failed] if desired else []
+        if failed:
+            raise _Failed(OutcomeStatus.SKIPPED, f"not attempted: {', '.join(failed)} did not converge")
 
     def _create(self, desired: DesiredObject) -> str:
         kind = desired.swarm_kind

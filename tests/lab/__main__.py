@@ -10,6 +10,7 @@ import os
 import shlex
 import sys
 import time
+from pathlib import Path
 
 from tests.lab.engine import DEFAULT_LAB_DIR, LAB_DIR_ENV, Lab
 from tests.lab.host import LabError
@@ -22,9 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "command",
-        choices=["up", "down", "status", "env"],
+        choices=["up", "down", "status", "env", "demo"],
         help="up: start or reuse the lab; down: stop it and delete its folder; "
-        "status: show it; env: print `export DOCKER_HOST=...` for it",
+        "status: show it; env: print `export DOCKER_HOST=...` for it; "
+        "demo: apply examples/ (adapted to the lab) and show status and diff",
     )
     args = parser.parse_args(argv)
     try:
@@ -36,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lab up ({how} in {time.monotonic() - began:.1f} s): dockerd pid {lab.pid}, {lab.base_url}")
             print(f"export DOCKER_HOST={shlex.quote(lab.base_url)}")
             return 0
+        if args.command == "demo":
+            from tests.lab.demo import run_demo
+
+            return run_demo(Path(__file__).resolve().parents[2] / "examples")
         if args.command == "down":
             lab.down()
             print(f"lab down: {lab.root} removed")

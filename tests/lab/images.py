@@ -17,9 +17,25 @@ from pathlib import Path
 
 from tests.lab.host import LabError
 
-__all__ = ["BUSYBOX_IMAGE", "ensure_busybox_image"]
+__all__ = ["BUSYBOX_IMAGE", "STANDIN_IMAGE", "ensure_busybox_image", "ensure_standin_image"]
 
 BUSYBOX_IMAGE = "lab/busybox:1"
+STANDIN_IMAGE = "lab/standin:1"
+
+# The demo runs examples/ in the lab with this image in place of Traefik, WordPress, MariaDB and the
+# socket proxy (none can be pulled here): it serves HTTP on :80 and passes the examples' health checks.
+_STANDIN_FILES = {
+    "bin/standin": b"""#!/bin/sh
+# Stands in for an example's image in the lab: serve a page on :80, whatever the arguments.
+mkdir -p /www
+echo "stand-in for ${STANDIN_FOR:-an example image}" > /www/index.html
+cp /www/index.html /www/wp-login.php
+echo OK > /www/ping
+exec httpd -f -p 80 -h /www
+""",
+    "bin/traefik": b"#!/bin/sh\n# `traefik healthcheck --ping`, stood in for: is the page served?\nexec wget -q -O /dev/null http://127.0.0.1/ping\n",
+    "bin/curl": b'#!/bin/sh\n# `curl -fsS URL`, stood in for by wget: the last argument is the URL.\nfor arg; do url=$arg; done\nexec wget -q -O /dev/null "$url"\n',
+}
 
 
 def _busybox_binary() -> Path:
@@ -46,7 +62,7 @@ def _is_static(path: str) -> bool:
     return b"ld-linux" not in data  # a dynamic binary names its loader in the first pages
 
 
-def _rootfs_tar(busybox: Path) -> bytes:
+def _rootfs_tar(busybox: Path, extra: dict[str, bytes] | None = None) -> bytes:
     applets = subprocess.run([str(busybox), "--list"], capture_output=True, text=True, check=True).stdout.split()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -61,27 +77,40 @@ def _rootfs_tar(busybox: Path) -> bytes:
             link = tarfile.TarInfo(f"bin/{applet}")
             link.type, link.linkname = tarfile.SYMTYPE, "busybox"
             tar.addfile(link)
-        for name, content in (("etc/passwd", b"root:x:0:0:root:/:/bin/sh\n"), ("etc/group", b"root:x:0:\n")):
+        files = {"etc/passwd": b"root:x:0:0:root:/:/bin/sh\n", "etc/group": b"root:x:0:\n", **(extra or {})}
+        for name, content in files.items():
+            if name in tar.getnames():  # an extra file replaces an applet's link
+                continue
             file = tarfile.TarInfo(name)
-            file.size = len(content)
+            file.size, file.mode = len(content), 0o755 if name.startswith("bin/") else 0o644
             tar.addfile(file, io.BytesIO(content))
     return buffer.getvalue()
 
 
 def ensure_busybox_image(env: dict[str, str]) -> str:
     """Build ``lab/busybox:1`` in the lab whose ``DOCKER_HOST`` is in ``env``, unless it is there."""
+    return _ensure(env, BUSYBOX_IMAGE, ['CMD ["/bin/sh"]'], None)
+
+
+def ensure_standin_image(env: dict[str, str]) -> str:
+    """Build ``lab/standin:1`` (busybox plus the stand-in scripts) unless it is there."""
+    return _ensure(env, STANDIN_IMAGE, ['ENTRYPOINT ["/bin/standin"]', "CMD []"], _STANDIN_FILES)
+
+
+def _ensure(env: dict[str, str], image: str, changes: list[str], extra: dict[str, bytes] | None) -> str:
     docker = shutil.which("docker", path=env.get("PATH")) or "docker"
-    present = subprocess.run([docker, "image", "inspect", BUSYBOX_IMAGE], env=env, capture_output=True, check=False)
+    present = subprocess.run([docker, "image", "inspect", image], env=env, capture_output=True, check=False)
     if present.returncode == 0:
-        return BUSYBOX_IMAGE
+        return image
+    flags = [arg for change in [*changes, "ENV PATH=/bin"] for arg in ("--change", change)]
     built = subprocess.run(
-        [docker, "import", "--change", 'CMD ["/bin/sh"]', "--change", "ENV PATH=/bin", "-", BUSYBOX_IMAGE],
-        input=_rootfs_tar(_busybox_binary()),
+        [docker, "import", *flags, "-", image],
+        input=_rootfs_tar(_busybox_binary(), extra),
         env=env,
         capture_output=True,
         timeout=120,
         check=False,
     )
     if built.returncode != 0:
-        raise LabError(f"docker import of {BUSYBOX_IMAGE} failed: {built.stderr.decode(errors='replace').strip()}")
-    return BUSYBOX_IMAGE
+        raise LabError(f"docker import of {image} failed: {built.stderr.decode(errors='replace').strip()}")
+    return image
