@@ -36,7 +36,10 @@ def load_or_exit(ctx: click.Context, path: str, settings: Settings) -> ManifestS
 
 
 def desired_or_exit(ctx: click.Context, path: str, settings: Settings) -> DesiredState:
-    return compile_desired(load_or_exit(ctx, path, settings), settings.instance)
+    desired = compile_desired(load_or_exit(ctx, path, settings), settings.instance)
+    for note in desired.notes:
+        err_console().print(f"note: {note}", style="dim")
+    return desired
 
 
 def connect_or_exit(ctx: click.Context, settings: Settings) -> DockerSwarm:

@@ -16,6 +16,8 @@ from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.network import Network
 from reconciler.manifests.kinds.service import Service
+from reconciler.manifests.kinds.virtual_ip import VirtualIP
+from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.manifest_set import ManifestSet
 from reconciler.render.naming import APPLIED_HASH, DEFAULT_INSTANCE
 from reconciler.render.objects import config_name, config_spec, network_spec
@@ -48,6 +50,8 @@ class DesiredState:
     # Config/Secret/Network manifests marked external: key to the Swarm name that must exist.
     external: dict[str, str] = field(default_factory=dict)
     manifest_count: int = 0
+    # Manifests that reach no Swarm object in this version, said in words for the views.
+    notes: tuple[str, ...] = ()
 
     def get(self, key: str) -> DesiredObject | None:
         return next((o for o in self.objects if o.key == key), None)
@@ -88,7 +92,13 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
         objects.append(
             _finish(service, "service", spec, service_essence(spec, {}), depends_on=tuple(dict.fromkeys(needs)))
         )
-    return DesiredState(instance, tuple(objects), external, manifest_count=len(manifests))
+    notes = [
+        f"{vip.key}: not applied: keepalived delivery is not implemented yet (`reconciler render` shows its config)"
+        for vip in manifests.of_kind(VirtualIP)
+    ]
+    mounted = {m.volume for s in manifests.of_kind(Service) for m in s.spec.mounts}
+    notes += [f"{v.key}: mounted by no service, so nothing is created" for v in manifests.of_kind(Volume) if v.name not in mounted]
+    return DesiredState(instance, tuple(objects), external, manifest_count=len(manifests), notes=tuple(notes))
 
 
 def _by_dependencies(services: list[Service]) -> list[Service]:
