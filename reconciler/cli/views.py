@@ -1,4 +1,8 @@
-"""Rendering for people (rich, no markup interpretation of user strings) and for machines (JSON)."""
+"""Rendering for people (rich, no markup interpretation of user strings) and for machines (JSON).
+
+Problems print as ``str(problem)``, which escapes control characters; the JSON view keeps the raw
+values, which ``json.dumps`` escapes itself.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,13 @@ __all__ = ["err_console", "out_console", "print_json", "print_problems"]
 
 
 def out_console() -> Console:
-    # markup/highlight off: manifest values and labels must print exactly as they are.
-    return Console(file=sys.stdout, markup=False, highlight=False, soft_wrap=True)
+    # markup/highlight/emoji off: manifest values and labels must print exactly as they are
+    # (with emoji on, a key such as `:smile:` would print as a smiley).
+    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def err_console() -> Console:
-    return Console(file=sys.stderr, markup=False, highlight=False, soft_wrap=True)
+    return Console(file=sys.stderr, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def print_json(value: Any) -> None:
@@ -27,6 +32,7 @@ def print_json(value: Any) -> None:
 
 
 def problems_as_json(problems: list[ManifestProblem]) -> list[dict[str, Any]]:
+    """Raw values, not ``str(problem)``: JSON escapes control characters itself."""
     return [
         {
             "file": p.position.file,

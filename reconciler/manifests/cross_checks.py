@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from ipaddress import IPv4Interface, IPv6Interface
 
-from reconciler.manifests.errors import ManifestProblem, dotted
+from reconciler.manifests.errors import ManifestProblem, dotted, shown
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.service import Service
 from reconciler.manifests.kinds.traefik import Route
@@ -71,7 +71,9 @@ def _references(by_key: dict[str, LoadedManifest], broken: set[str]) -> list[Man
             key_text = f"{ref.kind}/{ref.name}"
             if ref.kind not in KINDS:
                 problems.append(
-                    _problem(item, ref.field_path, f"unknown kind {ref.kind!r}: expected one of {', '.join(KINDS)}")
+                    _problem(
+                        item, ref.field_path, f"unknown kind {shown(ref.kind)}: expected one of {', '.join(KINDS)}"
+                    )
                 )
             elif key_text not in by_key and key_text not in broken and not ref.optional:
                 problems.append(
@@ -137,7 +139,7 @@ def _route_network(by_key: dict[str, LoadedManifest], item: LoadedManifest, rout
         _problem(
             item,
             ("spec", "network"),
-            f"Service/{route.spec.service} is not attached to network {route.spec.network!r}",
+            f"Service/{route.spec.service} is not attached to network {shown(route.spec.network)}",
         )
     ]
 

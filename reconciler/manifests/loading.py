@@ -2,11 +2,14 @@
 
 discover files → parse YAML with positions → validate each document against its kind's model →
 read `file:` contents → cross-resource checks. Nothing is returned unless everything is valid: an
-invalid set is never partially applied. Called by the CLI and by the controller for each revision.
+invalid set is never partially applied. The problems listed are capped (``errors.capped``): per file
+and per run. Called by the CLI and by the controller for each revision.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +18,12 @@ from pydantic import ValidationError
 from reconciler import API_VERSION
 from reconciler.manifests.cross_checks import check_set
 from reconciler.manifests.discovery import discover, inside
-from reconciler.manifests.errors import ManifestError, ManifestProblem, Position, dotted
+from reconciler.manifests.errors import ManifestError, ManifestProblem, Position, capped, clip, dotted, shown
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.manifest_set import LoadedManifest, ManifestSet
 from reconciler.manifests.registry import KINDS
+from reconciler.manifests.types import NESTED_PATH
 from reconciler.manifests.yaml_source import MAX_FILE_BYTES, FieldPath, SourceDocument, parse_yaml
 
 __all__ = ["MAX_CONTENT_BYTES", "load_manifests"]
@@ -32,14 +36,13 @@ def load_manifests(path: str | Path) -> ManifestSet:
     problems = list(found.problems)
     loaded: list[LoadedManifest] = []
     broken: set[str] = set()  # Kind/name of documents that failed: references to them are not news
-    for file, shown in found.files:
+    for file, name in found.files:
         try:
-            with file.open("rb") as handle:
-                raw = handle.read(MAX_FILE_BYTES + 1)
+            raw = _read_regular_file(file, MAX_FILE_BYTES + 1)
         except OSError as exc:
-            problems.append(ManifestProblem(_pos(shown), "-", "-", f"cannot read file: {exc.strerror}"))
+            problems.append(ManifestProblem(_pos(name), "-", "-", f"cannot read file: {exc.strerror}"))
             continue
-        documents, parse_problems = parse_yaml(raw, shown)
+        documents, parse_problems = parse_yaml(raw, name)
         problems += parse_problems
         for document in documents:
             resource, doc_problems = _validate(document)
@@ -52,7 +55,7 @@ def load_manifests(path: str | Path) -> ManifestSet:
     problems += content_problems
     problems += check_set(loaded, contents, broken)
     if problems:
-        raise ManifestError(problems)
+        raise ManifestError(capped(problems, _pos(str(path))))
     return ManifestSet(root=found.root, items=tuple(loaded), contents=contents)
 
 
@@ -60,12 +63,27 @@ def _pos(file: str) -> Position:
     return Position(file, 1, 1)
 
 
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``path``; OSError unless it is a regular file. A named pipe would
+    block ``open()`` forever and a device may never end (or act on being opened), so the kind is
+    checked before opening, and again on the open descriptor in case the path was swapped."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(0, "not a regular file", str(path))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError(0, "not a regular file", str(path))
+        return handle.read(limit)
+
+
 def _subject(data: dict[str, Any]) -> str:
     kind = data.get("kind")
     metadata = data.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
     kind_text = kind if isinstance(kind, str) and kind.isidentifier() and len(kind) <= 40 else "-"
-    return f"{kind_text}/{name}" if isinstance(name, str) and name else kind_text
+    # The name is not validated yet: cut it (the field's own problem says why it is wrong).
+    return f"{kind_text}/{clip(name, 80)}" if isinstance(name, str) and name else kind_text
 
 
 def _validate(document: SourceDocument) -> tuple[Resource | None, list[ManifestProblem]]:
@@ -83,12 +101,22 @@ def _validate(document: SourceDocument) -> tuple[Resource | None, list[ManifestP
     problems: list[ManifestProblem] = []
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if api_version != API_VERSION:
-        said = "missing" if api_version is None else f"unknown apiVersion {api_version!r}"
+        said = "missing" if api_version is None else f"unknown apiVersion {shown(api_version)}"
         problems.append(
             ManifestProblem(document.position(("apiVersion",)), subject, "apiVersion", f"{said}: use {API_VERSION}")
         )
+    if not isinstance(kind, str | None):
+        problems.append(
+            ManifestProblem(
+                document.position(("kind",)),
+                subject,
+                "kind",
+                f"kind must be a string, one of {', '.join(KINDS)} (got {_type_name(kind)})",
+            )
+        )
+        return None, problems
     if kind not in KINDS:
-        said = "missing" if kind is None else f"unknown kind {kind!r}"
+        said = "missing" if kind is None else f"unknown kind {shown(kind)}"
         problems.append(
             ManifestProblem(
                 document.position(("kind",)), subject, "kind", f"{said}: expected one of {', '.join(KINDS)}"
@@ -102,14 +130,25 @@ def _validate(document: SourceDocument) -> tuple[Resource | None, list[ManifestP
     return (resource if not problems else None), problems
 
 
+def _type_name(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a list" if isinstance(value, list) else type(value).__name__
+
+
 def _translate(exc: ValidationError, document: SourceDocument, subject: str) -> list[ManifestProblem]:
     """Pydantic errors to positioned problems. Union branches add type names to ``loc`` that are not
-    in the document; they are dropped, and the alternatives' messages for one field are joined."""
+    in the document; they are dropped, and the alternatives' messages for one field are joined.
+    A ``types.nested_error`` carries the path of the value it is about below its field."""
     by_path: dict[FieldPath, list[str]] = {}
     for error in exc.errors(include_url=False):
-        if error["type"] == "literal_error" and error["loc"] in (("apiVersion",), ("kind",)):
-            continue  # already reported in plain words
-        path = _data_path(document.data, error["loc"])
+        loc = tuple(error["loc"])
+        if loc in (("apiVersion",), ("kind",)):
+            continue  # a wrong or missing apiVersion or kind is already reported, in plain words
+        nested = (error.get("ctx") or {}).get(NESTED_PATH)
+        if isinstance(nested, tuple):
+            loc = (*loc, *nested)
+        path = _data_path(document.data, loc)
         message = _message(error)
         messages = by_path.setdefault(path, [])
         if message not in messages:
@@ -141,7 +180,7 @@ def _message(error: Any) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "string_pattern_mismatch":
-        return f"{error['input']!r} does not match the pattern {error['ctx']['pattern']}"
+        return f"{shown(error['input'])} does not match the pattern {error['ctx']['pattern']}"
     for prefix in ("Value error, ", "Assertion failed, "):
         if text.startswith(prefix):
             return text[len(prefix) :]
@@ -161,8 +200,7 @@ def _read_contents(loaded: list[LoadedManifest], root: Path) -> tuple[dict[str, 
             problems.append(ManifestProblem(where, resource.key, "spec.file", "file is outside the manifest root"))
             continue
         try:
-            with target.open("rb") as handle:
-                data = handle.read(MAX_CONTENT_BYTES + 1)
+            data = _read_regular_file(target, MAX_CONTENT_BYTES + 1)
         except OSError as exc:
             problems.append(
                 ManifestProblem(where, resource.key, "spec.file", f"cannot read {resource.spec.file}: {exc.strerror}")

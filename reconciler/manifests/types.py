@@ -12,12 +12,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from reconciler import LABEL_PREFIX
+from reconciler.manifests.errors import shown
 from reconciler.manifests.units import parse_cpus, parse_duration, parse_memory
 
 __all__ = [
     "NAME_PATTERN",
+    "NESTED_PATH",
     "Cpus",
     "Duration",
     "Hostname",
@@ -25,10 +28,22 @@ __all__ = [
     "Labels",
     "MemorySize",
     "Metadata",
+    "MetadataKey",
     "Name",
     "SafeText",
     "Spec",
+    "nested_error",
+    "shown",
 ]
+
+NESTED_PATH = "nested_path"  # context key of a `nested_error`
+
+
+def nested_error(path: tuple[str | int, ...], reason: str) -> PydanticCustomError:
+    """An error about a value *inside* the field being validated, ``path`` below it. Raise it from a
+    field validator: the loader adds ``path`` to the error's location, so the problem points at
+    that value (its line, column and dotted field) rather than at the whole field."""
+    return PydanticCustomError("nested_value", "{reason}", {"reason": reason, NESTED_PATH: path})
 
 
 class Spec(BaseModel):
@@ -60,7 +75,7 @@ def _check_hostname(value: str) -> str:
     labels = value.split(".")
     if not all(_HOST_LABEL.match(label) for label in labels):
         raise ValueError(
-            f"{value!r} is not a valid lowercase DNS name (letters, digits, '-' and '.', no wildcard, no trailing dot)"
+            f"{shown(value)} is not a valid lowercase DNS name (letters, digits, '-' and '.', no wildcard, no trailing dot)"
         )
     return value
 
@@ -111,15 +126,23 @@ Cpus = Annotated[
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$")
 
 
-def _check_label_key(value: str) -> str:
+def _check_key_characters(value: str) -> str:
     if not _LABEL_KEY.match(value) or len(value) > 253:
-        raise ValueError(f"{value!r} is not a valid label key (letters, digits, '.', '_', '/', '-', at most 253)")
+        raise ValueError(f"{shown(value)} is not a valid label key (letters, digits, '.', '_', '/', '-', at most 253)")
+    return value
+
+
+def _check_label_key(value: str) -> str:
+    _check_key_characters(value)
     if value.startswith(LABEL_PREFIX):
         raise ValueError(f"label keys starting with {LABEL_PREFIX!r} are reserved for the reconciler")
     return value
 
 
 LabelKey = Annotated[str, AfterValidator(_check_label_key)]
+# Keys of the manifest's own metadata: the same characters, and the reconciler's prefix is allowed
+# (the annotation `reconciler.swarm/adopt` is one).
+MetadataKey = Annotated[str, AfterValidator(_check_key_characters)]
 
 
 def _check_safe_text(value: str) -> str:
@@ -136,8 +159,8 @@ class Metadata(Spec):
     """``metadata`` of every manifest. Labels and annotations are the manifest's own, not Docker's."""
 
     name: Name
-    labels: dict[str, SafeText] = Field(default_factory=dict)
-    annotations: dict[str, SafeText] = Field(
+    labels: dict[MetadataKey, SafeText] = Field(default_factory=dict)
+    annotations: dict[MetadataKey, SafeText] = Field(
         default_factory=dict,
         description='Free-form notes; `reconciler.swarm/adopt: "true"` takes over an unmanaged object.',
     )

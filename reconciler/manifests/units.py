@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from reconciler.manifests.errors import shown
+
 __all__ = ["parse_cpus", "parse_duration", "parse_memory"]
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
@@ -35,12 +37,12 @@ def parse_duration(text: str) -> int:
     while pos < len(text):
         match = _DURATION_PART.match(text, pos)
         if match is None:
-            raise ValueError(f"invalid duration {text!r}: use a number with a unit, e.g. 500ms, 30s, 1m30s")
+            raise ValueError(f"invalid duration {shown(text)}: use a number with a unit, e.g. 500ms, 30s, 1m30s")
         total += Decimal(match.group(1)) * _NS_PER_UNIT[match.group(2)]
         pos = match.end()
     nanos = int(total)
     if nanos > _MAX_DURATION_NS:
-        raise ValueError(f"duration {text!r} is too long")
+        raise ValueError(f"duration {shown(text)} is too long")
     return nanos
 
 
@@ -61,7 +63,7 @@ def parse_memory(value: str | int) -> int:
         return value
     match = _MEMORY.match(value.strip())
     if match is None:
-        raise ValueError(f"invalid memory size {value!r}: use e.g. 512M, 512Mi, 1G or a number of bytes")
+        raise ValueError(f"invalid memory size {shown(value)}: use e.g. 512M, 512Mi, 1G or a number of bytes")
     number = Decimal(match.group(1))
     unit = (match.group(2) or "").lower().rstrip("b").rstrip("i")
     factor = 1 if unit == "" else 1024 ** "kmgt".index(unit) * 1024
@@ -75,7 +77,7 @@ def parse_cpus(value: str | float | int) -> int:
     try:
         number = Decimal(str(value))
     except InvalidOperation as exc:
-        raise ValueError(f"invalid cpu count {value!r}: use a number such as 0.5 or 2") from exc
+        raise ValueError(f"invalid cpu count {shown(value)}: use a number such as 0.5 or 2") from exc
     if not number.is_finite() or number <= 0:
         raise ValueError("cpus must be a positive number")
     nanos = int(number * 1_000_000_000)

@@ -10,6 +10,8 @@ Called by ``reconciler.manifests.loading`` for every file it finds.
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,14 +23,17 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
-from reconciler.manifests.errors import ManifestProblem, Position, dotted
+from reconciler.manifests.errors import ManifestProblem, Position, dotted, shown
 
 __all__ = ["MAX_FILE_BYTES", "MAX_NODES", "FieldPath", "SourceDocument", "parse_yaml"]
 
 MAX_FILE_BYTES = 1024 * 1024  # manifests are small; anything bigger is a mistake or an attack
 MAX_NODES = 100_000  # values after alias expansion, per file
 MAX_DEPTH = 64
-MAX_PROBLEMS = 20  # per file: past that, one more line says how many were left out
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+# Where YAML (and libyaml's line count) breaks lines.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 # libyaml is ~8x faster than the pure-Python scanner: it keeps a 1 MiB file well under a few seconds.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -87,7 +92,7 @@ def _compose_all(text: str) -> Any:
             yield root
         elif isinstance(event, ev.AliasEvent):
             if event.anchor not in anchors:
-                raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", start)
+                raise ComposerError(None, None, f"found undefined alias {shown(event.anchor)}", start)
             attach(anchors[event.anchor])
         elif isinstance(event, ev.ScalarEvent | ev.SequenceStartEvent | ev.MappingStartEvent):
             node: Node
@@ -122,18 +127,21 @@ class _Builder:
         self.positions: dict[FieldPath, tuple[int, int]] = {}
         self.problems: list[ManifestProblem] = []
         self._scalars = SafeConstructor()
+        self._refused: set[int] = set()  # ids of tagged collections already reported (aliases repeat them)
 
     def build(self, node: Node, path: FieldPath, mark: Node | None = None) -> Any:
         self.budget -= 1
         if self.budget < 0:
-            raise _TooBig(f"more than {MAX_NODES} values after expanding aliases (a YAML bomb?)")
+            raise _TooBig(f"more than {MAX_NODES} values (counting alias expansions)")
         if len(path) > MAX_DEPTH:
             raise _TooBig(f"nested deeper than {MAX_DEPTH} levels")
         where = (mark or node).start_mark
         self.positions.setdefault(path, (where.line + 1, where.column + 1))
         if isinstance(node, MappingNode):
+            self._check_tag(node, path, _MAP_TAG, "mapping")
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
+            self._check_tag(node, path, _SEQ_TAG, "sequence")
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
         if node.tag == "tag:yaml.org,2002:timestamp":
@@ -154,10 +162,17 @@ class _Builder:
                 continue
             key = key_node.value
             if key in result:
-                self._problem(key_node, (*path, key), f"duplicate key {key!r}")
+                self._problem(key_node, (*path, key), f"duplicate key {shown(key)}")
                 continue
             result[key] = self.build(value_node, (*path, key), mark=key_node)
         return result
+
+    def _check_tag(self, node: CollectionNode, path: FieldPath, plain: str, what: str) -> None:
+        """A tag on a mapping or sequence (``!!python/object:...``, ``!custom``) is refused like one on
+        a scalar; the content is still read as plain data, so its own problems are reported too."""
+        if node.tag != plain and id(node) not in self._refused:
+            self._refused.add(id(node))
+            self._problem(node, path, f"unsupported YAML tag {shown(node.tag)}: only plain {what}s are allowed")
 
     def _problem(self, node: Node, path: FieldPath, message: str) -> None:
         mark = node.start_mark
@@ -176,12 +191,13 @@ def parse_yaml(raw: bytes, file: str) -> tuple[list[SourceDocument], list[Manife
         return whole_file(f"file is larger than {MAX_FILE_BYTES // 1024} KiB: not a manifest")
     if b"\x00" in raw:
         return whole_file("file contains NUL bytes: binary, not YAML")
+    body = raw.removeprefix(codecs.BOM_UTF8)  # error offsets are then offsets into `body`
     try:
-        text = raw.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return whole_file(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, column)
+        # Everything before the bad byte is valid: count lines and characters as libyaml does.
+        lines = _LINE_BREAK.split(body[: exc.start].decode("utf-8"))
+        return whole_file(f"not valid UTF-8 (byte 0x{body[exc.start]:02x})", len(lines), len(lines[-1]) + 1)
 
     documents: list[SourceDocument] = []
     problems: list[ManifestProblem] = []
@@ -218,12 +234,4 @@ def parse_yaml(raw: bytes, file: str) -> tuple[list[SourceDocument], list[Manife
         return documents, [*problems, *whole_file(str(exc))[1]]
     except RecursionError:
         return documents, [*problems, *whole_file(f"nested deeper than {MAX_DEPTH} levels")[1]]
-    return documents, _capped(problems, file)
-
-
-def _capped(problems: list[ManifestProblem], file: str) -> list[ManifestProblem]:
-    if len(problems) <= MAX_PROBLEMS:
-        return problems
-    last = problems[MAX_PROBLEMS - 1].position
-    more = ManifestProblem(last, "-", "-", f"... and {len(problems) - MAX_PROBLEMS} more problems in this file")
-    return [*problems[:MAX_PROBLEMS], more]
+    return documents, problems  # the loader caps how many are listed (errors.capped)

@@ -97,7 +97,11 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
         for vip in manifests.of_kind(VirtualIP)
     ]
     mounted = {m.volume for s in manifests.of_kind(Service) for m in s.spec.mounts}
-    notes += [f"{v.key}: mounted by no service, so nothing is created" for v in manifests.of_kind(Volume) if v.name not in mounted]
+    notes += [
+        f"{v.key}: mounted by no service, so nothing is created"
+        for v in manifests.of_kind(Volume)
+        if v.name not in mounted
+    ]
     return DesiredState(instance, tuple(objects), external, manifest_count=len(manifests), notes=tuple(notes))
 
 

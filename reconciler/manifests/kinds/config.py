@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Resource
-from reconciler.manifests.types import Labels, Spec
+from reconciler.manifests.types import Labels, Spec, shown
 
 __all__ = ["Config", "ConfigSpec", "Secret", "SecretSpec"]
 
@@ -22,7 +22,7 @@ _REL_PATH = re.compile(r"^[A-Za-z0-9._@+-][A-Za-z0-9._/@+-]*$")
 def _check_relative_file(value: str) -> str:
     parts = value.split("/")
     if not _REL_PATH.match(value) or ".." in parts or "" in parts:
-        raise ValueError(f"{value!r} must be a path relative to the manifest's folder, without '..'")
+        raise ValueError(f"{shown(value)} must be a path relative to the manifest's folder, without '..'")
     return value
 
 

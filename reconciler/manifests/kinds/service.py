@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Reference, Resource
-from reconciler.manifests.types import Cpus, Duration, Labels, MemorySize, Name, SafeText, Spec
+from reconciler.manifests.types import Cpus, Duration, Labels, MemorySize, Name, SafeText, Spec, shown
 
 __all__ = ["Service", "ServiceSpec"]
 
@@ -29,7 +29,7 @@ _DEPENDENCY = re.compile(r"^[A-Z][A-Za-z]+/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
         if not pattern.match(value):
-            raise ValueError(f"{value!r} is not {what}")
+            raise ValueError(f"{shown(value)} is not {what}")
         return value
 
     return AfterValidator(check)
@@ -72,7 +72,7 @@ def _octal(value: object) -> object:
         try:
             return int(text, 8)
         except ValueError:
-            raise ValueError(f"{value!r} is not an octal file mode such as 0440") from None
+            raise ValueError(f"{shown(value)} is not an octal file mode such as 0440") from None
     return value
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, JsonValue, model_validator
+from pydantic import AfterValidator, Field, JsonValue, field_validator, model_validator
 
 from reconciler.manifests.kinds.base import Reference, Resource
-from reconciler.manifests.types import Hostname, Name, Spec
+from reconciler.manifests.types import Hostname, Name, Spec, nested_error, shown
 
 __all__ = ["MIDDLEWARE_TYPES", "Middleware", "MiddlewareSpec", "Route", "RouteSpec", "RouteTls"]
 
@@ -35,7 +35,7 @@ _OPTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
         if not pattern.match(value):
-            raise ValueError(f"{value!r} is not {what}")
+            raise ValueError(f"{shown(value)} is not {what}")
         return value
 
     return AfterValidator(check)
@@ -99,24 +99,30 @@ class Route(Resource):
         return refs
 
 
-def _check_options(value: Any, path: str) -> None:
-    """Options become label keys (``a.b.c``) and values; lists are comma-joined by Traefik."""
+def _bad_option(value: Any, path: tuple[str | int, ...] = ()) -> tuple[tuple[str | int, ...], str] | None:
+    """The first option that cannot become a label, as (path below ``options``, reason), or None.
+    Options become label keys (``a.b.c``) and values; lists are comma-joined by Traefik."""
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str) or not _OPTION_KEY.match(key):
-                raise ValueError(f"{path}{key!r} is not an option name (letters, digits, '_' and '-')")
-            _check_options(item, f"{path}{key}.")
+                return (*path, str(key)), f"{shown(key)} is not an option name (letters, digits, '_' and '-')"
+            found = _bad_option(item, (*path, key))
+            if found is not None:
+                return found
     elif isinstance(value, list):
-        for item in value:
+        for index, item in enumerate(value):
             if isinstance(item, dict | list):
-                raise ValueError(f"{path.rstrip('.')}: lists may hold only plain values")
+                return (*path, index), "lists may hold only plain values"
             if "," in str(item):
-                raise ValueError(f"{path.rstrip('.')}: list items may not contain ','")
-            _check_options(item, path)
+                return (*path, index), "list items may not contain ','"
+            found = _bad_option(item, (*path, index))
+            if found is not None:
+                return found
     elif value is None:
-        raise ValueError(f"{path.rstrip('.')}: null is not a value")
+        return path, "null is not a value"
     elif any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in str(value)):
-        raise ValueError(f"{path.rstrip('.')}: control characters (newline, tab, ...) are not allowed")
+        return path, "control characters (newline, tab, ...) are not allowed"
+    return None
 
 
 class MiddlewareSpec(Spec):
@@ -127,10 +133,13 @@ class MiddlewareSpec(Spec):
         "flattened into traefik.http.middlewares.<name>.<type>.<option> labels.",
     )
 
-    @model_validator(mode="after")
-    def _flat_safe(self) -> MiddlewareSpec:
-        _check_options(self.options, "")
-        return self
+    @field_validator("options")
+    @classmethod
+    def _flat_safe(cls, options: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        found = _bad_option(options)
+        if found is not None:
+            raise nested_error(*found)  # points at the option itself, not at `options`
+        return options
 
 
 class Middleware(Resource):

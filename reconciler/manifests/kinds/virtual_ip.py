@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.kinds.service import Constraint, ImageRef
-from reconciler.manifests.types import Hostname, Name, Spec
+from reconciler.manifests.types import Hostname, Name, Spec, shown
 
 __all__ = ["DEFAULT_KEEPALIVED_IMAGE", "SecretRef", "VipCheck", "VirtualIP", "VirtualIPSpec"]
 
@@ -30,7 +30,7 @@ _URL_PATH = re.compile(r"^/[A-Za-z0-9._~%/?&=+-]*$")
 def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
         if not pattern.match(value):
-            raise ValueError(f"{value!r} is not {what}")
+            raise ValueError(f"{shown(value)} is not {what}")
         return value
 
     return AfterValidator(check)

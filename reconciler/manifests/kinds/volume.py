@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Resource
-from reconciler.manifests.types import Hostname, Labels, SafeText, Spec
+from reconciler.manifests.types import Hostname, Labels, SafeText, Spec, shown
 
 __all__ = ["Nfs", "Volume", "VolumeSpec"]
 
@@ -27,15 +27,15 @@ _DRIVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]*$")
 
 def _check_nfs_option(value: str) -> str:
     if not _NFS_OPTION.match(value):
-        raise ValueError(f"{value!r} is not an NFS mount option such as 'soft', 'timeo=600' or 'nolock'")
+        raise ValueError(f"{shown(value)} is not an NFS mount option such as 'soft', 'timeo=600' or 'nolock'")
     if value.split("=", 1)[0] in _MANAGED_NFS_OPTIONS:
-        raise ValueError(f"{value!r}: set the server with `server` and the version with `version`")
+        raise ValueError(f"{shown(value)}: set the server with `server` and the version with `version`")
     return value
 
 
 def _check_nfs_path(value: str) -> str:
     if not _NFS_PATH.match(value) or "//" in value or "/../" in value + "/":
-        raise ValueError(f"{value!r} is not an absolute export path such as /srv/nfs/www")
+        raise ValueError(f"{shown(value)} is not an absolute export path such as /srv/nfs/www")
     return value
 
 
