@@ -9,7 +9,7 @@ from rich.text import Text
 from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
 from reconciler.cli.views import out_console, print_json
 from reconciler.swarm.docker_api import connect
-from reconciler.swarm.port import SwarmError
+from reconciler.swarm.port import Forbidden, SwarmError
 from reconciler.swarm.probes import Check, run_checks
 
 
@@ -22,6 +22,8 @@ def doctor(ctx: click.Context) -> None:
         swarm = connect(conf.docker_host)
         checks = run_checks(swarm)
         swarm.close()
+    except Forbidden as exc:  # the proxy answered, and refused the version negotiation
+        checks = [Check("engine reachable", True, "the socket proxy answers"), Check("API version", False, str(exc))]
     except SwarmError as exc:
         checks = [Check("engine reachable", False, str(exc))]
     ok = all(c.ok for c in checks)

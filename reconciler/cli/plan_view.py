@@ -105,6 +105,7 @@ def print_summary(console: Console, result: ApplyResult) -> None:
 
 def result_json(plan: Plan, result: ApplyResult | None) -> dict[str, Any]:
     out = plan.as_json()
+    out["outcomes"], out["ok"] = [], plan.in_sync
     if result is not None:
         out["outcomes"] = [
             {"key": o.change.key, "action": o.change.action.value, "status": o.status.value, "message": o.message}

@@ -18,7 +18,7 @@ from reconciler.engine.events import ChangeFinished, ChangeStarted, EventSink, O
 from reconciler.state.desired import DesiredObject
 from reconciler.state.observed import ObservedObject, ObservedState
 from reconciler.state.plan import Action, Change, Plan
-from reconciler.swarm.port import EngineUnavailable, InUse, SwarmError, SwarmPort, VersionConflict
+from reconciler.swarm.port import EngineUnavailable, InUse, NotFound, SwarmError, SwarmPort, VersionConflict
 
 __all__ = ["Applier", "ApplyResult", "Outcome"]
 
@@ -119,9 +119,16 @@ class Applier:
         if change.action is Action.REPLACE:
             self.swarm.remove_network(live.id)
             return "removed and " + self._create(desired)
-        if desired.swarm_kind != "service":  # the planner never asks: they change by replacement
+        if desired.swarm_kind == "config":  # adoption: only the labels of a config or secret can change
+            self.swarm.update_config(live.id, live.version, desired.spec)
+        elif desired.swarm_kind == "secret":
+            self.swarm.update_secret(live.id, live.version, desired.spec)
+        elif desired.swarm_kind == "service":
+            self.swarm.update_service(
+                live.id, live.version, self._with_ids(_carry_server_fields(desired.spec, live.spec))
+            )
+        else:  # the planner replaces networks: they cannot change at all
             raise _Failed(OutcomeStatus.FAILED, f"a {desired.swarm_kind} cannot be updated in place")
-        self.swarm.update_service(live.id, live.version, self._with_ids(_carry_server_fields(desired.spec, live.spec)))
         return f"updated ({len(change.diff)} field(s))"
 
     def _check_dependencies(self, change: Change) -> None:
@@ -157,6 +164,9 @@ class Applier:
             if rotation:
                 raise _Failed(OutcomeStatus.KEPT, f"kept: {live.swarm_name} is still in use") from exc
             raise
+        except NotFound:
+            # Gone already: a network whose tasks were still stopping stays listed for a while.
+            return f"{live.swarm_kind} {live.swarm_name} was already gone"
         return f"removed {live.swarm_kind} {live.swarm_name}"
 
     # -- what the plan cannot know ----------------------------------------------------------------

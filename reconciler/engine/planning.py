@@ -59,9 +59,7 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
     payload = {"desired": item, "live": live}
     if live.managed_by != desired.instance:
         if live.managed_by is None and (options.adopt or item.adopt):
-            return Change(item.key, Action.UPDATE, "adopted: exists, not managed yet",
-                          tuple(diff_essences(observed_essence(live, item, observed), item.essence)),
-                          swarm_name=item.swarm_name, payload=payload)  # fmt: skip
+            return _adopt(item, live, observed, payload)
         owner = f"managed by instance {live.managed_by!r}" if live.managed_by else "not managed by the reconciler"
         hint = (
             ""
@@ -88,6 +86,33 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
             item.key, Action.REPLACE, f"networks are immutable and {why}", diff, drift, item.swarm_name, payload
         )
     return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, payload)
+
+
+def _adopt(item: DesiredObject, live: ObservedObject, observed: ObservedState, payload: dict[str, object]) -> Change:
+    """Taking over writes the ownership labels. A network's labels cannot change, so it is
+    replaced, which only an unused network can be."""
+    diff = tuple(diff_essences(observed_essence(live, item, observed), item.essence))
+    if item.swarm_kind != "network":
+        return Change(
+            item.key,
+            Action.UPDATE,
+            "adopted: exists, not managed yet",
+            diff,
+            swarm_name=item.swarm_name,
+            payload=payload,
+        )
+    users = sorted(observed.used_by("network", item.swarm_name))
+    if users or live.raw.get("Scope") != "swarm":
+        why = f"it is used by {', '.join(users)}" if users else f"it is a {live.raw.get('Scope')}-scoped network"
+        return Change(
+            item.key,
+            Action.BLOCKED,
+            f"adopting a network means replacing it, and {why}",
+            diff,
+            swarm_name=item.swarm_name,
+        )
+    return Change(item.key, Action.REPLACE, "adopted: networks cannot be relabelled, so it is replaced", diff,
+                  swarm_name=item.swarm_name, payload=payload)  # fmt: skip
 
 
 def _known_external(desired: DesiredState) -> set[str]:

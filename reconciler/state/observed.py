@@ -70,7 +70,8 @@ def observe_snapshot(snapshot: Any) -> ObservedState:
     """``snapshot``: a ``reconciler.swarm.port.Snapshot`` (typed loosely: this layer sits below it)."""
     objects: dict[tuple[str, str], ObservedObject] = {}
     network_names = {}
-    for network in snapshot.networks:
+    # A swarm network wins over a node-local one of the same name: that is the one services use.
+    for network in sorted(snapshot.networks, key=lambda n: n.get("Scope") == "swarm"):
         network_names[network["Id"]] = network["Name"]
         objects[("network", network["Name"])] = ObservedObject("network", network["Name"], network["Id"], 0, network)
     for swarm_kind, items in (

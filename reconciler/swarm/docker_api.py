@@ -66,7 +66,10 @@ def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT) -> DockerSw
         else:
             api = docker.APIClient(version="auto", timeout=timeout, **docker.utils.kwargs_from_env())
     except docker_errors.DockerException as exc:
-        raise EngineUnavailable(f"cannot reach the engine at {docker_host or 'the default socket'}: {exc}") from exc
+        where = docker_host or "the default socket"
+        if "403" in str(exc):  # the API version is negotiated with GET /version before anything else
+            raise Forbidden(f"GET /version at {where}: refused (403); the socket proxy needs VERSION=1", 403) from exc
+        raise EngineUnavailable(f"cannot reach the engine at {where}: {exc}") from exc
     return DockerSwarm(api)
 
 
@@ -108,7 +111,8 @@ class DockerSwarm:
     def snapshot(self) -> Snapshot:
         before = self.requests
         services = self.get("/services")
-        networks = [n for n in self.get("/networks") if n.get("Scope") == "swarm"]
+        # Every scope: a node-local network with a manifest's name blocks the create just the same.
+        networks = self.get("/networks")
         configs = self.get("/configs")
         secrets = self.get("/secrets")
         nodes = self.get("/nodes")
@@ -126,11 +130,11 @@ class DockerSwarm:
     # -- writes -----------------------------------------------------------------------------------
 
     def _post(self, path: str, body: ApiObject, params: dict[str, Any] | None = None) -> Any:
-        return self._call(
-            "POST",
-            path,
-            lambda: self.api._result(self.api._post_json(self.api._url(path), data=body, params=params), True),
-        )
+        def call() -> Any:
+            text = self.api._result(self.api._post_json(self.api._url(path), data=body, params=params))
+            return json.loads(text) if text.strip() else {}  # config/secret updates answer with no body
+
+        return self._call("POST", path, call)
 
     def _delete(self, path: str) -> None:
         self._call("DELETE", path, lambda: self.api._raise_for_status(self.api._delete(self.api._url(path))))
@@ -146,6 +150,13 @@ class DockerSwarm:
 
     def remove_config(self, config_id: str) -> None:
         self._delete(f"/configs/{config_id}")
+
+    def update_config(self, config_id: str, version: int, spec: ApiObject) -> None:
+        """Swarm lets only the labels of a config change."""
+        self._post(f"/configs/{config_id}/update", spec, params={"version": version})
+
+    def update_secret(self, secret_id: str, version: int, spec: ApiObject) -> None:
+        self._post(f"/secrets/{secret_id}/update", spec, params={"version": version})
 
     def create_secret(self, spec: ApiObject) -> str:
         return str(self._post("/secrets/create", spec)["ID"])
@@ -185,7 +196,7 @@ def _translate(method: str, path: str, exc: docker_errors.APIError) -> SwarmErro
     where = f"{method} {path}"
     if status == 403:
         return Forbidden(f"{where}: refused (403); the socket proxy needs {proxy_setting_for(method, path)}", status)
-    if status == 404:
+    if status == 404 or text.endswith(" not found"):  # a network already gone answers 500 "... not found"
         return NotFound(f"{where}: not found: {text}", status)
     if status == 409:
         return NameTaken(f"{where}: {text}", status)

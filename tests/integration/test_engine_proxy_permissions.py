@@ -1,0 +1,196 @@
+"""The reconciler through a docker-socket-proxy: everything works with the SPEC's permissions; a missing
+permission is named by ``doctor`` and by the failing command, never shown as a traceback."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from reconciler.render.naming import MANAGED_BY
+from tests.integration.conftest import Cli, Workspace
+from tests.lab.socket_proxy import RECONCILER_PROXY_SETTINGS, SocketProxy
+
+if TYPE_CHECKING:
+    from tests.conftest import MakeSocketProxy
+
+pytestmark = pytest.mark.lab
+
+UNREACHABLE = "tcp://127.0.0.1:1"
+
+
+def manifests(ws: Workspace, busybox: str) -> list[dict[str, Any]]:
+    (ws.folder / "pw.txt").write_text("pw\n")
+    return [
+        ws.doc("Network", "net", {}),
+        ws.doc("Secret", "pw", {"file": "pw.txt"}),
+        ws.doc("Service", "web", {"image": busybox, "replicas": 0, "networks": [ws.name("net")], "secrets": [{"name": ws.name("pw")}]}),
+    ]  # fmt: skip
+
+
+def without(setting: str) -> dict[str, int]:
+    return {**RECONCILER_PROXY_SETTINGS, setting: 0}
+
+
+def no_traceback(*results: Cli) -> None:
+    for result in results:
+        assert "Traceback" not in result.stdout + result.stderr
+        assert "internal error" not in result.stdout + result.stderr
+
+
+def doctor_json(ws: Workspace, docker_host: str) -> tuple[int, dict[str, Any]]:
+    out = ws.cli("-o", "json", "doctor", docker_host=docker_host)
+    no_traceback(out)
+    return out.exit_code, json.loads(out.stdout)
+
+
+def nothing_created(ws: Workspace) -> None:
+    label = {"label": f"{MANAGED_BY}={ws.instance}"}
+    api = ws.client.api
+    assert api.services(filters=label) == []
+    assert api.networks(filters=label) == []
+    assert api.secrets(filters=label) == []
+
+
+# ---------------------------------------------------------------------------------- full permissions
+
+
+def test_doctor_passes_through_the_reconcilers_proxy(ws: Workspace, socket_proxy: SocketProxy) -> None:
+    text = ws.cli("doctor", docker_host=socket_proxy.url)
+    assert text.exit_code == 0, text.stdout
+    assert "all checks passed" in text.stdout and "FAIL" not in text.stdout
+    code, report = doctor_json(ws, socket_proxy.url)
+    assert code == 0 and report["ok"] is True
+    names = {c["name"] for c in report["checks"]}
+    assert {
+        "engine reachable",
+        "API version",
+        "swarm active",
+        "node is a manager",
+        "GET /secrets",
+        "GET /events",
+    } <= names
+    assert {"POST /services/{id}/update", "DELETE /networks/{id}", "DELETE /volumes/{id}"} <= names
+    assert all(c["ok"] for c in report["checks"])
+
+
+def test_apply_and_diff_work_end_to_end_through_the_proxy(
+    ws: Workspace, busybox: str, socket_proxy: SocketProxy
+) -> None:
+    ws.write(*manifests(ws, busybox))
+    before = ws.cli("diff", str(ws.folder), docker_host=socket_proxy.url)
+    assert before.exit_code == 1 and before.stdout.count("create") >= 3
+    applied = ws.cli("apply", "--yes", str(ws.folder), docker_host=socket_proxy.url)
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert ws.service("web")["Spec"]["Labels"][MANAGED_BY] == ws.instance
+    assert ws.client.api.inspect_network(ws.name("net"))["Labels"][MANAGED_BY] == ws.instance
+    after = ws.cli("diff", str(ws.folder), docker_host=socket_proxy.url)
+    assert after.exit_code == 0, after.stdout
+    assert ws.cli("status", str(ws.folder), docker_host=socket_proxy.url).exit_code == 0
+    # and pruning (DELETE through the proxy)
+    ws.write(ws.doc("Network", "net", {}))
+    pruned = ws.cli("apply", "--yes", "--prune", str(ws.folder), docker_host=socket_proxy.url)
+    assert pruned.exit_code == 0, pruned.stdout + pruned.stderr
+    assert ws.client.api.services(filters={"name": ws.name("web")}) == []
+
+
+# ------------------------------------------------------------------------------- missing permissions
+
+
+@pytest.mark.parametrize(
+    ("missing", "named"),
+    [
+        ("SECRETS", "SECRETS=1"),
+        ("NETWORKS", "NETWORKS=1"),
+        ("POST", "POST=1"),
+        ("TASKS", "TASKS=1"),
+        ("VOLUMES", "VOLUMES=1"),
+        ("NODES", "NODES=1"),
+        ("INFO", "INFO=1"),
+        ("EVENTS", "EVENTS=1"),
+        ("PING", "PING=1"),
+        ("VERSION", "VERSION=1"),
+    ],
+)
+def test_doctor_names_the_missing_setting(
+    ws: Workspace, make_socket_proxy: MakeSocketProxy, missing: str, named: str
+) -> None:
+    proxy = make_socket_proxy(without(missing), name=f"no-{missing.lower()}")
+    text = ws.cli("doctor", docker_host=proxy.url)
+    no_traceback(text)
+    assert text.exit_code == 1
+    assert "some checks failed" in text.stdout
+    failed = [line for line in text.stdout.splitlines() if line.startswith("FAIL")]
+    assert failed and all(named in line for line in failed), failed
+    assert "the socket proxy" in text.stdout
+
+    code, report = doctor_json(ws, proxy.url)
+    assert code == 1 and report["ok"] is False
+    bad = [c for c in report["checks"] if not c["ok"]]
+    assert bad and all(named in c["detail"] for c in bad)
+    # Without PING the first check fails and doctor stops there; otherwise the engine answers.
+    assert next(c for c in report["checks"] if c["name"] == "engine reachable")["ok"] is (missing != "PING")
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["SECRETS", "NETWORKS", "SERVICES", "CONFIGS", "NODES", "PING", "VERSION"],
+)
+def test_apply_and_diff_stop_with_exit_2_when_the_snapshot_is_refused(
+    ws: Workspace, busybox: str, make_socket_proxy: MakeSocketProxy, missing: str
+) -> None:
+    proxy = make_socket_proxy(without(missing), name=f"no-{missing.lower()}")
+    ws.write(*manifests(ws, busybox))
+    for command in (("diff",), ("apply", "--yes"), ("status",)):
+        out = ws.cli(*command, str(ws.folder), docker_host=proxy.url)
+        no_traceback(out)
+        assert out.exit_code == 2, (command, out.stdout, out.stderr)
+        assert "refused (403)" in out.stderr and f"the socket proxy needs {missing}=1" in out.stderr, out.stderr
+    nothing_created(ws)
+
+
+def test_apply_without_post_fails_each_change_and_names_post(
+    ws: Workspace, busybox: str, make_socket_proxy: MakeSocketProxy
+) -> None:
+    proxy = make_socket_proxy(without("POST"), name="no-post")
+    ws.write(*manifests(ws, busybox))
+    diff = ws.cli("diff", str(ws.folder), docker_host=proxy.url)  # reading needs no POST
+    assert diff.exit_code == 1 and "create" in diff.stdout
+
+    out = ws.cli("-o", "json", "apply", "--yes", str(ws.folder), docker_host=proxy.url)
+    no_traceback(out)
+    assert out.exit_code == 1, out.stderr
+    result = json.loads(out.stdout)
+    by_key = {o["key"]: o for o in result["outcomes"]}
+    assert by_key[f"Network/{ws.name('net')}"]["status"] == "failed"
+    assert "NETWORKS=1 and POST=1" in by_key[f"Network/{ws.name('net')}"]["message"]
+    assert by_key[f"Secret/{ws.name('pw')}"]["status"] == "failed"
+    assert "SECRETS=1 and POST=1" in by_key[f"Secret/{ws.name('pw')}"]["message"]
+    web = by_key[f"Service/{ws.name('web')}"]
+    assert web["status"] == "skipped" and "did not converge" in web["message"]  # its network failed
+
+    text = ws.cli("apply", "--yes", str(ws.folder), docker_host=proxy.url)
+    no_traceback(text)
+    assert text.exit_code == 1 and "POST=1" in text.stdout
+    nothing_created(ws)
+
+
+# ---------------------------------------------------------------------------------- no engine at all
+
+
+def test_an_unreachable_docker_host_is_a_clear_error(ws: Workspace, busybox: str) -> None:
+    ws.write(*manifests(ws, busybox))
+    diff = ws.cli("diff", str(ws.folder), docker_host=UNREACHABLE)
+    apply = ws.cli("apply", "--yes", str(ws.folder), docker_host=UNREACHABLE)
+    status = ws.cli("status", str(ws.folder), docker_host=UNREACHABLE)
+    doctor = ws.cli("doctor", docker_host=UNREACHABLE)
+    no_traceback(diff, apply, status, doctor)
+    assert (diff.exit_code, apply.exit_code, status.exit_code, doctor.exit_code) == (2, 2, 2, 1)
+    for out in (diff, apply, status):
+        assert "cannot reach the engine at tcp://127.0.0.1:1" in out.stderr, out.stderr
+    assert "FAIL" in doctor.stdout and "engine reachable" in doctor.stdout and "127.0.0.1:1" in doctor.stdout
+    code, report = doctor_json(ws, UNREACHABLE)
+    assert code == 1 and report["ok"] is False
+    assert report["checks"][0]["name"] == "engine reachable" and report["checks"][0]["ok"] is False
+    nothing_created(ws)
