@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.render.naming import MANAGED_BY
 from reconciler.state.desired import DesiredObject, DesiredState
 from reconciler.state.diffing import diff_essences
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
@@ -39,6 +40,8 @@ def observed_essence(live: ObservedObject, desired: DesiredObject | None, observ
 def make_plan(desired: DesiredState, observed: ObservedState, options: PlanOptions | None = None) -> Plan:
     options = options or PlanOptions()
     changes = [_plan_one(item, desired, observed, options) for item in desired.objects]
+    networks = sum(1 for c in changes if c.kind == "Network")
+    changes[networks:networks] = _volume_conflicts(desired, observed, options)
     changes += _deletions(desired, observed, options)
     return Plan(tuple(changes))
 
@@ -86,6 +89,25 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
             item.key, Action.REPLACE, f"networks are immutable and {why}", diff, drift, item.swarm_name, payload
         )
     return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, payload)
+
+
+def _volume_conflicts(desired: DesiredState, observed: ObservedState, options: PlanOptions) -> list[Change]:
+    """Swarm mounts an existing volume as it is, whatever the mount's driver options say: one of
+    the hashed name that the reconciler did not make would silently stand in for the NFS export."""
+    changes = []
+    for key, (name, adopt) in sorted(desired.volumes.items()):
+        live = observed.volumes.get(name)
+        if live is None or (live.get("Labels") or {}).get(MANAGED_BY) == desired.instance:
+            continue
+        if options.adopt or adopt:
+            changes.append(
+                Change(key, Action.NOOP, "adopted: the existing volume is mounted as it is", swarm_name=name)
+            )
+        else:
+            reason = (f"a volume named {name!r} exists on this node and was not made by this instance: Swarm would "
+                      "mount it as it is, ignoring the manifest's options (--adopt accepts it)")  # fmt: skip
+            changes.append(Change(key, Action.CONFLICT, reason, swarm_name=name))
+    return changes
 
 
 def _adopt(item: DesiredObject, live: ObservedObject, observed: ObservedState, payload: dict[str, object]) -> Change:

@@ -20,7 +20,7 @@ from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.manifest_set import ManifestSet
 from reconciler.render.naming import APPLIED_HASH, DEFAULT_INSTANCE
-from reconciler.render.objects import config_name, config_spec, network_spec
+from reconciler.render.objects import config_name, config_spec, network_spec, volume_name
 from reconciler.render.service_spec import service_spec
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
 
@@ -52,6 +52,9 @@ class DesiredState:
     manifest_count: int = 0
     # Manifests that reach no Swarm object in this version, said in words for the views.
     notes: tuple[str, ...] = ()
+    # Volume manifests that services mount: key to the (option-hashed) Docker volume name, and whether
+    # an existing volume of that name may be used as it is (the adopt annotation).
+    volumes: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
     def get(self, key: str) -> DesiredObject | None:
         return next((o for o in self.objects if o.key == key), None)
@@ -88,6 +91,7 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
         spec = service_spec(service, manifests, instance)
         needs = [*service.spec.depends_on]
         needs += [f"Network/{n}" for n in service.spec.network_names()]
+        needs += [f"Volume/{m.volume}" for m in service.spec.mounts if m.volume is not None]
         needs += [f"Config/{c.name}" for c in service.spec.configs] + [f"Secret/{s.name}" for s in service.spec.secrets]
         objects.append(
             _finish(service, "service", spec, service_essence(spec, {}), depends_on=tuple(dict.fromkeys(needs)))
@@ -97,12 +101,19 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
         for vip in manifests.of_kind(VirtualIP)
     ]
     mounted = {m.volume for s in manifests.of_kind(Service) for m in s.spec.mounts}
+    volumes = {
+        v.key: (volume_name(v), v.metadata.annotations.get(ADOPT_ANNOTATION, "").lower() == "true")
+        for v in manifests.of_kind(Volume)
+        if v.name in mounted
+    }
     notes += [
         f"{v.key}: mounted by no service, so nothing is created"
         for v in manifests.of_kind(Volume)
         if v.name not in mounted
     ]
-    return DesiredState(instance, tuple(objects), external, manifest_count=len(manifests), notes=tuple(notes))
+    return DesiredState(
+        instance, tuple(objects), external, manifest_count=len(manifests), notes=tuple(notes), volumes=volumes
+    )
 
 
 def _by_dependencies(services: list[Service]) -> list[Service]:

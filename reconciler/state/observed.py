@@ -54,6 +54,7 @@ class ObservedState:
     # Swarm name of a network/config/secret to the names of the services that refer to it.
     users: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     nodes: list[dict[str, Any]] = field(default_factory=list)
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)  # name to volume, on the node asked
     requests: int = 0
 
     def find(self, swarm_kind: str, swarm_name: str) -> ObservedObject | None:
@@ -95,4 +96,5 @@ def observe_snapshot(snapshot: Any) -> ObservedState:
             users[("config", ref.get("ConfigName", ""))].add(name)
         for ref in container.get("Secrets") or []:
             users[("secret", ref.get("SecretName", ""))].add(name)
-    return ObservedState(objects, network_names, dict(users), list(snapshot.nodes), snapshot.requests)
+    volumes = {v["Name"]: v for v in getattr(snapshot, "volumes", [])}
+    return ObservedState(objects, network_names, dict(users), list(snapshot.nodes), volumes, snapshot.requests)

@@ -116,7 +116,8 @@ class DockerSwarm:
         configs = self.get("/configs")
         secrets = self.get("/secrets")
         nodes = self.get("/nodes")
-        return Snapshot(services, networks, configs, secrets, nodes, requests=self.requests - before)
+        volumes = self.get("/volumes").get("Volumes") or []
+        return Snapshot(services, networks, configs, secrets, nodes, volumes, requests=self.requests - before)
 
     def running_tasks(self, service_id: str) -> list[ApiObject]:
         filters = json.dumps({"service": {service_id: True}, "desired-state": {"running": True}})

@@ -34,6 +34,7 @@ class Snapshot:
     configs: list[ApiObject] = field(default_factory=list)
     secrets: list[ApiObject] = field(default_factory=list)
     nodes: list[ApiObject] = field(default_factory=list)
+    volumes: list[ApiObject] = field(default_factory=list)  # this node's only: volumes are node-local
     requests: int = 0  # API calls made to build it
 
 

@@ -135,7 +135,8 @@ def test_the_adopt_annotation_adopts(tmp_path: Path) -> None:
     desired = desired_of(tmp_path, doc("Network", "net", {}, annotations={"reconciler.swarm/adopt": "true"}))
     live = as_live(desired)
     del live.networks[0]["Labels"][MANAGED_BY]
-    assert plan(desired, live).changes[0].action is Action.UPDATE
+    [adopted] = plan(desired, live).changes
+    assert adopted.action is Action.REPLACE and "cannot be relabelled" in adopted.reason  # unused: replaced
 
 
 def test_a_changed_network_is_replaced_only_when_unused(tmp_path: Path) -> None:
@@ -220,3 +221,22 @@ def test_secret_values_never_reach_the_plan(tmp_path: Path) -> None:
     desired = desired_of(tmp_path, doc("Secret", "pw", {"file": "pw.txt"}))
     text = repr(plan(desired, Snapshot()).as_json())
     assert "hunter2" not in text and "aHVudGVyMi" not in text
+
+
+def test_an_unmanaged_volume_of_the_hashed_name_is_a_conflict(tmp_path: Path) -> None:
+    desired = desired_of(
+        tmp_path,
+        doc("Volume", "data", {"nfs": {"server": "192.0.2.1", "path": "/x"}}),
+        doc("Service", "web", {"image": "nginx:1", "mounts": [{"volume": "data", "target": "/data"}]}),
+    )
+    [name] = [name for name, _ in desired.volumes.values()]
+    stranger = Snapshot(volumes=[{"Name": name, "Driver": "local", "Labels": None}])
+    changes = {c.key: c for c in plan(desired, stranger).changes}
+    assert (
+        changes["Volume/data"].action is Action.CONFLICT
+        and "ignoring the manifest's options" in changes["Volume/data"].reason
+    )
+    assert "Volume/data" in desired.get("Service/web").depends_on  # type: ignore[union-attr]
+    assert plan(desired, stranger, adopt=True).changes[0].action is Action.NOOP
+    ours = Snapshot(volumes=[{"Name": name, "Driver": "local", "Labels": {MANAGED_BY: "reconciler"}}])
+    assert [c.key for c in plan(desired, ours).changes] == ["Service/web"]
