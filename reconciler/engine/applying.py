@@ -94,6 +94,13 @@ class Applier:
             return self._finish(change, failed.status, str(failed))
         except VersionConflict as exc:
             return self._finish(change, OutcomeStatus.RETRY, str(exc))
+        except NotFound as exc:
+            if change.kind == "Service" and "network" in str(exc):
+                # A network removed moments ago can still be listed while its last tasks stop; the
+                # next observation no longer shows it, and plans to create it first.
+                return self._finish(change, OutcomeStatus.RETRY, str(exc))
+            self._failed.add(change.key)
+            return self._finish(change, OutcomeStatus.FAILED, str(exc))
         except EngineUnavailable:
             raise
         except SwarmError as exc:

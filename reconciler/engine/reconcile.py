@@ -8,6 +8,7 @@ Called by ``reconciler apply`` and by the controller.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 from reconciler.engine.applying import Applier, ApplyResult
@@ -20,7 +21,8 @@ from reconciler.swarm.port import SwarmPort
 
 __all__ = ["Result", "apply_confirmed", "observe", "plan_once", "reconcile_once"]
 
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 4
+RETRY_BACKOFF = 1.0  # seconds before the second attempt; doubled each time
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def _apply_until_settled(
         applied = Applier(swarm, observed, on_event, dependency_timeout=dependency_timeout).apply(plan)
         if not applied.needs_retry or attempt >= MAX_ATTEMPTS:
             break
+        time.sleep(RETRY_BACKOFF * 2 ** (attempt - 1))  # 1 s, 2 s: let the other writer or the network settle
         attempt += 1
         observed, plan = plan_once(swarm, desired, options, on_event)
         if confirmed is not None:

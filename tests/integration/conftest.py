@@ -90,12 +90,13 @@ class Workspace:
             time.sleep(0.2)
 
 
-def _cleanup(client: docker.DockerClient, instance: str, prefix: str) -> None:
+def cleanup_instance(client: docker.DockerClient, instance: str, prefix: str | None = None) -> None:
+    """Remove every object labelled for ``instance`` and every object whose name starts with ``prefix``."""
     api = client.api
     label = {"label": f"{MANAGED_BY}={instance}"}
 
     def ours(items: list[dict[str, Any]], name_of: Any) -> list[dict[str, Any]]:
-        return [i for i in items if name_of(i).startswith(prefix)]
+        return [i for i in items if prefix is not None and name_of(i).startswith(prefix)]
 
     for service in {
         s["ID"]: s for s in api.services(filters=label) + ours(api.services(), lambda s: s["Spec"]["Name"])
@@ -117,6 +118,11 @@ def _cleanup(client: docker.DockerClient, instance: str, prefix: str) -> None:
         n["Id"]: n for n in api.networks(filters=label) + ours(api.networks(), lambda n: n["Name"])
     }.values():
         _retry(lambda network=network: api.remove_network(network["Id"]))
+    # A removed network stays listed until its last task has stopped: wait, so that the next test
+    # (or a plan) does not see it.
+    settle = time.monotonic() + 30
+    while time.monotonic() < settle and (api.networks(filters=label) or ours(api.networks(), lambda n: n["Name"])):
+        time.sleep(0.2)
 
 
 def _retry(action: Any, attempts: int = 50) -> None:
@@ -140,4 +146,4 @@ def ws(lab: Lab, docker_client: docker.DockerClient, tmp_path: Path) -> Iterator
     try:
         yield workspace
     finally:
-        _cleanup(docker_client, workspace.instance, workspace.prefix)
+        cleanup_instance(docker_client, workspace.instance, workspace.prefix)

@@ -1,0 +1,51 @@
+"""examples/, adapted to the lab as scripts/demo does it, converges, and then diff finds nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli.app import cli
+from tests.integration.conftest import cleanup_instance
+from tests.lab import Lab
+from tests.lab.demo import adapt_examples
+from tests.lab.images import ensure_standin_image
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+INSTANCE = "reconciler"  # the demo's: a left-over demo in the lab is the same state, not a conflict
+
+
+@pytest.fixture
+def adapted(lab: Lab, docker_client: docker.DockerClient, tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
+    target = tmp_path / "examples"
+    notes = adapt_examples(EXAMPLES, target, lab.base_url.removeprefix("unix://"), ensure_standin_image(lab.env()))
+    try:
+        yield target, notes
+    finally:
+        cleanup_instance(docker_client, INSTANCE)
+
+
+def run(lab: Lab, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--docker-host", lab.base_url, "--instance", INSTANCE, *args])
+    return result.exit_code, result.stdout
+
+
+def test_examples_converge_and_then_nothing_differs(lab: Lab, adapted: tuple[Path, list[str]]) -> None:
+    folder, notes = adapted
+    assert any("VirtualIP/cluster-ip: left out" in note for note in notes)
+    assert any("NFS" in note for note in notes)
+    code, out = run(lab, "apply", "--yes", "--timeout", "60", str(folder))
+    assert code == 0, out
+    code, out = run(lab, "diff", str(folder))
+    assert code == 0, out
+    assert "in sync" in out
+    code, out = run(lab, "-o", "json", "status", str(folder))
+    assert code == 0
+    states = {o["key"]: o["state"] for o in json.loads(out)["objects"]}
+    assert states["Service/wordpress"] == states["Network/web-servers"] == "in sync"
+    assert len(states) == 10  # 3 networks, a config, 2 secrets, 4 services; volumes and routes ride in them
