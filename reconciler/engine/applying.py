@@ -117,6 +117,11 @@ class Applier:
     def _execute(self, change: Change) -> str:
         if change.action is Action.DELETE:
             return self._delete(change.payload["live"], bool(change.payload.get("rotation")))
+        if "labels" in change.payload:  # route labels on a service the reconciler does not manage
+            live_service: ObservedObject = change.payload["live"]
+            spec = {**live_service.spec, "Labels": change.payload["labels"]}
+            self.swarm.update_service(live_service.id, live_service.version, spec)
+            return f"route labels updated ({len(change.diff)} field(s))"
         desired: DesiredObject = change.payload["desired"]
         self._wait_for_services(desired)
         live: ObservedObject | None = change.payload.get("live")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.engine.route_labels import route_label_changes
 from reconciler.render.naming import MANAGED_BY
 from reconciler.state.desired import DesiredObject, DesiredState
 from reconciler.state.diffing import diff_essences
@@ -42,6 +43,7 @@ def make_plan(desired: DesiredState, observed: ObservedState, options: PlanOptio
     changes = [_plan_one(item, desired, observed, options) for item in desired.objects]
     networks = sum(1 for c in changes if c.kind == "Network")
     changes[networks:networks] = _volume_conflicts(desired, observed, options)
+    changes += route_label_changes(desired, observed)
     changes += _deletions(desired, observed, options)
     return Plan(tuple(changes))
 

@@ -19,6 +19,8 @@ __all__ = [
     "MANAGED_BY",
     "NAME",
     "REQUESTED_IMAGE",
+    "ROUTES_MANAGED_BY",
+    "ROUTE_LABEL_KEYS",
     "hashed_name",
     "ownership_labels",
     "short_hash",
@@ -30,6 +32,9 @@ KIND = f"{LABEL_PREFIX}kind"
 NAME = f"{LABEL_PREFIX}name"
 APPLIED_HASH = f"{LABEL_PREFIX}applied-hash"
 REQUESTED_IMAGE = f"{LABEL_PREFIX}image"  # the tag asked for, so a digest-pinned image is not drift
+# On a service the reconciler does not manage, routes own only some label keys: which, and for whom.
+ROUTES_MANAGED_BY = f"{LABEL_PREFIX}routes-managed-by"
+ROUTE_LABEL_KEYS = f"{LABEL_PREFIX}route-label-keys"
 DEFAULT_INSTANCE = "reconciler"
 
 

@@ -16,12 +16,14 @@ from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.network import Network
 from reconciler.manifests.kinds.service import Service
+from reconciler.manifests.kinds.traefik import Middleware, Route
 from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.manifest_set import ManifestSet
 from reconciler.render.naming import APPLIED_HASH, DEFAULT_INSTANCE
 from reconciler.render.objects import config_name, config_spec, network_spec, volume_name
 from reconciler.render.service_spec import service_spec
+from reconciler.render.traefik import routes_labels
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
 
 __all__ = ["ADOPT_ANNOTATION", "DesiredObject", "DesiredState", "compile_desired"]
@@ -55,6 +57,8 @@ class DesiredState:
     # Volume manifests that services mount: key to the (option-hashed) Docker volume name, and whether
     # an existing volume of that name may be used as it is (the adopt annotation).
     volumes: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # Routes to services that are not Service manifests: service name to (route keys, the labels they own).
+    route_labels: dict[str, tuple[tuple[str, ...], dict[str, str]]] = field(default_factory=dict)
 
     def get(self, key: str) -> DesiredObject | None:
         return next((o for o in self.objects if o.key == key), None)
@@ -112,8 +116,27 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
         if v.name not in mounted
     ]
     return DesiredState(
-        instance, tuple(objects), external, manifest_count=len(manifests), notes=tuple(notes), volumes=volumes
+        instance,
+        tuple(objects),
+        external,
+        manifest_count=len(manifests),
+        notes=tuple(notes),
+        volumes=volumes,
+        route_labels=_unmanaged_route_labels(manifests),
     )
+
+
+def _unmanaged_route_labels(manifests: ManifestSet) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]:
+    managed = {s.name for s in manifests.of_kind(Service)}
+    middlewares = {m.name: m for m in manifests.of_kind(Middleware)}
+    targets: dict[str, list[Route]] = {}
+    for route in manifests.of_kind(Route):
+        if route.spec.service not in managed:
+            targets.setdefault(route.spec.service, []).append(route)
+    return {
+        service: (tuple(sorted(r.key for r in routes)), routes_labels(routes, middlewares))
+        for service, routes in sorted(targets.items())
+    }
 
 
 def _by_dependencies(services: list[Service]) -> list[Service]:
