@@ -109,10 +109,23 @@ def _cycles(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
 
 def _route_claims(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
     claims: dict[tuple[str, str], LoadedManifest] = {}
+    networks: dict[str, LoadedManifest] = {}  # `traefik.swarm.network` is one label per service
     problems = []
     for item in _of(by_key, Route):
         route = item.resource
         assert isinstance(route, Route)
+        if route.spec.network is not None:
+            other = networks.setdefault(route.spec.service, item)
+            other_network = other.resource.spec.network  # type: ignore[attr-defined]
+            if other_network != route.spec.network:
+                problems.append(
+                    _problem(
+                        item,
+                        ("spec", "network"),
+                        f"{other.resource.key} reaches service {route.spec.service!r} on network {other_network!r}: "
+                        "routes to one service must use one network",
+                    )
+                )
         path = route.spec.path_prefix or "/"
         for index, host in enumerate(route.spec.hosts or ["*"]):
             first = claims.setdefault((host, path), item)

@@ -10,24 +10,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
+from reconciler.cli.app import cli
 from reconciler.cli.context import Settings
 from reconciler.cli.validate import validate
 from reconciler.manifests.loading import load_manifests
-
-try:
-    from reconciler.cli.app import cli
-except ModuleNotFoundError as exc:  # TEMPORARY: only this one missing module is tolerated
-    if exc.name != "reconciler.render.keepalived":
-        raise
-    cli = None
-
-needs_app = pytest.mark.skipif(
-    cli is None,
-    reason="TEMPORARY: reconciler.cli.app imports reconciler.render.keepalived, which is not written yet",
-)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -85,14 +73,12 @@ def test_validate_one_example_file() -> None:
     assert result.stdout == "3 manifests valid (3 Network).\n"
 
 
-@needs_app
 def test_group_validate_examples() -> None:
     result = _runner().invoke(cli, ["-o", "json", "validate", str(EXAMPLES)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["counts"] == COUNTS
 
 
-@needs_app
 def test_python_m_reconciler_validate_examples() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "reconciler", "validate", "examples"],

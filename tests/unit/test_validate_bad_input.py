@@ -25,23 +25,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler import API_VERSION
+from reconciler.cli.app import cli
 from reconciler.cli.context import Settings
 from reconciler.cli.validate import validate
 from reconciler.manifests.errors import MAX_PROBLEMS, MAX_PROBLEMS_PER_RUN, ManifestError, ManifestProblem, Position
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.types import NAME_PATTERN
-
-try:
-    from reconciler.cli.app import cli
-except ModuleNotFoundError as exc:  # TEMPORARY: only this one missing module is tolerated
-    if exc.name != "reconciler.render.keepalived":
-        raise
-    cli = None
-
-needs_app = pytest.mark.skipif(
-    cli is None,
-    reason="TEMPORARY: reconciler.cli.app imports reconciler.render.keepalived, which is not written yet",
-)
 
 REPO = Path(__file__).resolve().parents[2]
 KIND_LIST = "Network, Volume, Config, Secret, Service, Middleware, Route, VirtualIP"
@@ -1031,7 +1020,6 @@ class TestReporting:
 # ------------------------------------------------------------------- through the `reconciler` group
 
 
-@needs_app
 class TestThroughTheCommandGroup:
     def test_global_json_option(self, tmp_path: Path) -> None:
         expected = _broken_tree(tmp_path)
@@ -1065,3 +1053,35 @@ class TestThroughTheCommandGroup:
         assert done.returncode == 1, done.stderr
         assert "Traceback" not in done.stderr + done.stdout
         assert done.stderr.startswith(f"{tmp_path}/a.yaml:1:")
+
+
+def test_routes_to_one_service_must_agree_on_the_network(tmp_path: Path) -> None:
+    docs = """\
+apiVersion: reconciler.swarm/v1alpha1
+kind: Route
+metadata: {name: a}
+spec: {service: web, port: 80, hosts: [a.test], network: front}
+---
+apiVersion: reconciler.swarm/v1alpha1
+kind: Route
+metadata: {name: b}
+spec: {service: web, port: 80, hosts: [b.test], network: back}
+---
+apiVersion: reconciler.swarm/v1alpha1
+kind: Network
+metadata: {name: front}
+spec: {external: true}
+---
+apiVersion: reconciler.swarm/v1alpha1
+kind: Network
+metadata: {name: back}
+spec: {external: true}
+"""
+    (tmp_path / "routes.yaml").write_text(docs)
+    with pytest.raises(ManifestError) as caught:
+        load_manifests(tmp_path)
+    [problem] = caught.value.problems
+    assert str(problem) == (
+        f"{tmp_path}/routes.yaml:9:49: Route/b: spec.network: Route/a reaches service 'web' on network 'front': "
+        "routes to one service must use one network"
+    )
