@@ -11,22 +11,7 @@ from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
 from reconciler.cli.views import out_console, print_json
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import plan_once
-from reconciler.state.plan import Action, Change
 from reconciler.swarm.port import SwarmError
-
-_PRUNABLE = "--prune"
-
-
-def state_of(change: Change) -> str:
-    if change.action is Action.NOOP:
-        return "not in manifests" if _PRUNABLE in change.reason else "in sync"
-    if change.action is Action.CREATE:
-        return "missing"
-    if change.action in (Action.UPDATE, Action.REPLACE):
-        return "drifted" if change.drift else "outdated"
-    if change.action is Action.DELETE:
-        return "old version" if "old version" in change.reason else "not in manifests"
-    return change.action.value
 
 
 @click.command()
@@ -41,7 +26,7 @@ def status(ctx: click.Context, path: str) -> None:
         _, plan = plan_once(swarm, desired, PlanOptions())
     except SwarmError as exc:
         fail(ctx, f"error: {exc}")
-    rows = [(c.key, c.swarm_name, state_of(c), c.reason) for c in plan.changes]
+    rows = [(c.key, c.swarm_name, c.state, c.reason) for c in plan.changes]
     in_sync = all(state == "in sync" for _, _, state, _ in rows)
     if conf.output == "json":
         print_json(

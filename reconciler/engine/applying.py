@@ -51,6 +51,10 @@ class ApplyResult:
         return out
 
 
+class NotAllowedToWrite(Exception):
+    """The guard said no (a controller that lost its lease): stop before the next write."""
+
+
 class _Failed(Exception):
     def __init__(self, status: OutcomeStatus, message: str) -> None:
         super().__init__(message)
@@ -65,6 +69,7 @@ class Applier:
     dependency_timeout: float = 120.0
     poll_interval: float = 0.5
     clock: Callable[[], float] = time.monotonic
+    guard: Callable[[], bool] | None = None  # asked before every write; False aborts the whole apply
     ids: dict[tuple[str, str], str] = field(init=False)
     _failed: set[str] = field(init=False, default_factory=set)
     _desired: dict[str, DesiredObject] = field(init=False, default_factory=dict)
@@ -84,6 +89,8 @@ class Applier:
             self._failed.add(change.key)
             status = OutcomeStatus.BLOCKED if change.action is Action.BLOCKED else OutcomeStatus.CONFLICT
             return self._finish(change, status, change.reason)
+        if self.guard is not None and not self.guard():
+            raise NotAllowedToWrite(f"not allowed to write; stopped before {change.key}")
         try:
             self._check_dependencies(change)
             self.on_event(ChangeStarted(change))

@@ -9,6 +9,7 @@ Called by ``reconciler apply`` and by the controller.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from reconciler.engine.applying import Applier, ApplyResult
@@ -57,11 +58,15 @@ def reconcile_once(
     options: PlanOptions | None = None,
     on_event: EventSink = discard,
     dependency_timeout: float = 120.0,
+    guard: Callable[[], bool] | None = None,
 ) -> Result:
-    """Observe, plan and apply the whole desired state (the controller's pass)."""
+    """Observe, plan and apply the whole desired state (the controller's pass). ``guard`` is asked
+    before every write (a controller passes "do I still hold the lease?")."""
     options = options or PlanOptions()
     observed, plan = plan_once(swarm, desired, options, on_event)
-    return _apply_until_settled(swarm, desired, options, observed, plan, on_event, dependency_timeout, confirmed=None)
+    return _apply_until_settled(
+        swarm, desired, options, observed, plan, on_event, dependency_timeout, confirmed=None, guard=guard
+    )
 
 
 def apply_confirmed(
@@ -88,11 +93,12 @@ def _apply_until_settled(
     on_event: EventSink,
     dependency_timeout: float,
     confirmed: set[str] | None,
+    guard: Callable[[], bool] | None = None,
 ) -> Result:
     first_plan = plan
     attempt = 1
     while True:
-        applied = Applier(swarm, observed, on_event, dependency_timeout=dependency_timeout).apply(plan)
+        applied = Applier(swarm, observed, on_event, dependency_timeout=dependency_timeout, guard=guard).apply(plan)
         if not applied.needs_retry or attempt >= MAX_ATTEMPTS:
             break
         time.sleep(RETRY_BACKOFF * 2 ** (attempt - 1))  # 1 s, 2 s: let the other writer or the network settle

@@ -51,6 +51,19 @@ class Change:
     def changes_something(self) -> bool:
         return self.action in _CHANGES
 
+    @property
+    def state(self) -> str:
+        """The object's state in words, as ``status`` and the controller's ``/status`` show it."""
+        if self.action is Action.NOOP:
+            return "not in manifests" if "--prune" in self.reason else "in sync"
+        if self.action is Action.CREATE:
+            return "missing"
+        if self.action in (Action.UPDATE, Action.REPLACE):
+            return "drifted" if self.drift else "outdated"
+        if self.action is Action.DELETE:
+            return "old version" if "old version" in self.reason else "not in manifests"
+        return self.action.value
+
     def as_json(self, redact: bool = False) -> dict[str, Any]:
         def show(value: Any) -> Any:
             if value is MISSING:

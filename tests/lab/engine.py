@@ -323,28 +323,7 @@ class Lab:
         (self.root / MARKER).write_text("swarm-reconciler test lab: `python -m tests.lab down` deletes this\n")
         self.data_dir.mkdir(exist_ok=True)
         self.exec_dir.mkdir(exist_ok=True)
-        env = {
-            "PATH": SBIN_PATH,
-            "HOME": os.environ.get("HOME", "/root"),
-            "LANG": "C.UTF-8",
-            "HTTP_PROXY": DEAD_PROXY,
-            "HTTPS_PROXY": DEAD_PROXY,
-            "NO_PROXY": "localhost,127.0.0.0/8,::1",
-            # Swarm tasks use the local image instead of trying a registry pull first (moby's own test
-            # daemons set this too); a missing image then fails the task instead of being pulled.
-            "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1",
-        }
-        with self.log_file.open("ab") as log:
-            self._proc = subprocess.Popen(
-                self.dockerd_args(token),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=self.root,
-                start_new_session=True,  # survives the test session's Ctrl-C; reused with RECONCILER_LAB_KEEP
-                close_fds=True,
-            )
+        self._proc = self._spawn(token)
         self.started = True
         self._write_state(
             {
@@ -368,6 +347,51 @@ class Lab:
             if isinstance(exc, LabError):
                 raise LabError(f"{exc}\n--- last lines of dockerd.log ---\n{detail}") from exc
             raise
+
+    def _spawn(self, token: str) -> subprocess.Popen[bytes]:
+        env = {
+            "PATH": SBIN_PATH,
+            "HOME": os.environ.get("HOME", "/root"),
+            "LANG": "C.UTF-8",
+            "HTTP_PROXY": DEAD_PROXY,
+            "HTTPS_PROXY": DEAD_PROXY,
+            "NO_PROXY": "localhost,127.0.0.0/8,::1",
+            # Swarm tasks use the local image instead of trying a registry pull first (moby's own test
+            # daemons set this too); a missing image then fails the task instead of being pulled.
+            "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1",
+        }
+        with self.log_file.open("ab") as log:
+            return subprocess.Popen(
+                self.dockerd_args(token),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.root,
+                start_new_session=True,  # survives the test session's Ctrl-C; reused with RECONCILER_LAB_KEEP
+                close_fds=True,
+            )
+
+    def restart_daemon(self, down_s: float = 0.0) -> float:
+        """Stop the lab's dockerd (SIGTERM) and start it again on the same folder, as when an engine is
+        restarted; the swarm comes back from its data root. Returns the seconds it was unreachable."""
+        state = self.state()
+        if state is None or not self.is_running():
+            raise LabError("the lab is not running")
+        began = time.monotonic()
+        pid = int(state["pid"])
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(down_s)
+        self._proc = self._spawn(str(state["token"]))
+        self._update_state(pid=self._proc.pid)
+        self._wait_ping(START_TIMEOUT)
+        self._ensure_swarm()
+        return time.monotonic() - began
 
     def _write_state(self, state: dict[str, Any]) -> None:
         tmp = self.state_file.with_suffix(".tmp")

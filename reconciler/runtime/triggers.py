@@ -1,0 +1,85 @@
+"""What wakes the controller: the manifest folder changing, Docker events, a periodic resync, a
+webhook, a requested retry. Every trigger only wakes the loop; none carries what to do.
+
+``Wakeup`` coalesces bursts (a Git checkout writes many files; one apply emits many events) into one
+pass. ``watch_manifests`` follows the folder with watchfiles; when the path is a symlink that a
+Git-sync swaps (``current -> rev-…``), the folder holding it is watched, since the swap changes the
+link, not the files under the old target. Called by ``reconciler.runtime.controller``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import watchfiles
+
+__all__ = ["Wakeup", "watch_manifests", "watched_folder"]
+
+log = logging.getLogger(__name__)
+
+
+class Wakeup:
+    """A set of pending reasons plus the earliest time a pass is due."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._reasons: set[str] = set()
+        self._due: float | None = None
+        self._due_reason = "retry"
+
+    def wake(self, reason: str) -> None:
+        with self._cond:
+            self._reasons.add(reason)
+            self._cond.notify_all()
+
+    def wake_at(self, delay_s: float, reason: str) -> None:
+        """Ask for a pass in ``delay_s`` seconds (a retry, the next resync)."""
+        with self._cond:
+            due = self._clock() + delay_s
+            if self._due is None or due < self._due:
+                self._due = due
+                self._due_reason = reason
+            self._cond.notify_all()
+
+    def wait(self, stop: threading.Event, settle_s: float = 0.05) -> set[str]:
+        """Block until woken (or ``stop``), then let a burst settle for ``settle_s``; returns the reasons."""
+        with self._cond:
+            while not stop.is_set():
+                now = self._clock()
+                if self._due is not None and now >= self._due:
+                    self._reasons.add(self._due_reason)
+                    self._due = None
+                if self._reasons:
+                    break
+                timeout = 0.5 if self._due is None else min(0.5, max(self._due - now, 0.0))
+                self._cond.wait(timeout)
+        if stop.is_set():
+            return set()
+        stop.wait(settle_s)
+        with self._cond:
+            reasons, self._reasons = self._reasons, set()
+            return reasons
+
+
+def watched_folder(manifests: Path) -> Path:
+    return manifests.parent if manifests.is_symlink() else manifests
+
+
+def watch_manifests(manifests: Path, wakeup: Wakeup, stop: threading.Event, debounce_ms: int = 50) -> None:
+    """Blocking: wake the loop whenever anything under the manifest path changes."""
+    folder = watched_folder(manifests)
+    while not stop.is_set():
+        try:
+            for _changes in watchfiles.watch(
+                folder, stop_event=stop, debounce=debounce_ms, step=25, rust_timeout=500, yield_on_timeout=False,
+                raise_interrupt=False,
+            ):  # fmt: skip
+                wakeup.wake("manifests")
+        except (OSError, RuntimeError) as exc:  # the folder vanished or was swapped out from under us
+            log.warning("watching %s failed: %s; retrying", folder, exc)
+            stop.wait(1.0)
