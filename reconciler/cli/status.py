@@ -3,6 +3,10 @@ Exit 0 in sync, 1 not (something to create, change, prune, or blocked), 2 error.
 
 from __future__ import annotations
 
+import json
+import urllib.request
+from typing import Any
+
 import click
 from rich.table import Table
 
@@ -14,24 +18,40 @@ from reconciler.engine.reconcile import plan_once
 from reconciler.swarm.port import SwarmError
 
 
+def _from_controller(ctx: click.Context, url: str) -> tuple[list[tuple[str, str, str, str]], dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/status", timeout=10) as answer:
+            report: dict[str, Any] = json.load(answer)
+    except (OSError, ValueError) as exc:
+        fail(ctx, f"error: cannot read {url}/status: {exc}")
+    rows = [(o["key"], o.get("swarm_name", ""), o["state"], o.get("reason", "")) for o in report.get("objects", [])]
+    return rows, report
+
+
 @click.command()
 @click.argument("path", default=".", type=click.Path(path_type=str))
+@click.option("--controller", metavar="URL", help="Ask a running controller (e.g. http://127.0.0.1:9100) instead.")
 @click.pass_context
-def status(ctx: click.Context, path: str) -> None:
+def status(ctx: click.Context, path: str, controller: str | None) -> None:
     """List what is managed and whether it is in sync with the manifests under PATH."""
     conf = settings(ctx)
-    desired = desired_or_exit(ctx, path, conf)
-    swarm = connect_or_exit(ctx, conf)
-    try:
-        _, plan = plan_once(swarm, desired, PlanOptions())
-    except SwarmError as exc:
-        fail(ctx, f"error: {exc}")
-    rows = [(c.key, c.swarm_name, c.state, c.reason) for c in plan.changes]
+    report: dict[str, Any] = {}
+    if controller:
+        rows, report = _from_controller(ctx, controller)
+    else:
+        desired = desired_or_exit(ctx, path, conf)
+        swarm = connect_or_exit(ctx, conf)
+        try:
+            _, plan = plan_once(swarm, desired, PlanOptions())
+        except SwarmError as exc:
+            fail(ctx, f"error: {exc}")
+        rows = [(c.key, c.swarm_name, c.state, c.reason) for c in plan.changes]
     in_sync = all(state == "in sync" for _, _, state, _ in rows)
     if conf.output == "json":
         print_json(
             {
-                "instance": conf.instance,
+                **{k: v for k, v in report.items() if k != "objects"},
+                "instance": report.get("instance", conf.instance),
                 "in_sync": in_sync,
                 "objects": [{"key": k, "swarm_name": n, "state": s, "reason": r} for k, n, s, r in rows],
             }
@@ -44,5 +64,9 @@ def status(ctx: click.Context, path: str) -> None:
             )
         console = out_console()
         console.print(table)
-        console.print(f"instance {conf.instance}: " + ("in sync" if in_sync else "NOT in sync"))
+        if report:
+            error = report.get("last_error")
+            console.print(f"controller: revision {report.get('revision')}, leader {report.get('leader')}"
+                          + (f", last error ({error['stage']}): {error['message'].splitlines()[0]}" if error else ""))  # fmt: skip
+        console.print(f"instance {report.get('instance', conf.instance)}: " + ("in sync" if in_sync else "NOT in sync"))
     ctx.exit(EXIT_OK if in_sync else EXIT_PROBLEMS)
