@@ -11,6 +11,7 @@ import pytest
 
 from tests.lab import Lab
 from tests.lab.socket_proxy import RECONCILER_PROXY_SETTINGS, SocketProxy
+from tests.lab.traefik import TraefikHandle, run_traefik
 
 if TYPE_CHECKING:
     import docker
@@ -87,3 +88,18 @@ def make_socket_proxy(lab: Lab) -> Iterator[MakeSocketProxy]:
     finally:
         for proxy in reversed(started):
             proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def traefik(lab: Lab, docker_client: docker.DockerClient) -> Iterator[TraefikHandle]:
+    """A real Traefik v3 (``lab/traefik:3``, built here once) as a Swarm service on the attachable overlay
+    network ``lab-web`` (created unless present), reading service labels through a read-only socket proxy
+    on the ``docker_gwbridge`` gateway. Its ``web``, ``websecure`` and API ports are free host ports
+    (``traefik.ports``); ``traefik.get(host, path, scheme)`` sends a request with that ``Host`` (and SNI).
+
+    Yielded once ``/ping`` answers and the swarm provider has listed the services once. Traefik, the proxy
+    and (if this session created it) the network are removed at session end; the lab stays.
+    See ``tests/lab/traefik.py``.
+    """
+    with run_traefik(lab, docker_client) as handle:
+        yield handle
