@@ -12,6 +12,7 @@ from reconciler.cli.context import EXIT_ERROR, Settings
 from reconciler.cli.diff import diff
 from reconciler.cli.doctor import doctor
 from reconciler.cli.render import render
+from reconciler.cli.run import run
 from reconciler.cli.schema import schema
 from reconciler.cli.status import status
 from reconciler.cli.validate import validate
@@ -34,7 +35,7 @@ def cli(ctx: click.Context, docker_host: str | None, instance: str, output: str)
     ctx.obj = Settings(docker_host=docker_host or None, instance=instance, output=output)
 
 
-for command in (validate, diff, apply, status, render, schema, doctor):
+for command in (validate, diff, apply, status, run, render, schema, doctor):
     cli.add_command(command)
 
 

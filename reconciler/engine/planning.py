@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.engine.route_labels import route_label_changes
-from reconciler.render.naming import MANAGED_BY
+from reconciler.render.naming import KIND, LEASE_KIND, MANAGED_BY
 from reconciler.state.desired import DesiredObject, DesiredState
 from reconciler.state.diffing import diff_essences
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
@@ -154,8 +154,8 @@ def _deletions(desired: DesiredState, observed: ObservedState, options: PlanOpti
     rotations: list[Change] = []
     prunes: list[ObservedObject] = []
     for live in sorted(observed.managed(desired.instance), key=lambda o: (_DELETE_ORDER[o.swarm_kind], o.swarm_name)):
-        if (live.swarm_kind, live.swarm_name) in wanted:
-            continue
+        if (live.swarm_kind, live.swarm_name) in wanted or live.labels.get(KIND) == LEASE_KIND:
+            continue  # the leader-election lease is the controller's own, not a manifest's
         key = live.key or f"{live.swarm_kind}/{live.swarm_name}"
         if live.swarm_kind in ("config", "secret") and key in desired_keys:
             rotations.append(Change(key, Action.DELETE, "old version: removed once no service uses it",

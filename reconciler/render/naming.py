@@ -16,6 +16,8 @@ __all__ = [
     "APPLIED_HASH",
     "DEFAULT_INSTANCE",
     "KIND",
+    "LEASE_CONFIG_PREFIX",
+    "LEASE_KIND",
     "MANAGED_BY",
     "NAME",
     "REQUESTED_IMAGE",
@@ -36,6 +38,8 @@ REQUESTED_IMAGE = f"{LABEL_PREFIX}image"  # the tag asked for, so a digest-pinne
 ROUTES_MANAGED_BY = f"{LABEL_PREFIX}routes-managed-by"
 ROUTE_LABEL_KEYS = f"{LABEL_PREFIX}route-label-keys"
 DEFAULT_INSTANCE = "reconciler"
+LEASE_KIND = "Lease"  # the kind label of the leader-election lease config: never pruned
+LEASE_CONFIG_PREFIX = "reconciler-lease-"
 
 
 def stable_json(value: Any) -> str:

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -28,10 +28,11 @@ from reconciler.engine.reconcile import plan_once, reconcile_once
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet
-from reconciler.render.naming import short_hash
+from reconciler.render.naming import LEASE_CONFIG_PREFIX, short_hash
+from reconciler.runtime.metrics import ErrorStage
 from reconciler.runtime.triggers import Wakeup, watch_manifests
 from reconciler.state.desired import DesiredState, compile_desired
-from reconciler.state.plan import Action, Plan
+from reconciler.state.plan import Action, Change, Plan
 from reconciler.swarm.docker_api import DockerSwarm
 from reconciler.swarm.events import EventStream
 from reconciler.swarm.port import SwarmError
@@ -51,7 +52,7 @@ class MetricsSink(Protocol):
         self, duration_s: float, applied: list[tuple[str, str]], drifted: list[str], ok: bool, now: float
     ) -> None: ...
 
-    def count_error(self, stage: str) -> None: ...
+    def count_error(self, stage: ErrorStage) -> None: ...
 
     def set_revision(self, revision: str) -> None: ...
 
@@ -77,6 +78,18 @@ def manifest_revision(manifests: ManifestSet) -> str:
         length=12,
     )
     return f"sha256:{digest}"
+
+
+def _as_applied(plan: Plan, done: list[Change]) -> Plan:
+    """The plan as the swarm stands after the pass: what was applied is in sync (deletions are gone)."""
+    applied = {id(c) for c in done}
+    return Plan(
+        tuple(
+            replace(c, action=Action.NOOP, reason="applied", drift=False) if id(c) in applied else c
+            for c in plan.changes
+            if not (id(c) in applied and c.action is Action.DELETE)
+        )
+    )
 
 
 def _fingerprint(root: Path) -> list[tuple[str, int, int]]:
@@ -137,7 +150,7 @@ class Controller:
                                             name="watch-manifests", daemon=True))  # fmt: skip
         if self.config.events:
             events = EventStream(
-                self.swarm, on_event=lambda e: self.wakeup.wake(f"event:{e.get('Type')}"),
+                self.swarm, on_event=self._on_docker_event,
                 on_connect=lambda: self.wakeup.wake("events-connected"),
             )  # fmt: skip
             threads.append(threading.Thread(target=events.run, args=(stop,), name="docker-events", daemon=True))
@@ -156,6 +169,12 @@ class Controller:
             for thread in threads:
                 thread.join(timeout=2.0)
 
+    def _on_docker_event(self, event: dict[str, Any]) -> None:
+        name = str((event.get("Actor") or {}).get("Attributes", {}).get("name", ""))
+        if event.get("Type") == "config" and name.startswith(LEASE_CONFIG_PREFIX):
+            return  # every lease renewal is a config update: not a reason to reconcile
+        self.wakeup.wake(f"event:{event.get('Type')}")
+
     def pass_once(self) -> None:
         began = time.monotonic()
         self._load()
@@ -169,13 +188,13 @@ class Controller:
                     self.swarm, desired, self.config.options, self._on_engine_event,
                     self.config.dependency_timeout_s, guard=lambda: self.is_leader,
                 )  # fmt: skip
-                plan, ok = result.plan, result.converged
-                applied = [
-                    (o.change.kind, o.change.action.value) for o in result.applied.outcomes if o.status.value == "done"
-                ]
+                done = [o.change for o in result.applied.outcomes if o.status.value == "done"]
+                applied = [(c.kind, c.action.value) for c in done]
+                drifted = [c.kind for c in result.plan.changes if c.drift and c.action is not Action.NOOP]
+                plan, ok = _as_applied(result.plan, done), result.converged
             else:
                 _, plan = plan_once(self.swarm, desired, self.config.options)
-                ok, applied = True, []
+                ok, applied, drifted = True, [], []
         except NotAllowedToWrite as exc:
             log.warning("lost the lease during a pass: %s", exc, extra={"revision": self._revision})
             self._finish(began, None, ok=False)
@@ -185,7 +204,7 @@ class Controller:
             self._error("observe", str(exc))
             self._finish(began, None, ok=False)
             return
-        self._finish(began, plan, ok, applied)
+        self._finish(began, plan, ok, applied, drifted)
 
     # -- steps ------------------------------------------------------------------------------------
 
@@ -222,13 +241,20 @@ class Controller:
             log.log(level, "%s %s: %s", event.change.action.value, event.status.value, event.message,
                     extra={"revision": self._revision, "object": event.change.key})  # fmt: skip
 
-    def _error(self, stage: str, message: str) -> None:
+    def _error(self, stage: ErrorStage, message: str) -> None:
         with self._lock:
             self._status["last_error"] = {"stage": stage, "message": message, "at": time.time()}
         if self.metrics:
             self.metrics.count_error(stage)
 
-    def _finish(self, began: float, plan: Plan | None, ok: bool, applied: list[tuple[str, str]] | None = None) -> None:
+    def _finish(
+        self,
+        began: float,
+        plan: Plan | None,
+        ok: bool,
+        applied: list[tuple[str, str]] | None = None,
+        drifted: list[str] | None = None,
+    ) -> None:
         duration = time.monotonic() - began
         with self._lock:
             self._passes += 1
@@ -242,8 +268,7 @@ class Controller:
                     "leader": self.is_leader,
                 }  # fmt: skip
         if self.metrics and plan is not None:
-            drifted = [c.kind for c in plan.changes if c.drift and c.action is not Action.NOOP]
-            self.metrics.observe_pass(duration, applied or [], drifted, ok, time.time())
+            self.metrics.observe_pass(duration, applied or [], drifted or [], ok, time.time())
         if ok and plan is not None:
             self._failures = 0
         else:

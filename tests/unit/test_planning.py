@@ -240,3 +240,10 @@ def test_an_unmanaged_volume_of_the_hashed_name_is_a_conflict(tmp_path: Path) ->
     assert plan(desired, stranger, adopt=True).changes[0].action is Action.NOOP
     ours = Snapshot(volumes=[{"Name": name, "Driver": "local", "Labels": {MANAGED_BY: "reconciler"}}])
     assert [c.key for c in plan(desired, ours).changes] == ["Service/web"]
+
+
+def test_the_leader_election_lease_is_never_pruned(tmp_path: Path) -> None:
+    lease = {"ID": "l1", "Version": {"Index": 9}, "Spec": {"Name": "reconciler-lease-reconciler", "Labels": {
+        MANAGED_BY: "reconciler", "reconciler.swarm/kind": "Lease", "reconciler.swarm/lease-holder": "a"}}}  # fmt: skip
+    result = plan(desired_of(tmp_path, doc("Network", "net", {})), Snapshot(configs=[lease]), prune=True)
+    assert [c.key for c in result.changes] == ["Network/net"]

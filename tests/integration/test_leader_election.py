@@ -1,0 +1,263 @@
+"""Leader election against the lab's real engine: the lease config's compare-and-swap, one leader among
+two replicas, handover after a kill and after a release, and a leader that cannot reach the engine.
+
+Each test uses its own instance (``lease-test-<random>``) and removes its lease config at the end.
+Timings are short (lease 3 s, renew deadline 2 s, retry 0.5 s); every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import docker
+import pytest
+
+from reconciler.render.naming import KIND, MANAGED_BY
+from reconciler.runtime.leader import LeaderElector
+from reconciler.swarm.docker_api import connect
+from reconciler.swarm.lease import HOLDER, LeaseRecord, LeaseStore, lease_config_name
+from reconciler.swarm.port import EngineUnavailable, NameTaken, VersionConflict
+from tests.lab import Lab
+
+pytestmark = pytest.mark.lab
+
+LEASE, DEADLINE, RETRY = 3.0, 2.0, 0.5
+ADAPTER_TIMEOUT = 5  # seconds per request, so that no call can hang a test
+
+
+@pytest.fixture
+def instance(docker_client: docker.DockerClient) -> Iterator[str]:
+    name = f"lease-test-{secrets.token_hex(3)}"
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_client.api.remove_config(lease_config_name(name))
+
+
+def new_store(lab: Lab) -> LeaseStore:
+    return LeaseStore(connect(lab.base_url, timeout=ADAPTER_TIMEOUT))
+
+
+class Replica:
+    """An elector on a thread of its own, like one controller replica, with its own engine client."""
+
+    def __init__(self, store: Any, instance: str, identity: str) -> None:
+        self.stopped: list[bool] = []  # is_leader as seen inside on_stopped
+        self.elector = LeaderElector(
+            store,
+            instance,
+            identity,
+            lease_s=LEASE,
+            renew_deadline_s=DEADLINE,
+            retry_s=RETRY,
+            on_stopped=lambda: self.stopped.append(self.elector.is_leader),
+        )
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.elector.run, args=(self.stop,), daemon=True, name=identity)
+
+    def start(self) -> Replica:
+        self.thread.start()
+        return self
+
+    def halt(self) -> None:
+        """End the loop without releasing, as kill -9 would: nobody renews the lease any more."""
+        self.stop.set()
+        self.thread.join(timeout=ADAPTER_TIMEOUT * 3)
+        assert not self.thread.is_alive(), "the elector loop did not end"
+
+    @property
+    def leads(self) -> bool:
+        return self.elector.is_leader
+
+
+class Watch:
+    """Samples every replica's ``is_leader`` on a thread, every few milliseconds, and notes any overlap."""
+
+    def __init__(self, replicas: list[Replica]) -> None:
+        self.replicas = replicas
+        self.samples = 0
+        self.overlaps: list[list[str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="watch")
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            leaders = [r.elector.identity for r in self.replicas if r.leads]
+            self.samples += 1
+            if len(leaders) > 1:
+                self.overlaps.append(leaders)
+
+    def __enter__(self) -> Watch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.01) -> float:
+    """Seconds until ``condition`` holds; fails after ``timeout``."""
+    began = time.monotonic()
+    while not condition():
+        if time.monotonic() - began > timeout:
+            raise AssertionError(f"not within {timeout} s")
+        time.sleep(step)
+    return time.monotonic() - began
+
+
+def both(lab: Lab, instance: str) -> list[Replica]:
+    return [
+        Replica(new_store(lab), instance, "replica-a").start(),
+        Replica(new_store(lab), instance, "replica-b").start(),
+    ]
+
+
+def stop_all(replicas: list[Replica]) -> None:
+    for replica in replicas:
+        replica.stop.set()
+    for replica in replicas:
+        if replica.thread.ident is not None:
+            replica.thread.join(timeout=ADAPTER_TIMEOUT * 3)
+
+
+def test_the_lease_config_is_a_compare_and_swap_on_its_version(
+    lab: Lab, docker_client: docker.DockerClient, instance: str
+) -> None:
+    store = new_store(lab)
+    assert store.read(instance) is None
+    created = store.create(instance, "replica-a", 3.0)
+    assert (created.holder, created.renewals, created.transitions, created.duration_s) == ("replica-a", 0, 0, 3.0)
+    with pytest.raises(NameTaken):
+        new_store(lab).create(instance, "replica-b", 3.0)
+
+    renewed = store.write(created, renewals=1)
+    assert renewed.version > created.version and renewed.config_id == created.config_id
+    assert store.read(instance) == renewed
+    with pytest.raises(VersionConflict):  # another replica acting on what it read before: refused
+        new_store(lab).write(created, holder="replica-b", transitions=1)
+    taken = new_store(lab).write(renewed, holder="replica-b", transitions=1)  # a fresh store: no cached spec
+    assert (taken.holder, taken.renewals, taken.transitions) == ("replica-b", 1, 1)
+    with pytest.raises(VersionConflict):
+        store.write(renewed, renewals=2)
+
+    live = docker_client.api.inspect_config(lease_config_name(instance))
+    labels = live["Spec"]["Labels"]
+    # Swarm replaces the labels wholesale on update: the ownership labels must survive every write.
+    assert labels[MANAGED_BY] == instance and labels[KIND] == "Lease" and labels[HOLDER] == "replica-b"
+    assert base64.b64decode(live["Spec"]["Data"]).startswith(b"swarm-reconciler leader lease")
+    assert live["Version"]["Index"] == taken.version
+
+
+def test_two_replicas_elect_exactly_one_leader(lab: Lab, instance: str) -> None:
+    replicas = both(lab, instance)
+    try:
+        with Watch(replicas) as watch:
+            wait_for(lambda: any(r.leads for r in replicas), timeout=10)
+            time.sleep(4.0)  # several leases' worth of renewals
+        assert watch.samples > 200 and not watch.overlaps
+        assert sum(r.leads for r in replicas) == 1
+        leader = next(r for r in replicas if r.leads)
+        assert all(r.elector.leader_identity == leader.elector.identity for r in replicas)
+        record = new_store(lab).read(instance)
+        assert record is not None and record.holder == leader.elector.identity
+        assert record.renewals >= 4  # renewed every retry while it led
+    finally:
+        stop_all(replicas)
+
+
+def test_a_killed_leader_is_replaced_within_a_lease_and_a_retry(lab: Lab, instance: str) -> None:
+    replicas = both(lab, instance)
+    try:
+        with Watch(replicas) as watch:
+            wait_for(lambda: any(r.leads for r in replicas), timeout=10)
+            time.sleep(1.0)
+            leader = next(r for r in replicas if r.leads)
+            follower = next(r for r in replicas if r is not leader)
+            killed_at = time.monotonic()
+            leader.halt()
+            wait_for(lambda: follower.leads, timeout=LEASE + 3 * RETRY + 2.0)
+            handover = time.monotonic() - killed_at  # from the kill, the halt included
+        print(f"\nhandover after a kill: {handover:.2f} s (lease {LEASE} s, retry {RETRY} s)")
+        # The follower saw the last renew up to one retry late, waits a lease from then, and takes it at
+        # its next retry; and it never takes a lease that had not expired on its own clock.
+        assert LEASE - RETRY <= handover <= LEASE + 2 * RETRY + 0.5
+        assert not watch.overlaps and not leader.stopped  # killed, not deposed
+        record = new_store(lab).read(instance)
+        assert record is not None and record.holder == follower.elector.identity and record.transitions == 1
+    finally:
+        stop_all(replicas)
+
+
+def test_a_released_lease_is_taken_over_within_about_one_retry(lab: Lab, instance: str) -> None:
+    replicas = both(lab, instance)
+    try:
+        with Watch(replicas) as watch:
+            wait_for(lambda: any(r.leads for r in replicas), timeout=10)
+            time.sleep(1.0)
+            leader = next(r for r in replicas if r.leads)
+            follower = next(r for r in replicas if r is not leader)
+            released_at = time.monotonic()
+            leader.elector.release()
+            assert not leader.leads
+            wait_for(lambda: follower.leads, timeout=RETRY + 2.0)
+            handover = time.monotonic() - released_at
+        print(f"\nhandover after a release: {handover:.2f} s (retry {RETRY} s)")
+        assert handover <= RETRY + 0.5
+        assert not watch.overlaps and not leader.stopped  # a release is not a loss
+        leader.thread.join(timeout=RETRY + ADAPTER_TIMEOUT)
+        assert not leader.thread.is_alive()  # a released elector stops for good
+    finally:
+        stop_all(replicas)
+
+
+class FailingWrites:
+    """The real store, except that writes fail as if the engine did not answer once ``failing`` is set."""
+
+    def __init__(self, inner: LeaseStore) -> None:
+        self.inner = inner
+        self.failing = threading.Event()
+
+    def read(self, instance: str) -> LeaseRecord | None:
+        return self.inner.read(instance)
+
+    def create(self, instance: str, holder: str, duration_s: float) -> LeaseRecord:
+        return self.inner.create(instance, holder, duration_s)
+
+    def write(self, record: LeaseRecord, **changes: Any) -> LeaseRecord:
+        if self.failing.is_set():
+            raise EngineUnavailable(f"POST /configs/{record.config_id}/update: no answer from the engine")
+        return self.inner.write(record, **changes)
+
+
+def test_a_leader_that_cannot_write_steps_down_within_its_renew_deadline(lab: Lab, instance: str) -> None:
+    failing = FailingWrites(new_store(lab))
+    first = Replica(failing, instance, "replica-a").start()
+    second = Replica(new_store(lab), instance, "replica-b")
+    replicas = [first, second]
+    try:
+        wait_for(lambda: first.leads, timeout=10)  # alone: it creates the lease and leads
+        second.start()
+        with Watch(replicas) as watch:
+            time.sleep(1.0)
+            assert first.leads and not second.leads
+            failed_at = time.monotonic()
+            failing.failing.set()
+            stepped_down = wait_for(lambda: not first.leads, timeout=DEADLINE + RETRY + 2.0)
+            wait_for(lambda: bool(first.stopped), timeout=RETRY + 1.0)
+            print(f"\nstepped down {stepped_down:.2f} s after its writes began to fail (deadline {DEADLINE} s)")
+            assert stepped_down <= DEADLINE + RETRY
+            assert first.stopped == [False]  # once, with is_leader already False inside on_stopped
+            wait_for(lambda: second.leads, timeout=LEASE + 3 * RETRY + 2.0)
+            took_over = time.monotonic() - failed_at
+        print(f"the other replica took over {took_over:.2f} s after the failure began")
+        assert not watch.overlaps and first.stopped == [False]
+    finally:
+        stop_all(replicas)
