@@ -7,11 +7,11 @@ carries what ``apply`` needs in its payload, so apply never diffs again. Called 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.engine.route_labels import route_label_changes
 from reconciler.render.naming import KIND, LEASE_KIND, MANAGED_BY
-from reconciler.state.desired import DesiredObject, DesiredState
+from reconciler.state.desired import DesiredObject, DesiredState, vip_objects
 from reconciler.state.diffing import diff_essences
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
 from reconciler.state.observed import ObservedObject, ObservedState
@@ -40,6 +40,10 @@ def observed_essence(live: ObservedObject, desired: DesiredObject | None, observ
 
 def make_plan(desired: DesiredState, observed: ObservedState, options: PlanOptions | None = None) -> Plan:
     options = options or PlanOptions()
+    node_ids = {n["Description"]["Hostname"]: n["ID"] for n in observed.nodes if n.get("Description")}
+    extra = vip_objects(desired, node_ids)
+    if extra:
+        desired = replace(desired, objects=(*desired.objects, *extra))
     changes = [_plan_one(item, desired, observed, options) for item in desired.objects]
     networks = sum(1 for c in changes if c.kind == "Network")
     changes[networks:networks] = _volume_conflicts(desired, observed, options)

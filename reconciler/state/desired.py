@@ -24,6 +24,7 @@ from reconciler.render.naming import APPLIED_HASH, DEFAULT_INSTANCE
 from reconciler.render.objects import config_name, config_spec, network_spec, volume_name
 from reconciler.render.service_spec import service_spec
 from reconciler.render.traefik import routes_labels
+from reconciler.render.vip_delivery import vip_config_key, vip_config_spec, vip_service_spec
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
 
 __all__ = ["ADOPT_ANNOTATION", "DesiredObject", "DesiredState", "compile_desired"]
@@ -59,6 +60,8 @@ class DesiredState:
     volumes: dict[str, tuple[str, bool]] = field(default_factory=dict)
     # Routes to services that are not Service manifests: service name to (route keys, the labels they own).
     route_labels: dict[str, tuple[tuple[str, ...], dict[str, str]]] = field(default_factory=dict)
+    # VirtualIPs become objects only once node IDs are known: see ``vip_objects``.
+    vips: tuple[VirtualIP, ...] = ()
 
     def get(self, key: str) -> DesiredObject | None:
         return next((o for o in self.objects if o.key == key), None)
@@ -100,10 +103,7 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
         objects.append(
             _finish(service, "service", spec, service_essence(spec, {}), depends_on=tuple(dict.fromkeys(needs)))
         )
-    notes = [
-        f"{vip.key}: not applied: keepalived delivery is not implemented yet (`reconciler render` shows its config)"
-        for vip in manifests.of_kind(VirtualIP)
-    ]
+    notes: list[str] = []
     mounted = {m.volume for s in manifests.of_kind(Service) for m in s.spec.mounts}
     volumes = {
         v.key: (volume_name(v), v.metadata.annotations.get(ADOPT_ANNOTATION, "").lower() == "true")
@@ -123,7 +123,32 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
         notes=tuple(notes),
         volumes=volumes,
         route_labels=_unmanaged_route_labels(manifests),
+        vips=tuple(manifests.of_kind(VirtualIP)),
     )
+
+
+def vip_objects(desired: DesiredState, node_ids: dict[str, str]) -> list[DesiredObject]:
+    """The config and the global service of every VirtualIP, for the swarm's current nodes."""
+    objects: list[DesiredObject] = []
+    for vip in desired.vips:
+        config = vip_config_spec(vip, node_ids, desired.instance)
+        needs = [vip_config_key(vip)]
+        secret_name = None
+        if vip.spec.password is not None:
+            secret_key = f"Secret/{vip.spec.password.secret}"
+            found = desired.get(secret_key)
+            secret_name = found.swarm_name if found else desired.external.get(secret_key)
+            needs.append(secret_key)
+        service = vip_service_spec(vip, config["Name"], secret_name, desired.instance)
+        for key, kind, spec, essence in (
+            (vip_config_key(vip), "config", config, config_essence(config)),
+            (vip.key, "service", service, service_essence(service, {})),
+        ):
+            digest = essence_hash(essence)
+            spec["Labels"][APPLIED_HASH] = digest
+            objects.append(DesiredObject(key, kind, spec["Name"], spec, essence, digest,
+                                         depends_on=tuple(needs) if kind == "service" else ()))  # fmt: skip
+    return objects
 
 
 def _unmanaged_route_labels(manifests: ManifestSet) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]:

@@ -117,6 +117,21 @@ class DockerSwarm:
         secrets = self.get("/secrets")
         nodes = self.get("/nodes")
         volumes = self.get("/volumes").get("Volumes") or []
+        # A service on the host network refers to the cluster's own ID of "host", which the node's
+        # network list does not show: resolve such IDs (a handful at most, whatever the object count).
+        known = {n["Id"] for n in networks}
+        unknown = {
+            a.get("Target", "")
+            for s in services
+            for a in (s["Spec"].get("TaskTemplate") or {}).get("Networks") or []
+            if a.get("Target") and a.get("Target") not in known
+        }
+        for network_id in sorted(unknown):
+            try:
+                found = self.get(f"/networks/{network_id}", {"scope": "swarm"})
+            except NotFound:
+                continue
+            networks.append({**found, "Id": network_id})
         return Snapshot(services, networks, configs, secrets, nodes, volumes, requests=self.requests - before)
 
     def running_tasks(self, service_id: str) -> list[ApiObject]:
