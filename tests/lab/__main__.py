@@ -1,4 +1,5 @@
-"""``python -m tests.lab up|down|status|env``: drive the lab dockerd by hand.
+"""``python -m tests.lab up|down|status|env``: drive the lab dockerd by hand;
+``python -m tests.lab multi up|down|status``: the multi-node lab (``tests/lab/multinode.py``).
 
 Exit status 0 on success (for ``status`` and ``env``: the lab is running), 1 otherwise.
 """
@@ -23,12 +24,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "command",
-        choices=["up", "down", "status", "env", "demo"],
+        choices=["up", "down", "status", "env", "demo", "multi"],
         help="up: start or reuse the lab; down: stop it and delete its folder; "
         "status: show it; env: print `export DOCKER_HOST=...` for it; "
-        "demo: apply examples/ (adapted to the lab) and show status and diff",
+        "demo: apply examples/ (adapted to the lab) and show status and diff; "
+        "multi up|down|status: the same for the three-node lab (tests/lab/multinode.py)",
     )
+    # The multi-node lab (tests/lab/multinode.py): `multi up|down|status`.
+    parser.add_argument("action", nargs="?", choices=["up", "down", "status"], help="for multi only")
     args = parser.parse_args(argv)
+    if args.command == "multi":
+        from tests.lab.multinode import cli as multi_cli
+
+        return multi_cli(args.action or "status")
+    if args.action is not None:
+        parser.error(f"{args.command} takes no action argument")
     try:
         lab = Lab()
         if args.command == "up":

@@ -59,6 +59,7 @@ from tests.lab.host import (
     _lab_cgroups,
     _links,
     _mounts_under,
+    _netns_inode,
     _pids,
     _read,
     _run,
@@ -215,8 +216,16 @@ class Lab:
         return [pid for pid in _pids() if _comm(pid) == "dockerd" and str(self.exec_dir) in _argv(pid) and _alive(pid)]
 
     def _foreign_dockerds(self) -> list[int]:
+        # Coexistence with the multi-node lab (tests/lab/multinode.py): a dockerd in another network namespace
+        # (each multi-lab node has its own) has its own docker0 and iptables chains and cannot clash: not foreign.
+        here = _netns_inode("self")
         return [
-            pid for pid in _pids() if _comm(pid) == "dockerd" and str(self.exec_dir) not in _argv(pid) and _alive(pid)
+            pid
+            for pid in _pids()
+            if _comm(pid) == "dockerd"
+            and str(self.exec_dir) not in _argv(pid)
+            and _alive(pid)
+            and _netns_inode(pid) in (None, here)
         ]
 
     def _lab_containerds(self) -> list[int]:

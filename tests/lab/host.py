@@ -171,6 +171,15 @@ def _umount(path: str) -> None:
             raise LabError(f"umount {path}: {os.strerror(err)}")
 
 
+# Coexistence with the multi-node lab (tests/lab/multinode.py): which network namespace a process is in.
+def _netns_inode(pid: int | str) -> int | None:
+    """The inode of the network namespace of ``pid`` (or ``"self"``), or None if it cannot be read."""
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None
+
+
 def _links() -> list[str]:
     try:
         return sorted(os.listdir("/sys/class/net"))
