@@ -33,10 +33,19 @@ class ManifestSet:
     items: tuple[LoadedManifest, ...] = ()
     # Content of Config/Secret `file:` references, read at load time so that one load is one revision.
     contents: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _by_key: dict[str, LoadedManifest] = field(init=False, repr=False, compare=False)
+    _by_kind: dict[str, list[Resource]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ordered = sorted(self.items, key=lambda m: (_KIND_RANK[m.resource.KIND], m.resource.name))
         object.__setattr__(self, "items", tuple(ordered))
+        # Lookups by key and kind are made once per object when a revision is compiled: index them,
+        # or compiling 1,000 manifests scans them a million times.
+        object.__setattr__(self, "_by_key", {m.resource.key: m for m in ordered})
+        by_kind: dict[str, list[Resource]] = {}
+        for m in ordered:
+            by_kind.setdefault(m.resource.KIND, []).append(m.resource)
+        object.__setattr__(self, "_by_kind", by_kind)
 
     def __iter__(self) -> Iterator[Resource]:
         return (m.resource for m in self.items)
@@ -46,10 +55,11 @@ class ManifestSet:
 
     def get(self, key: str) -> Resource | None:
         """``Kind/name`` to the resource, or None."""
-        return next((m.resource for m in self.items if m.resource.key == key), None)
+        found = self._by_key.get(key)
+        return found.resource if found else None
 
     def loaded(self, key: str) -> LoadedManifest | None:
-        return next((m for m in self.items if m.resource.key == key), None)
+        return self._by_key.get(key)
 
     def of_kind(self, cls: type[R]) -> list[R]:
-        return [m.resource for m in self.items if isinstance(m.resource, cls)]
+        return [r for r in self._by_kind.get(cls.KIND, []) if isinstance(r, cls)]

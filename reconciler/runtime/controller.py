@@ -125,6 +125,7 @@ class Controller:
         self._backoff = tenacity.wait_exponential_jitter(multiplier=0.5, max=30.0, jitter=0.5)
         self._status: dict[str, Any] = {"revision": None, "last_error": None, "last_result": None, "objects": []}
         self._passes = 0
+        self._loaded_from: tuple[Path, list[tuple[str, int, int]]] | None = None
 
     # -- what the HTTP endpoints show -------------------------------------------------------------
 
@@ -211,6 +212,8 @@ class Controller:
     def _load(self) -> None:
         root = self.config.manifests.resolve()  # one resolution: a swapped symlink is one revision
         before = _fingerprint(root)
+        if (root, before) == self._loaded_from and self._desired is not None:
+            return  # nothing on disk changed since the last good load: no need to parse it again
         try:
             manifests = load_manifests(root)
         except ManifestError as exc:
@@ -226,7 +229,9 @@ class Controller:
         with self._lock:
             self._status["last_error"] = None
         if revision == self._revision and self._desired is not None:
+            self._loaded_from = (root, before)
             return
+        self._loaded_from = (root, before)
         self._desired = compile_desired(manifests, self.config.instance)
         self._revision = revision
         with self._lock:

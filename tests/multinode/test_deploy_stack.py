@@ -104,6 +104,7 @@ def node_of(client: docker.DockerClient, identity: str) -> str:
 
 def test_the_stack_converges_examples_and_survives_the_leaders_node(multinode: MultiNodeLab, stack: Path) -> None:
     client = multinode.client("node1")
+
     def running() -> list[dict[str, Any]]:
         tasks = client.api.tasks(filters={"service": f"{STACK}_controller", "desired-state": "running"})
         return [t for t in tasks if t["Status"]["State"] == "running"]
