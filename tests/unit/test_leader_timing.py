@@ -15,7 +15,7 @@ import dataclasses
 import math
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ class Sim:
         self.cv = threading.Condition()
         self.wakes: dict[SimStop, float] = {}
         self.alive: set[SimStop] = set()
+        self.stops: list[SimStop] = []  # every loop started, so the test can end them all
 
     def clock(self, offset: float = 0.0) -> Callable[[], float]:
         # Each elector may have its own origin: only differences on one clock may matter.
@@ -45,6 +46,7 @@ class Sim:
         stop = SimStop(self)
         with self.cv:
             self.alive.add(stop)
+            self.stops.append(stop)
 
         def body() -> None:
             try:
@@ -225,8 +227,14 @@ class Replica:
 
 
 @pytest.fixture
-def sim() -> Sim:
-    return Sim()
+def sim() -> Iterator[Sim]:
+    simulation = Sim()
+    yield simulation
+    # "Killed" replicas stay blocked on simulated time: end their threads with the test.
+    with simulation.cv:
+        for stop in simulation.stops:
+            stop.set()
+        simulation.cv.notify_all()
 
 
 @pytest.fixture
