@@ -32,6 +32,7 @@ __all__ = [
     "Name",
     "SafeText",
     "Spec",
+    "matching",
     "nested_error",
     "shown",
 ]
@@ -67,6 +68,17 @@ Name = Annotated[
 ]
 
 _HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    """A validator that refuses values ``pattern`` does not match, saying what was expected."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{shown(value)} is not {what}")
+        return value
+
+    return AfterValidator(check)
 
 
 def _check_hostname(value: str) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Reference, Resource
-from reconciler.manifests.types import Cpus, Duration, Labels, MemorySize, Name, SafeText, Spec, shown
+from reconciler.manifests.types import Cpus, Duration, Labels, MemorySize, Name, SafeText, Spec, matching, shown
 
 __all__ = ["Service", "ServiceSpec"]
 
@@ -26,21 +26,12 @@ _CAPABILITY = re.compile(r"^(CAP_)?[A-Z_]+$|^ALL$")
 _DEPENDENCY = re.compile(r"^[A-Z][A-Za-z]+/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(f"{shown(value)} is not {what}")
-        return value
-
-    return AfterValidator(check)
-
-
-ImageRef = Annotated[str, _matching(_IMAGE, "an image reference such as nginx:1.27 or registry:5000/app@sha256:…")]
-AbsPath = Annotated[str, _matching(_ABS_PATH, "an absolute path without spaces")]
-Constraint = Annotated[str, _matching(_CONSTRAINT, "a placement constraint such as 'node.role == manager'")]
-Capability = Annotated[str, _matching(_CAPABILITY, "a capability such as NET_ADMIN or CAP_NET_ADMIN")]
-Dependency = Annotated[str, _matching(_DEPENDENCY, "a reference of the form Kind/name, e.g. Service/db")]
-EnvKey = Annotated[str, _matching(_ENV_KEY, "an environment variable name")]
+ImageRef = Annotated[str, matching(_IMAGE, "an image reference such as nginx:1.27 or registry:5000/app@sha256:…")]
+AbsPath = Annotated[str, matching(_ABS_PATH, "an absolute path without spaces")]
+Constraint = Annotated[str, matching(_CONSTRAINT, "a placement constraint such as 'node.role == manager'")]
+Capability = Annotated[str, matching(_CAPABILITY, "a capability such as NET_ADMIN or CAP_NET_ADMIN")]
+Dependency = Annotated[str, matching(_DEPENDENCY, "a reference of the form Kind/name, e.g. Service/db")]
+EnvKey = Annotated[str, matching(_ENV_KEY, "an environment variable name")]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, JsonValue, field_validator, model_validator
+from pydantic import Field, JsonValue, field_validator, model_validator
 
 from reconciler.manifests.kinds.base import Reference, Resource
-from reconciler.manifests.types import Hostname, Name, Spec, nested_error, shown
+from reconciler.manifests.types import Hostname, Name, Spec, matching, nested_error, shown
 
 __all__ = ["MIDDLEWARE_TYPES", "Middleware", "MiddlewareSpec", "Route", "RouteSpec", "RouteTls"]
 
@@ -32,23 +32,14 @@ _MIDDLEWARE_REF = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(@[a-z0-9]+)?$")
 _OPTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
-def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(f"{shown(value)} is not {what}")
-        return value
-
-    return AfterValidator(check)
-
-
 PathPrefix = Annotated[
     str,
-    _matching(_PATH_PREFIX, "a URL path prefix such as /blog (no spaces, quotes, backticks or '//')"),
+    matching(_PATH_PREFIX, "a URL path prefix such as /blog (no spaces, quotes, backticks or '//')"),
 ]
-SwarmServiceName = Annotated[str, _matching(_SWARM_SERVICE, "a Swarm service name such as wp_wordpress")]
-TraefikName = Annotated[str, _matching(_TRAEFIK_NAME, "a Traefik name (letters, digits, '_' and '-')")]
+SwarmServiceName = Annotated[str, matching(_SWARM_SERVICE, "a Swarm service name such as wp_wordpress")]
+TraefikName = Annotated[str, matching(_TRAEFIK_NAME, "a Traefik name (letters, digits, '_' and '-')")]
 MiddlewareRef = Annotated[
-    str, _matching(_MIDDLEWARE_REF, "a Middleware name, or name@provider for one defined elsewhere")
+    str, matching(_MIDDLEWARE_REF, "a Middleware name, or name@provider for one defined elsewhere")
 ]
 
 

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.kinds.service import Constraint, ImageRef
-from reconciler.manifests.types import Hostname, Name, Spec, shown
+from reconciler.manifests.types import Hostname, Name, Spec, matching
 
 __all__ = ["DEFAULT_KEEPALIVED_IMAGE", "SecretRef", "VipCheck", "VirtualIP", "VirtualIPSpec"]
 
@@ -25,15 +25,6 @@ _NODE_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$")
 # A script argument may not open/close a block, quote, comment or break the line in keepalived.conf.
 _SCRIPT_ARG = re.compile(r"^[A-Za-z0-9_./:=@%+,-]+$")
 _URL_PATH = re.compile(r"^/[A-Za-z0-9._~%/?&=+-]*$")
-
-
-def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(f"{shown(value)} is not {what}")
-        return value
-
-    return AfterValidator(check)
 
 
 _IP = TypeVar("_IP", IPv4Address, IPv6Address, IPv4Interface, IPv6Interface)
@@ -60,13 +51,13 @@ def _no_scope(value: IPv4Address | IPv6Address | str) -> IPv4Address | IPv6Addre
     return value
 
 
-InterfaceName = Annotated[str, _matching(_IFNAME, "a network interface name (at most 15 of A-Z a-z 0-9 _ . -)")]
-NodeHostname = Annotated[str, _matching(_NODE_HOSTNAME, "a node hostname")]
+InterfaceName = Annotated[str, matching(_IFNAME, "a network interface name (at most 15 of A-Z a-z 0-9 _ . -)")]
+NodeHostname = Annotated[str, matching(_NODE_HOSTNAME, "a node hostname")]
 ScriptArg = Annotated[
     str,
-    _matching(_SCRIPT_ARG, "a safe script argument (no spaces, quotes, braces, '#', '!' or newlines)"),
+    matching(_SCRIPT_ARG, "a safe script argument (no spaces, quotes, braces, '#', '!' or newlines)"),
 ]
-UrlPath = Annotated[str, _matching(_URL_PATH, "a URL path such as /ping")]
+UrlPath = Annotated[str, matching(_URL_PATH, "a URL path such as /ping")]
 Priority = Annotated[int, Field(ge=1, le=254)]
 
 
