@@ -67,9 +67,9 @@ from tests.lab.host import (
     _signal,
     _stop,
     _umount,
-    _UnixHTTPConnection,
     _wait_gone,
     _which,
+    unix_request,
 )
 
 if TYPE_CHECKING:
@@ -172,20 +172,7 @@ class Lab:
     # ---------------------------------------------------------------------------------------- the API
 
     def _request(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> tuple[int, Any]:
-        conn = _UnixHTTPConnection(str(self.socket_path), timeout)
-        try:
-            headers = {"Content-Type": "application/json"} if body is not None else {}
-            conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-            resp = conn.getresponse()
-            raw = resp.read()
-        finally:
-            conn.close()
-        if not raw:
-            return resp.status, None
-        try:
-            return resp.status, json.loads(raw)
-        except ValueError:
-            return resp.status, raw.decode(errors="replace")
+        return unix_request(str(self.socket_path), method, path, body, timeout)
 
     def ping(self) -> bool:
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import http.client
+import json
 import os
 import re
 import shlex
@@ -261,6 +262,24 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         sock.settimeout(self.timeout)
         sock.connect(self._unix_path)
         self.sock = sock
+
+
+def unix_request(socket_path: str, method: str, path: str, body: Any = None, timeout: float = 10.0) -> tuple[int, Any]:
+    """One Engine API request over a unix socket: the status, and the JSON body (text if not JSON)."""
+    conn = _UnixHTTPConnection(socket_path, timeout)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+        resp = conn.getresponse()
+        raw = resp.read()
+    finally:
+        conn.close()
+    if not raw:
+        return resp.status, None
+    try:
+        return resp.status, json.loads(raw)
+    except ValueError:
+        return resp.status, raw.decode(errors="replace")
 
 
 # ---------------------------------------------------------------------------------------------- the lab

@@ -75,9 +75,9 @@ from tests.lab.host import (
     _signal,
     _stop,
     _umount,
-    _UnixHTTPConnection,
     _wait_gone,
     _which,
+    unix_request,
 )
 from tests.lab.images import BUSYBOX_IMAGE, ensure_busybox_image
 
@@ -295,20 +295,7 @@ class MultiNodeLab:
     def _request(
         self, node: str | int, method: str, path: str, body: Any = None, timeout: float = 10.0
     ) -> tuple[int, Any]:
-        conn = _UnixHTTPConnection(str(self._node(node).socket_path), timeout)
-        try:
-            headers = {"Content-Type": "application/json"} if body is not None else {}
-            conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-            resp = conn.getresponse()
-            raw = resp.read()
-        finally:
-            conn.close()
-        if not raw:
-            return resp.status, None
-        try:
-            return resp.status, json.loads(raw)
-        except ValueError:
-            return resp.status, raw.decode(errors="replace")
+        return unix_request(str(self._node(node).socket_path), method, path, body, timeout)
 
     def ping(self, node: str | int) -> bool:
         try:
