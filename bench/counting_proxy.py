@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import re
-import socket
 import socketserver
 import threading
 from collections import Counter
@@ -19,6 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from tests.lab.host import UnixHTTPConnection
 
 __all__ = ["CountingProxy", "Counts", "route_of"]
 
@@ -65,18 +66,6 @@ class Counts:
         }
 
 
-class _Upstream(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._unix_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._unix_path)
-        self.sock = sock
-
-
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     proxy: CountingProxy
@@ -85,7 +74,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
-    _upstream: _Upstream | None = None
+    _upstream: UnixHTTPConnection | None = None
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         del format, args
@@ -122,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Length"] = str(len(body))
         for attempt in (1, 2):  # a kept-alive upstream connection may have been closed meanwhile
             if self._upstream is None:
-                self._upstream = _Upstream(proxy.upstream, proxy.timeout)
+                self._upstream = UnixHTTPConnection(proxy.upstream, proxy.timeout)
             try:
                 self._upstream.request(self.command, self.path, body=body, headers=headers)
                 answer = self._upstream.getresponse()

@@ -252,7 +252,7 @@ def _cgroup_pids() -> list[int]:
     return sorted(pids)
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
+class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path: str, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
         self._unix_path = path
@@ -266,7 +266,7 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
 
 def unix_request(socket_path: str, method: str, path: str, body: Any = None, timeout: float = 10.0) -> tuple[int, Any]:
     """One Engine API request over a unix socket: the status, and the JSON body (text if not JSON)."""
-    conn = _UnixHTTPConnection(socket_path, timeout)
+    conn = UnixHTTPConnection(socket_path, timeout)
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
