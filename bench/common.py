@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.render.naming import MANAGED_BY
+from reconciler.core.labels import MANAGED_BY
 from reconciler.runtime.controller import Controller, ControllerConfig
 from reconciler.swarm.docker_api import DockerSwarm, connect
 from reconciler.swarm.port import SwarmError

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from reconciler.core.labels import KIND, LEASE_KIND, MANAGED_BY
 from reconciler.engine.route_labels import route_label_changes
-from reconciler.render.naming import KIND, LEASE_KIND, MANAGED_BY
 from reconciler.state.desired import DesiredObject, DesiredState, vip_objects
 from reconciler.state.diffing import diff_essences
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence

@@ -10,7 +10,7 @@ is drift and is put back. Pure; called by ``planning.make_plan``.
 
 from __future__ import annotations
 
-from reconciler.render.naming import ROUTE_LABEL_KEYS, ROUTES_MANAGED_BY
+from reconciler.core.labels import ROUTE_LABEL_KEYS, ROUTES_MANAGED_BY
 from reconciler.state.desired import DesiredState
 from reconciler.state.diffing import diff_essences
 from reconciler.state.observed import ObservedObject, ObservedState

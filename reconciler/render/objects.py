@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from reconciler.core.hashing import hashed_name, short_hash
+from reconciler.core.labels import DEFAULT_INSTANCE, ownership_labels
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.network import Network
 from reconciler.manifests.kinds.volume import Volume
-from reconciler.render.naming import DEFAULT_INSTANCE, hashed_name, ownership_labels, short_hash
 
 __all__ = ["config_name", "config_spec", "network_spec", "volume_driver", "volume_mount_options", "volume_name"]
 

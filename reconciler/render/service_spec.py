@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.core.labels import DEFAULT_INSTANCE, REQUESTED_IMAGE, ownership_labels
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.service import FileMount, Service, UpdatePolicy
 from reconciler.manifests.kinds.traefik import Middleware, Route
 from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.manifest_set import ManifestSet
 from reconciler.manifests.units import parse_cpus, parse_duration, parse_memory
-from reconciler.render.naming import DEFAULT_INSTANCE, REQUESTED_IMAGE, ownership_labels
 from reconciler.render.objects import config_name, volume_mount_options, volume_name
 from reconciler.render.traefik import routes_labels
 

@@ -13,9 +13,10 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.core.hashing import hashed_name
+from reconciler.core.labels import DEFAULT_INSTANCE, REQUESTED_IMAGE, ownership_labels
 from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.render.keepalived import keepalived_template
-from reconciler.render.naming import DEFAULT_INSTANCE, REQUESTED_IMAGE, hashed_name, ownership_labels
 
 __all__ = ["CONFIG_PATH", "vip_config_key", "vip_config_spec", "vip_service_name", "vip_service_spec"]
 

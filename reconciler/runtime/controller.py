@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import tenacity
 
+from reconciler.core.hashing import short_hash
+from reconciler.core.labels import LEASE_CONFIG_PREFIX
 from reconciler.engine.applying import NotAllowedToWrite
 from reconciler.engine.events import ChangeFinished, Event
 from reconciler.engine.planning import PlanOptions
@@ -28,7 +30,6 @@ from reconciler.engine.reconcile import plan_once, reconcile_once
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet
-from reconciler.render.naming import LEASE_CONFIG_PREFIX, short_hash
 from reconciler.runtime.metrics import ErrorStage
 from reconciler.runtime.triggers import Wakeup, watch_manifests
 from reconciler.state.desired import DesiredState, compile_desired

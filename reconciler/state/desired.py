@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import LABEL_PREFIX
+from reconciler.core.labels import APPLIED_HASH, DEFAULT_INSTANCE
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.network import Network
@@ -20,7 +21,6 @@ from reconciler.manifests.kinds.traefik import Middleware, Route
 from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.manifest_set import ManifestSet
-from reconciler.render.naming import APPLIED_HASH, DEFAULT_INSTANCE
 from reconciler.render.objects import config_name, config_spec, network_spec, volume_name
 from reconciler.render.service_spec import service_spec
 from reconciler.render.traefik import routes_labels

@@ -14,7 +14,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.render.naming import APPLIED_HASH, REQUESTED_IMAGE, short_hash
+from reconciler.core.hashing import short_hash
+from reconciler.core.labels import APPLIED_HASH, REQUESTED_IMAGE
 
 __all__ = ["config_essence", "essence_hash", "network_essence", "service_essence"]
 

@@ -10,7 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.render.naming import APPLIED_HASH, KIND, MANAGED_BY, NAME
+from reconciler.core.labels import APPLIED_HASH, KIND, MANAGED_BY, NAME
+from reconciler.state.snapshot import Snapshot
 
 __all__ = ["ObservedObject", "ObservedState", "observe_snapshot"]
 
@@ -67,8 +68,8 @@ class ObservedState:
         return self.users.get((swarm_kind, swarm_name), set())
 
 
-def observe_snapshot(snapshot: Any) -> ObservedState:
-    """``snapshot``: a ``reconciler.swarm.port.Snapshot`` (typed loosely: this layer sits below it)."""
+def observe_snapshot(snapshot: Snapshot) -> ObservedState:
+    """One pass's snapshot → the observed state (objects by Swarm kind and name, their users)."""
     objects: dict[tuple[str, str], ObservedObject] = {}
     network_names = {}
     # A swarm network wins over a node-local one of the same name: that is the one services use.
@@ -96,5 +97,5 @@ def observe_snapshot(snapshot: Any) -> ObservedState:
             users[("config", ref.get("ConfigName", ""))].add(name)
         for ref in container.get("Secrets") or []:
             users[("secret", ref.get("SecretName", ""))].add(name)
-    volumes = {v["Name"]: v for v in getattr(snapshot, "volumes", [])}
+    volumes = {v["Name"]: v for v in snapshot.volumes}
     return ObservedState(objects, network_names, dict(users), list(snapshot.nodes), volumes, snapshot.requests)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reconciler import LABEL_PREFIX
-from reconciler.render.naming import KIND, LEASE_CONFIG_PREFIX, LEASE_KIND, MANAGED_BY
+from reconciler.core.labels import KIND, LEASE_CONFIG_PREFIX, LEASE_KIND, MANAGED_BY
 from reconciler.swarm.port import NotFound
 
 if TYPE_CHECKING:

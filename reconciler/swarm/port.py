@@ -7,10 +7,12 @@ them to essences is the state layer's job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
+
+from reconciler.state.snapshot import ApiObject, Snapshot
 
 __all__ = [
+    "ApiObject",
     "EngineUnavailable",
     "Forbidden",
     "InUse",
@@ -21,21 +23,6 @@ __all__ = [
     "SwarmPort",
     "VersionConflict",
 ]
-
-ApiObject = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The live swarm as one pass sees it: one list call per kind."""
-
-    services: list[ApiObject] = field(default_factory=list)
-    networks: list[ApiObject] = field(default_factory=list)
-    configs: list[ApiObject] = field(default_factory=list)
-    secrets: list[ApiObject] = field(default_factory=list)
-    nodes: list[ApiObject] = field(default_factory=list)
-    volumes: list[ApiObject] = field(default_factory=list)  # this node's only: volumes are node-local
-    requests: int = 0  # API calls made to build it
 
 
 class SwarmError(Exception):

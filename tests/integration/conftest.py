@@ -19,8 +19,8 @@ import yaml
 from click.testing import CliRunner
 
 from reconciler.cli.app import cli
+from reconciler.core.labels import MANAGED_BY
 from reconciler.manifests.loading import load_manifests
-from reconciler.render.naming import MANAGED_BY
 from reconciler.state.desired import DesiredState, compile_desired
 from reconciler.swarm.docker_api import DockerSwarm, connect
 from tests.lab import Lab

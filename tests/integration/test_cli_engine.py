@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.render.naming import MANAGED_BY
+from reconciler.core.labels import MANAGED_BY
 from tests.integration.conftest import Workspace
 
 pytestmark = pytest.mark.lab

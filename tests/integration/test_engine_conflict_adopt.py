@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli.app import cli
-from reconciler.render.naming import APPLIED_HASH, KIND, MANAGED_BY, NAME
+from reconciler.core.labels import APPLIED_HASH, KIND, MANAGED_BY, NAME
 from reconciler.state.desired import ADOPT_ANNOTATION
 from tests.integration.conftest import Workspace
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from reconciler.core.labels import APPLIED_HASH, MANAGED_BY, REQUESTED_IMAGE
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import plan_once, reconcile_once
-from reconciler.render.naming import APPLIED_HASH, MANAGED_BY, REQUESTED_IMAGE
 from reconciler.state.plan import Action
 from tests.integration.conftest import Workspace
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from reconciler.render.naming import MANAGED_BY
+from reconciler.core.labels import MANAGED_BY
 from tests.integration.conftest import Cli, Workspace
 from tests.lab.socket_proxy import RECONCILER_PROXY_SETTINGS, SocketProxy
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli.app import cli
-from reconciler.render.naming import MANAGED_BY
+from reconciler.core.labels import MANAGED_BY
 from tests.integration.conftest import Workspace
 
 pytestmark = pytest.mark.lab

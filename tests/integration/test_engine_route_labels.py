@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-from reconciler.render.naming import MANAGED_BY, ROUTE_LABEL_KEYS, ROUTES_MANAGED_BY
+from reconciler.core.labels import MANAGED_BY, ROUTE_LABEL_KEYS, ROUTES_MANAGED_BY
 from tests.integration.conftest import Workspace
 
 THEIRS = {"com.docker.stack.namespace": "wp", "owner": "ops", "traefik.enable": "true"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import time
 
-from reconciler.render.naming import MANAGED_BY
+from reconciler.core.labels import MANAGED_BY
 from tests.integration.conftest import Workspace
 
 ABSENT_IMAGE = "lab/absent-keepalived:1"

@@ -18,7 +18,7 @@ from typing import Any
 import docker
 import pytest
 
-from reconciler.render.naming import KIND, MANAGED_BY
+from reconciler.core.labels import KIND, MANAGED_BY
 from reconciler.runtime.leader import LeaderElector
 from reconciler.swarm.docker_api import connect
 from reconciler.swarm.lease import HOLDER, LeaseRecord, LeaseStore, lease_config_name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from reconciler.render.naming import APPLIED_HASH, REQUESTED_IMAGE
+from reconciler.core.labels import APPLIED_HASH, REQUESTED_IMAGE
 from reconciler.state.essence import config_essence, network_essence, service_essence
 
 SPEC: dict[str, Any] = {

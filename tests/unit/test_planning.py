@@ -12,14 +12,14 @@ from typing import Any
 
 import yaml
 
+from reconciler.core.labels import MANAGED_BY
 from reconciler.engine.planning import PlanOptions, make_plan
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet
-from reconciler.render.naming import MANAGED_BY
 from reconciler.state.desired import DesiredState, compile_desired
 from reconciler.state.observed import observe_snapshot
 from reconciler.state.plan import Action, Plan
-from reconciler.swarm.port import Snapshot
+from reconciler.state.snapshot import Snapshot
 
 API = "reconciler.swarm/v1alpha1"
 

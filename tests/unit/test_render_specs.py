@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.labels import MANAGED_BY, REQUESTED_IMAGE
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.network import Network
 from reconciler.manifests.kinds.service import Service
 from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet
-from reconciler.render.naming import MANAGED_BY, REQUESTED_IMAGE
 from reconciler.render.objects import config_name, config_spec, network_spec, volume_driver, volume_name
 from reconciler.render.service_spec import service_spec
 

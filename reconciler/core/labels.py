@@ -1,0 +1,40 @@
+"""The label vocabulary: the keys the reconciler writes on Swarm objects (ownership, the applied
+essence hash, the requested image, route-label ownership) and the lease's names.
+
+SPEC's "Labels" section is the source. Used by the renderers, the observed state, the planner and
+the controller.
+"""
+
+from __future__ import annotations
+
+from reconciler import LABEL_PREFIX
+
+__all__ = [
+    "APPLIED_HASH",
+    "DEFAULT_INSTANCE",
+    "KIND",
+    "LEASE_CONFIG_PREFIX",
+    "LEASE_KIND",
+    "MANAGED_BY",
+    "NAME",
+    "REQUESTED_IMAGE",
+    "ROUTES_MANAGED_BY",
+    "ROUTE_LABEL_KEYS",
+    "ownership_labels",
+]
+
+MANAGED_BY = f"{LABEL_PREFIX}managed-by"
+KIND = f"{LABEL_PREFIX}kind"
+NAME = f"{LABEL_PREFIX}name"
+APPLIED_HASH = f"{LABEL_PREFIX}applied-hash"
+REQUESTED_IMAGE = f"{LABEL_PREFIX}image"  # the tag asked for, so a digest-pinned image is not drift
+# On a service the reconciler does not manage, routes own only some label keys: which, and for whom.
+ROUTES_MANAGED_BY = f"{LABEL_PREFIX}routes-managed-by"
+ROUTE_LABEL_KEYS = f"{LABEL_PREFIX}route-label-keys"
+DEFAULT_INSTANCE = "reconciler"
+LEASE_KIND = "Lease"  # the kind label of the leader-election lease config: never pruned
+LEASE_CONFIG_PREFIX = "reconciler-lease-"
+
+
+def ownership_labels(kind: str, name: str, instance: str = DEFAULT_INSTANCE) -> dict[str, str]:
+    return {MANAGED_BY: instance, KIND: kind, NAME: name}
