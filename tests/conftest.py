@@ -1,10 +1,18 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures, and the collection hook that splits the suite into two layers.
+
+The ``lab`` marker is not written in test files: ``pytest_collection_modifyitems`` below puts it on every
+test under ``tests/integration/``, ``tests/e2e/`` and ``tests/multinode/`` and on every test that uses the
+``lab`` fixture (directly or through another fixture), so ``pytest -m "not lab"`` is exactly the fast
+layer and starts no dockerd. The ``lab`` fixture refuses a test that is not marked (a test that asks for
+it with ``request.getfixturevalue``, which the hook cannot see).
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import pytest
@@ -16,13 +24,54 @@ from tests.lab.traefik import TraefikHandle, run_traefik
 if TYPE_CHECKING:
     import docker
 
+#: The test folders whose every test runs against a lab dockerd (single- or multi-node).
+LAB_FOLDERS = frozenset({"integration", "e2e", "multinode"})
+TESTS_ROOT = Path(__file__).resolve().parent
+
+#: The test being run (set around each test's setup, call and teardown), for the ``lab`` fixture's check.
+_RUNNING_ITEM = pytest.StashKey["pytest.Item | None"]()
+
+
+def _needs_lab(item: pytest.Item) -> bool:
+    try:
+        folder = item.path.resolve().relative_to(TESTS_ROOT).parts[0]
+    except (ValueError, IndexError):
+        folder = ""
+    # fixturenames is the closure: it includes ``lab`` when the test only asks for ``ws`` or ``docker_client``.
+    return folder in LAB_FOLDERS or "lab" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(tryfirst=True)  # before the -m deselection (another collection_modifyitems hook) reads marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _needs_lab(item) and item.get_closest_marker("lab") is None:
+            item.add_marker(pytest.mark.lab)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    item.config.stash[_RUNNING_ITEM] = item
+    try:
+        return (yield)
+    finally:
+        item.config.stash[_RUNNING_ITEM] = None
+
 
 @pytest.fixture(scope="session")
-def lab() -> Iterator[Lab]:
+def lab(pytestconfig: pytest.Config) -> Iterator[Lab]:
     """The isolated lab dockerd with an active single-node swarm (started, or reused if already running).
 
-    Torn down at session end only if this session started it and RECONCILER_LAB_KEEP is not 1.
+    Torn down at session end only if this session started it and RECONCILER_LAB_KEEP is not 1. Fails the
+    test that first asks for it if that test is not marked ``lab`` (``pytest -m "not lab"`` must start no
+    dockerd).
     """
+    item = pytestconfig.stash.get(_RUNNING_ITEM, None)
+    if item is not None and item.get_closest_marker("lab") is None:
+        pytest.fail(
+            f"{item.nodeid} uses the lab dockerd but is not marked lab: request the `lab` fixture (or one "
+            "built on it) as an argument, or put the test under tests/integration/, e2e/ or multinode/",
+            pytrace=False,
+        )
     if os.geteuid() != 0:
         pytest.skip(f"the lab dockerd needs root (running as uid {os.geteuid()})")
     the_lab = Lab().up()

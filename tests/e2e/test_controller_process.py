@@ -19,12 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.integration.conftest import Workspace
-
-pytestmark = pytest.mark.lab
 
 
 def free_port() -> int:

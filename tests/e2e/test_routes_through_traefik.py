@@ -6,12 +6,8 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-import pytest
-
 from tests.integration.conftest import Workspace
 from tests.lab.traefik import TRAEFIK_NETWORK, TraefikHandle
-
-pytestmark = pytest.mark.lab
 
 HTTPD = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"
 

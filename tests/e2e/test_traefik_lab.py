@@ -17,8 +17,6 @@ from tests.lab import Lab
 from tests.lab.images import ensure_busybox_image
 from tests.lab.traefik import TRAEFIK_NETWORK, Response, TraefikHandle
 
-pytestmark = pytest.mark.lab
-
 #: Serves its own hostname (``<service>.<slot>``, from the hostname template) on :8080.
 HTTPD = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"
 

@@ -8,12 +8,8 @@ import json
 import re
 from typing import Any
 
-import pytest
-
 from reconciler.core.labels import MANAGED_BY
 from tests.integration.conftest import Workspace
-
-pytestmark = pytest.mark.lab
 
 SECRET_TEXT = "hunter2-Zq8xVw3Lp"
 NEW_SECRET_TEXT = "correct-horse-7Yt2Rk9M"

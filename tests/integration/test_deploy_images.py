@@ -43,8 +43,6 @@ from tests.lab.deploy_images import (
 )
 from tests.lab.socket_proxy import RECONCILER_PROXY_SETTINGS, render_haproxy_cfg
 
-pytestmark = pytest.mark.lab
-
 EXAMPLES = REPO_ROOT / "examples"
 PROXY_TEMPLATE = REPO_ROOT / "deploy" / "socket-proxy" / "haproxy.cfg.template"
 FORBIDDEN_PAGE = "Request forbidden by administrative rules"

@@ -15,8 +15,6 @@ from reconciler.core.labels import APPLIED_HASH, KIND, MANAGED_BY, NAME
 from reconciler.state.desired import ADOPT_ANNOTATION
 from tests.integration.conftest import Workspace
 
-pytestmark = pytest.mark.lab
-
 FOREIGN = {"owner": "ops"}  # the labels a person gave the object by hand
 
 

@@ -15,7 +15,6 @@ from tests.lab.socket_proxy import RECONCILER_PROXY_SETTINGS, SocketProxy
 if TYPE_CHECKING:
     from tests.conftest import MakeSocketProxy
 
-pytestmark = pytest.mark.lab
 
 UNREACHABLE = "tcp://127.0.0.1:1"
 

@@ -9,14 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import docker
-import pytest
 from click.testing import CliRunner
 
 from reconciler.cli.app import cli
 from reconciler.core.labels import MANAGED_BY
 from tests.integration.conftest import Workspace
-
-pytestmark = pytest.mark.lab
 
 
 def exists(ws: Workspace, swarm_kind: str, name: str) -> bool:

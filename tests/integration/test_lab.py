@@ -9,14 +9,10 @@ import subprocess
 import time
 from typing import TYPE_CHECKING
 
-import pytest
-
 from tests.lab import Lab
 
 if TYPE_CHECKING:
     import docker
-
-pytestmark = pytest.mark.lab
 
 
 def test_swarm_is_active_with_one_ready_manager(docker_client: docker.DockerClient) -> None:

@@ -25,8 +25,6 @@ from reconciler.swarm.lease import HOLDER, LeaseRecord, LeaseStore, lease_config
 from reconciler.swarm.port import EngineUnavailable, NameTaken, VersionConflict
 from tests.lab import Lab
 
-pytestmark = pytest.mark.lab
-
 LEASE, DEADLINE, RETRY = 3.0, 2.0, 0.5
 ADAPTER_TIMEOUT = 5  # seconds per request, so that no call can hang a test
 

@@ -35,7 +35,6 @@ from tests.lab.socket_proxy import (
 if TYPE_CHECKING:
     from tests.conftest import MakeSocketProxy
 
-pytestmark = pytest.mark.lab
 
 #: HAProxy's built-in 403 page (the same text as upstream's errorfile).
 FORBIDDEN_PAGE = "Request forbidden by administrative rules"

@@ -23,8 +23,6 @@ from tests.lab.deploy_images import ensure_reconciler_image, ensure_socket_proxy
 from tests.lab.images import ensure_standin_image
 from tests.lab.multinode import MultiNodeLab
 
-pytestmark = pytest.mark.lab
-
 REPO = Path(__file__).resolve().parents[2]
 STACK = "reconciler"
 LEASE = "reconciler-lease-reconciler"

@@ -22,8 +22,6 @@ from tests.lab import Lab
 from tests.lab.images import BUSYBOX_IMAGE, STANDIN_IMAGE, ensure_standin_image
 from tests.lab.multinode import HOST_ADDR, MultiNodeLab
 
-pytestmark = pytest.mark.lab
-
 T = TypeVar("T")
 HOSTNAMES = ["node1", "node2", "node3"]
 #: Each task writes its node's hostname (the container hostname template) into the page it serves.

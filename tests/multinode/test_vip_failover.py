@@ -21,8 +21,6 @@ from tests.lab import Lab
 from tests.lab.deploy_images import ensure_keepalived_image
 from tests.lab.multinode import MultiNodeLab
 
-pytestmark = pytest.mark.lab
-
 VIP = "10.213.7.250"
 IFACE = "eth0"  # every node's lab interface has this name inside its namespace
 ADVERT_S = 1
