@@ -18,6 +18,7 @@ from reconciler.engine.events import ChangeFinished, ChangeStarted, EventSink, O
 from reconciler.state.desired import DesiredObject
 from reconciler.state.observed import ObservedObject, ObservedState
 from reconciler.state.plan import Action, Change, Plan
+from reconciler.state.stored_form import CONTAINER_SERVER_FIELDS, TASK_SERVER_FIELDS
 from reconciler.swarm.port import EngineUnavailable, InUse, NotFound, SwarmError, SwarmPort, VersionConflict
 
 __all__ = ["Applier", "ApplyResult", "Outcome"]
@@ -254,12 +255,13 @@ def _carry_server_fields(desired: dict[str, Any], live: dict[str, Any]) -> dict[
     template that differs only in these would otherwise restart every task)."""
     spec = copy.deepcopy(desired)
     task, live_task = spec.setdefault("TaskTemplate", {}), live.get("TaskTemplate") or {}
-    for key in ("ForceUpdate", "Runtime"):
+    for key in TASK_SERVER_FIELDS:
         if key in live_task:
             task.setdefault(key, live_task[key])
     container, live_container = task.setdefault("ContainerSpec", {}), live_task.get("ContainerSpec") or {}
-    if "Isolation" in live_container:
-        container.setdefault("Isolation", live_container["Isolation"])
+    for key in CONTAINER_SERVER_FIELDS:
+        if key in live_container:
+            container.setdefault(key, live_container[key])
     live_image = str(live_container.get("Image", ""))
     if "@sha256:" in live_image and live_image.split("@", 1)[0] == container.get("Image"):
         container["Image"] = live_image  # the same image, pinned by digest: keep the pin

@@ -1,36 +1,32 @@
 """Engine API objects to their *essence*: only the fields the reconciler manages, normalised.
 
 The same function reduces both sides — the spec rendered from a manifest and the object the engine
-returns — so a freshly applied object compares equal forever after. Normalising means: dropping
-what the engine adds on its own (``Isolation``, ``ForceUpdate``, ``Runtime``, endpoint mode ``vip``,
-the VXLAN id option), filling the defaults it fills in (update/rollback policies), treating absent,
-empty and ``false`` alike, mapping network IDs back to names, and reading a digest-pinned image as
-the image that was asked for. Called by ``desired`` and ``observed``.
+returns — so a freshly applied object compares equal forever after. What the engine adds, drops or
+re-sorts is ``stored_form``'s knowledge (one entry per quirk); this module applies it: dropping the
+server-side fields, filling the defaults, treating absent, empty and ``false`` alike, mapping network
+IDs back to names, and reading a digest-pinned image as the image that was asked for. Called by
+``desired`` and the planner (for the observed side).
 """
 
 from __future__ import annotations
 
 import copy
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
 from reconciler.core.hashing import short_hash
 from reconciler.core.labels import APPLIED_HASH, REQUESTED_IMAGE
+from reconciler.state.stored_form import (
+    CONTAINER_SERVER_FIELDS,
+    DEFAULT_ENDPOINT_MODE,
+    POLICY_DEFAULTS,
+    RESTART_DEFAULTS,
+    STOP_GRACE_DEFAULT,
+    UNORDERED_CONTAINER_LISTS,
+)
 
 __all__ = ["config_essence", "essence_hash", "network_essence", "service_essence"]
-
-# Swarmkit's defaults, which the docker CLI also writes out in full: absent and default are the same.
-_SECOND = 1_000_000_000
-_POLICY_DEFAULTS = {
-    "Parallelism": 1,
-    "Delay": 0,
-    "FailureAction": "pause",
-    "Monitor": 5 * _SECOND,
-    "MaxFailureRatio": 0,
-    "Order": "stop-first",
-}
-_RESTART_DEFAULTS = {"Condition": "any", "Delay": 5 * _SECOND, "MaxAttempts": 0, "Window": 0}
-_STOP_GRACE_DEFAULT = 10 * _SECOND
 
 
 def essence_hash(essence: Any) -> str:
@@ -38,8 +34,9 @@ def essence_hash(essence: Any) -> str:
 
 
 def _compact(value: Any) -> Any:
-    """Drop None, empty containers and ``false``: the engine omits them (``omitempty``). Zero is
-    kept: 0 replicas is not 1."""
+    """Absent, None, empty and ``false`` are alike in an essence (a wider rule than the engine's
+    ``omitempty``, so the CLI's empty structs are no difference either). Zero is kept: 0 replicas is
+    not 1."""
     if isinstance(value, dict):
         out = {k: _compact(v) for k, v in value.items()}
         return {k: v for k, v in out.items() if not _empty(v)}
@@ -75,10 +72,16 @@ def network_essence(network: Mapping[str, Any], with_ipam: bool) -> dict[str, An
     }
     if with_ipam:
         pools = (network.get("IPAM") or {}).get("Config") or []
-        essence["IPAM"] = [
-            {key: pool[key] for key in ("Subnet", "Gateway", "IPRange") if pool.get(key)} for pool in pools
-        ]
+        essence["IPAM"] = [_pool(pool) for pool in pools]
     return essence
+
+
+def _pool(pool: Mapping[str, Any]) -> dict[str, Any]:
+    """An IPAM pool; no gateway means the subnet's first address (quirk ``ipam-gateway-filled``)."""
+    out = {key: pool[key] for key in ("Subnet", "Gateway", "IPRange") if pool.get(key)}
+    if "Subnet" in out and "Gateway" not in out:
+        out["Gateway"] = str(next(ipaddress.ip_network(out["Subnet"], strict=False).hosts()))
+    return out
 
 
 def config_essence(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,7 +104,7 @@ def service_essence(spec: Mapping[str, Any], network_names: Mapping[str, str]) -
     labels = _labels(spec.get("Labels"))
     task = spec.get("TaskTemplate") or {}
     container = dict(task.get("ContainerSpec") or {})
-    for server_side in ("Isolation",):
+    for server_side in CONTAINER_SERVER_FIELDS:
         container.pop(server_side, None)
     image = str(container.get("Image", ""))
     requested = labels.get(REQUESTED_IMAGE)
@@ -112,15 +115,10 @@ def service_essence(spec: Mapping[str, Any], network_names: Mapping[str, str]) -
             item.pop(reference[:-1] + "ID", None)  # IDs are resolved at apply time; names identify
     for mount in container.get("Mounts") or []:
         mount.setdefault("ReadOnly", False)
-    if container.get("StopGracePeriod") == _STOP_GRACE_DEFAULT:
+    if container.get("StopGracePeriod") == STOP_GRACE_DEFAULT:
         del container["StopGracePeriod"]
-    # Order carries no meaning in these lists, and the docker CLI re-sorts them when it updates.
-    _sort(container, "Mounts", lambda m: m.get("Target", ""))
-    _sort(container, "Configs", lambda c: c.get("File", {}).get("Name", ""))
-    _sort(container, "Secrets", lambda c: c.get("File", {}).get("Name", ""))
-    _sort(container, "Env", str)
-    _sort(container, "CapabilityAdd", str)
-    _sort(container, "CapabilityDrop", str)
+    for list_name, by in UNORDERED_CONTAINER_LISTS.items():
+        _sort(container, list_name, by)
     networks = sorted(
         (
             {
@@ -132,7 +130,7 @@ def service_essence(spec: Mapping[str, Any], network_names: Mapping[str, str]) -
         key=lambda n: str(n["Target"]),
     )
     endpoint = dict(spec.get("EndpointSpec") or {})
-    if endpoint.get("Mode") == "vip":
+    if endpoint.get("Mode") == DEFAULT_ENDPOINT_MODE:
         endpoint.pop("Mode")
     _sort(endpoint, "Ports", lambda p: (p.get("TargetPort", 0), p.get("Protocol", "tcp"), p.get("PublishedPort", 0)))
     placement = dict(task.get("Placement") or {})
@@ -144,7 +142,7 @@ def service_essence(spec: Mapping[str, Any], network_names: Mapping[str, str]) -
         "ContainerSpec": container,
         "Networks": networks,
         "Resources": task.get("Resources"),
-        "RestartPolicy": _defaulted(task.get("RestartPolicy"), _RESTART_DEFAULTS),
+        "RestartPolicy": _defaulted(task.get("RestartPolicy"), RESTART_DEFAULTS),
         "Placement": placement,
         "UpdateConfig": _policy(spec.get("UpdateConfig")),
         "RollbackConfig": _policy(spec.get("RollbackConfig")),
@@ -171,4 +169,4 @@ def _policy(policy: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if policy is None:
         return None
     # Swarmkit reads an unset monitor period as its default.
-    return _defaulted({**policy, "Monitor": policy.get("Monitor") or _POLICY_DEFAULTS["Monitor"]}, _POLICY_DEFAULTS)
+    return _defaulted({**policy, "Monitor": policy.get("Monitor") or POLICY_DEFAULTS["Monitor"]}, POLICY_DEFAULTS)

@@ -8,8 +8,7 @@ exception types, with the socket-proxy setting named when the proxy refuses a re
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import docker
@@ -19,6 +18,7 @@ from docker import errors as docker_errors
 from reconciler.swarm.port import (
     ApiObject,
     EngineUnavailable,
+    EventSource,
     Forbidden,
     InUse,
     NameTaken,
@@ -27,35 +27,12 @@ from reconciler.swarm.port import (
     SwarmError,
     VersionConflict,
 )
+from reconciler.swarm.proxy_rules import PROXY_SETTING, proxy_setting_for
 
 __all__ = ["PROXY_SETTING", "DockerSwarm", "connect", "proxy_setting_for"]
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30
-
-# The docker-socket-proxy environment flag that opens each API section.
-PROXY_SETTING = {
-    "_ping": "PING",
-    "version": "VERSION",
-    "info": "INFO",
-    "events": "EVENTS",
-    "services": "SERVICES",
-    "tasks": "TASKS",
-    "nodes": "NODES",
-    "networks": "NETWORKS",
-    "configs": "CONFIGS",
-    "secrets": "SECRETS",
-    "volumes": "VOLUMES",
-}
-_SECTION = re.compile(r"^(?:/v[\d.]+)?/([A-Za-z_]+)")
-
-
-def proxy_setting_for(method: str, path: str) -> str:
-    """The socket-proxy settings a request needs, e.g. ``SERVICES=1 and POST=1``."""
-    match = _SECTION.match(path)
-    section = match.group(1) if match else path
-    setting = PROXY_SETTING.get(section, section.upper())
-    return f"{setting}=1" if method in ("GET", "HEAD") else f"{setting}=1 and POST=1"
 
 
 def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT) -> DockerSwarm:
@@ -138,6 +115,15 @@ class DockerSwarm:
         filters = json.dumps({"service": {service_id: True}, "desired-state": {"running": True}})
         tasks: list[ApiObject] = self.get("/tasks", {"filters": filters})
         return tasks
+
+    def events(self, types: Sequence[str]) -> EventSource:
+        """docker-py's decoded event stream (its ``close()`` ends the iteration)."""
+        self.requests += 1
+        try:
+            stream: EventSource = self.api.events(decode=True, filters={"type": list(types)})
+        except (requests.exceptions.RequestException, docker_errors.DockerException) as exc:
+            raise EngineUnavailable(f"GET /events: no answer from the engine: {exc}") from exc
+        return stream
 
     def inspect_network(self, network_id: str) -> ApiObject:
         found: ApiObject = self.get(f"/networks/{network_id}")

@@ -14,7 +14,7 @@ from typing import Any
 import docker
 import requests
 
-from reconciler.swarm.docker_api import DockerSwarm
+from reconciler.swarm.port import SwarmError, SwarmPort
 
 __all__ = ["EVENT_TYPES", "EventStream"]
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 class EventStream:
     def __init__(
         self,
-        swarm: DockerSwarm,
+        swarm: SwarmPort,
         on_event: Callable[[dict[str, Any]], None],
         on_connect: Callable[[], None],
         backoff_s: tuple[float, float] = (0.2, 5.0),
@@ -43,7 +43,7 @@ class EventStream:
         delay = self.backoff_s[0]
         while not stop.is_set():
             try:
-                stream = self.swarm.api.events(decode=True, filters={"type": list(EVENT_TYPES)})
+                stream = self.swarm.events(EVENT_TYPES)
                 with self._lock:
                     self._stream = stream
                 if stop.is_set():
@@ -54,7 +54,13 @@ class EventStream:
                 for event in stream:
                     self.on_event(event)
                 log.info("event stream ended; reconnecting")
-            except (requests.exceptions.RequestException, docker.errors.DockerException, OSError, ValueError) as exc:
+            except (
+                SwarmError,
+                requests.exceptions.RequestException,
+                docker.errors.DockerException,
+                OSError,
+                ValueError,
+            ) as exc:
                 if stop.is_set():
                     break
                 log.warning("event stream lost: %s; reconnecting in %.1fs", exc, delay)

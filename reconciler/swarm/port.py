@@ -7,6 +7,7 @@ them to essences is the state layer's job.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from reconciler.state.snapshot import ApiObject, Snapshot
@@ -14,6 +15,7 @@ from reconciler.state.snapshot import ApiObject, Snapshot
 __all__ = [
     "ApiObject",
     "EngineUnavailable",
+    "EventSource",
     "Forbidden",
     "InUse",
     "NameTaken",
@@ -57,8 +59,24 @@ class VersionConflict(SwarmError):
     """The object changed since it was observed ("update out of sequence"): observe again."""
 
 
+class EventSource(Protocol):
+    """A stream of Engine events (``Type``, ``Action``, ``Actor``: ``{ID, Attributes}``, ``time``):
+    iterating blocks until the next one; ``close()``, from another thread, ends the iteration."""
+
+    def __iter__(self) -> Iterator[ApiObject]: ...
+
+    def close(self) -> None: ...
+
+
 class SwarmPort(Protocol):
+    """``requests`` counts every API call made through the port (the benchmarks and the contract
+    tests read it). Writes raise the ``SwarmError`` subclasses above."""
+
+    requests: int
+
     def snapshot(self) -> Snapshot: ...
+
+    def events(self, types: Sequence[str]) -> EventSource: ...
 
     def running_tasks(self, service_id: str) -> list[ApiObject]: ...
 

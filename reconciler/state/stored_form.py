@@ -1,0 +1,189 @@
+"""How the Engine stores what it is sent: the one place that knows its defaults, the fields it drops
+and what it re-spells. Two readers use it:
+
+- ``state.essence`` reduces a sent spec and a stored object to the same essence, so that what the
+  engine (or the docker CLI) fills in or re-sorts never counts as a difference;
+- ``swarm.fake.FakeSwarm`` stores specs with ``store_*`` the way the Engine does, so fast tests
+  see what the lab sees.
+
+Each quirk is one ``Quirk`` entry in ``QUIRKS`` (with the engine source it comes from) and one test
+in ``tests/contract/test_stored_form.py``, run against the in-memory swarm and against real engines.
+Observed on Engine 20.10 (API 1.41) in the lab unless an entry says otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CONTAINER_SERVER_FIELDS",
+    "DEFAULT_ENDPOINT_MODE",
+    "MAP_FIELDS",
+    "POLICY_DEFAULTS",
+    "QUIRKS",
+    "RESTART_DEFAULTS",
+    "STOP_GRACE_DEFAULT",
+    "TASK_SERVER_FIELDS",
+    "UNORDERED_CONTAINER_LISTS",
+    "VXLAN_OPTION",
+    "Quirk",
+    "omit_empty",
+    "store_config",
+    "store_network",
+    "store_secret",
+    "store_service",
+]
+
+SECOND = 1_000_000_000  # the Engine API's durations are nanoseconds
+
+
+@dataclass(frozen=True)
+class Quirk:
+    """One thing the Engine does to a spec between the request and the stored object."""
+
+    name: str
+    does: str
+    source: str  # the moby/swarmkit file (or the observation) it comes from
+
+
+QUIRKS: tuple[Quirk, ...] = (
+    Quirk("omit-empty", "false, empty lists and empty maps are not stored (Go's omitempty)",
+          "moby api/types/swarm/*.go: `json:\",omitempty\"` on every optional field"),
+    Quirk("task-server-fields", "TaskTemplate gains ForceUpdate 0 and Runtime \"container\"",
+          "moby daemon/cluster/convert/service.go: ServiceSpecToGRPC/ServiceFromGRPC"),
+    Quirk("container-isolation", "ContainerSpec gains Isolation \"default\"",
+          "moby daemon/cluster/convert/container.go: containerToGRPC"),
+    Quirk("endpoint-mode-vip", "an EndpointSpec without Mode is stored with Mode \"vip\"",
+          "moby daemon/cluster/convert/service.go: ServiceSpecToGRPC (ResolutionModeVirtualIP)"),
+    Quirk("network-target-ids", "network attachments name a network; the engine stores its ID",
+          "moby daemon/cluster/services.go: CreateService resolves Networks[].Target"),
+    Quirk("reference-ids", "config and secret references are stored with their ConfigID/SecretID",
+          "moby api/types/swarm/container.go: ConfigReference, SecretReference"),
+    Quirk("overlay-vxlan-option", "an overlay network gains the option "
+          "com.docker.network.driver.overlay.vxlanid_list", "moby libnetwork/drivers/overlay/ovmanager"),
+    Quirk("ipam-default-pool", "a network without IPAM gets the default driver and a /24 from the "
+          "default pool, with its first address as gateway", "swarmkit manager/allocator/cnmallocator"),
+    Quirk("ipam-gateway-filled", "an IPAM pool given without a gateway is stored with the subnet's "
+          "first address as gateway", "swarmkit manager/allocator/cnmallocator/networkallocator.go"),
+    Quirk("secret-data-hidden", "a secret's Data is never returned", "moby api/types/swarm/secret.go"),
+    Quirk("policy-defaults", "update/rollback/restart policies equal to swarmkit's defaults are the "
+          "same as none (the docker CLI writes them out in full)", "swarmkit api/defaults/service.go"),
+    Quirk("stop-grace-default", "a stop grace period of 10 s is the default (the CLI writes it out)",
+          "swarmkit api/defaults/service.go"),
+    Quirk("unordered-lists", "mounts, env, configs, secrets, capabilities, networks, ports and "
+          "constraints carry no order; the docker CLI re-sorts them on update", "docker/cli service update"),
+)  # fmt: skip
+
+# Added by the engine to every task template and container spec: carried over on update (a task
+# template that differs only in these would restart every task) and never part of an essence.
+TASK_SERVER_FIELDS: Mapping[str, Any] = {"ForceUpdate": 0, "Runtime": "container"}
+CONTAINER_SERVER_FIELDS: Mapping[str, Any] = {"Isolation": "default"}
+DEFAULT_ENDPOINT_MODE = "vip"
+VXLAN_OPTION = "com.docker.network.driver.overlay.vxlanid_list"
+
+# swarmkit api/defaults/service.go
+POLICY_DEFAULTS: Mapping[str, Any] = {
+    "Parallelism": 1,
+    "Delay": 0,
+    "FailureAction": "pause",
+    "Monitor": 5 * SECOND,
+    "MaxFailureRatio": 0,
+    "Order": "stop-first",
+}
+RESTART_DEFAULTS: Mapping[str, Any] = {"Condition": "any", "Delay": 5 * SECOND, "MaxAttempts": 0, "Window": 0}
+STOP_GRACE_DEFAULT = 10 * SECOND
+
+# ContainerSpec lists whose order means nothing, with the key they are compared by.
+UNORDERED_CONTAINER_LISTS: Mapping[str, Callable[[Any], Any]] = {
+    "Mounts": lambda m: m.get("Target", ""),
+    "Configs": lambda c: c.get("File", {}).get("Name", ""),
+    "Secrets": lambda c: c.get("File", {}).get("Name", ""),
+    "Env": str,
+    "CapabilityAdd": str,
+    "CapabilityDrop": str,
+}
+
+
+# Fields that are Go maps (dropped when empty); every other object is a struct pointer, which
+# omitempty keeps even when empty (``Mode: {"Global": {}}`` stays).
+MAP_FIELDS = frozenset({"Labels", "Options", "DriverOpts", "Sysctls", "Annotations", "Ulimits"})
+
+
+def omit_empty(value: Any, key: str = "") -> Any:
+    """What Go's ``omitempty`` leaves of a value, recursively (quirk ``omit-empty``): no None,
+    ``false``, empty lists or empty maps (``MAP_FIELDS``); zero and empty structs are kept."""
+    if isinstance(value, dict):
+        out = {k: omit_empty(v, k) for k, v in value.items()}
+        return {k: v for k, v in out.items() if not _omitted(k, v)}
+    if isinstance(value, list):
+        return [omit_empty(v) for v in value]
+    return value
+
+
+def _omitted(key: str, value: Any) -> bool:
+    if value is None or value is False or value == []:
+        return True
+    return value == {} and key in MAP_FIELDS
+
+
+# -- the forward direction: what the engine stores (the in-memory swarm's storage) --------------------
+
+
+def store_service(spec: Mapping[str, Any], network_ids: Mapping[str, str]) -> dict[str, Any]:
+    """A ServiceSpec as sent → as the engine stores it. ``network_ids`` maps network names (and IDs)
+    to IDs; an unknown target raises ``KeyError`` with the name."""
+    stored: dict[str, Any] = omit_empty(copy.deepcopy(dict(spec)))
+    task = stored.setdefault("TaskTemplate", {})
+    for key, value in TASK_SERVER_FIELDS.items():
+        task.setdefault(key, value)
+    container = task.setdefault("ContainerSpec", {})
+    for key, value in CONTAINER_SERVER_FIELDS.items():
+        container.setdefault(key, value)
+    for attachment in task.get("Networks") or []:
+        attachment["Target"] = network_ids[attachment["Target"]]
+    if "EndpointSpec" in spec:
+        stored.setdefault("EndpointSpec", {}).setdefault("Mode", DEFAULT_ENDPOINT_MODE)
+    stored.setdefault("Mode", {"Replicated": {"Replicas": 1}})
+    return stored
+
+
+def store_network(spec: Mapping[str, Any], default_subnet: str) -> dict[str, Any]:
+    """A network create body → the network as inspected (``Id`` and ``Created`` are the caller's)."""
+    ipam = copy.deepcopy(dict(spec.get("IPAM") or {}))
+    pools = ipam.get("Config") or [{"Subnet": default_subnet}]
+    for pool in pools:
+        if not pool.get("Gateway"):
+            first = next(ipaddress.ip_network(pool["Subnet"], strict=False).hosts())
+            pool["Gateway"] = str(first)
+    options = dict(spec.get("Options") or {})
+    if spec.get("Driver") == "overlay":
+        options.setdefault(VXLAN_OPTION, "4097")
+    return {
+        "Name": spec["Name"],
+        "Scope": spec.get("Scope") or "swarm",
+        "Driver": spec.get("Driver") or "overlay",
+        "EnableIPv6": bool(spec.get("EnableIPv6")),
+        "IPAM": {"Driver": ipam.get("Driver") or "default", "Options": ipam.get("Options"), "Config": pools},
+        "Internal": bool(spec.get("Internal")),
+        "Attachable": bool(spec.get("Attachable")),
+        "Ingress": False,
+        "Options": options,
+        "Labels": dict(spec.get("Labels") or {}),
+    }
+
+
+def store_config(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A config create body → its stored ``Spec`` (the data is kept and returned)."""
+    stored: dict[str, Any] = omit_empty(copy.deepcopy(dict(spec)))
+    return stored
+
+
+def store_secret(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A secret create body → its stored ``Spec`` as returned: without ``Data``."""
+    stored = store_config(spec)
+    stored.pop("Data", None)
+    return stored
