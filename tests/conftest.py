@@ -24,6 +24,9 @@ from tests.lab.traefik import TraefikHandle, run_traefik
 if TYPE_CHECKING:
     import docker
 
+# Before any test module imports it: its asserts then report values as a test module's do.
+pytest.register_assert_rewrite("tests.unit.validation_helpers")
+
 #: The test folders whose every test runs against a lab dockerd (single- or multi-node).
 LAB_FOLDERS = frozenset({"integration", "e2e", "multinode"})
 TESTS_ROOT = Path(__file__).resolve().parent
