@@ -15,6 +15,7 @@ from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
 from reconciler.cli.views import out_console, print_json
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import plan_once
+from reconciler.engine.status import object_statuses
 from reconciler.swarm.port import SwarmError
 
 
@@ -45,7 +46,7 @@ def status(ctx: click.Context, path: str, controller: str | None) -> None:
             _, plan = plan_once(swarm, desired, PlanOptions())
         except SwarmError as exc:
             fail(ctx, f"error: {exc}")
-        rows = [(c.key, c.swarm_name, c.state, c.reason) for c in plan.changes]
+        rows = [(str(o.key), o.swarm_name, o.state.value, o.reason) for o in object_statuses(plan)]
     in_sync = all(state == "in sync" for _, _, state, _ in rows)
     if conf.output == "json":
         print_json(

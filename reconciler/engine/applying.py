@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.core.keys import ResourceKey
+from reconciler.engine.errors import ReconcileError, TransientError, classify
 from reconciler.engine.events import ChangeFinished, ChangeStarted, EventSink, OutcomeStatus, Waiting, discard
 from reconciler.state.desired import DesiredObject
 from reconciler.state.observed import ObservedObject, ObservedState
-from reconciler.state.plan import Action, Change, Plan
+from reconciler.state.plan import Action, Change, CreatePayload, DeletePayload, Plan, RouteLabelsPayload, UpdatePayload
 from reconciler.state.stored_form import CONTAINER_SERVER_FIELDS, TASK_SERVER_FIELDS
 from reconciler.swarm.port import EngineUnavailable, InUse, NotFound, SwarmError, SwarmPort, VersionConflict
 
@@ -31,6 +33,7 @@ class Outcome:
     change: Change
     status: OutcomeStatus
     message: str = ""
+    error: ReconcileError | None = None  # why it failed or was skipped, as a type the controller acts on
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class ApplyResult:
     def needs_retry(self) -> bool:
         return any(o.status is OutcomeStatus.RETRY for o in self.outcomes)
 
+    @property
+    def errors(self) -> list[ReconcileError]:
+        return [o.error for o in self.outcomes if o.error is not None]
+
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for outcome in self.outcomes:
@@ -57,9 +64,10 @@ class NotAllowedToWrite(Exception):
 
 
 class _Failed(Exception):
-    def __init__(self, status: OutcomeStatus, message: str) -> None:
+    def __init__(self, status: OutcomeStatus, message: str, error: ReconcileError | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.error = error
 
 
 @dataclass
@@ -72,14 +80,14 @@ class Applier:
     clock: Callable[[], float] = time.monotonic
     guard: Callable[[], bool] | None = None  # asked before every write; False aborts the whole apply
     ids: dict[tuple[str, str], str] = field(init=False)
-    _failed: set[str] = field(init=False, default_factory=set)
-    _desired: dict[str, DesiredObject] = field(init=False, default_factory=dict)
+    _failed: set[ResourceKey] = field(init=False, default_factory=set)
+    _desired: dict[ResourceKey, DesiredObject] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.ids = {(o.swarm_kind, o.swarm_name): o.id for o in self.observed.objects.values()}
 
     def apply(self, plan: Plan) -> ApplyResult:
-        self._desired = {c.key: c.payload["desired"] for c in plan.changes if "desired" in c.payload}
+        self._desired = {c.key: c.desired for c in plan.changes if c.desired is not None}
         outcomes = [self._one(change) for change in plan.changes]
         return ApplyResult(tuple(outcomes))
 
@@ -99,7 +107,7 @@ class Applier:
         except _Failed as failed:
             if failed.status is not OutcomeStatus.KEPT:
                 self._failed.add(change.key)
-            return self._finish(change, failed.status, str(failed))
+            return self._finish(change, failed.status, str(failed), failed.error)
         except VersionConflict as exc:
             return self._finish(change, OutcomeStatus.RETRY, str(exc))
         except NotFound as exc:
@@ -108,34 +116,38 @@ class Applier:
                 # next observation no longer shows it, and plans to create it first.
                 return self._finish(change, OutcomeStatus.RETRY, str(exc))
             self._failed.add(change.key)
-            return self._finish(change, OutcomeStatus.FAILED, str(exc))
+            return self._finish(change, OutcomeStatus.FAILED, str(exc), classify(exc))
         except EngineUnavailable:
             raise
         except SwarmError as exc:
             self._failed.add(change.key)
-            return self._finish(change, OutcomeStatus.FAILED, str(exc))
+            error = classify(exc)
+            return self._finish(change, OutcomeStatus.FAILED, str(error), error)
         return self._finish(change, OutcomeStatus.DONE, message)
 
-    def _finish(self, change: Change, status: OutcomeStatus, message: str) -> Outcome:
+    def _finish(
+        self, change: Change, status: OutcomeStatus, message: str, error: ReconcileError | None = None
+    ) -> Outcome:
         self.on_event(ChangeFinished(change, status, message))
-        return Outcome(change, status, message)
+        return Outcome(change, status, message, error)
 
     # -- one change -------------------------------------------------------------------------------
 
     def _execute(self, change: Change) -> str:
-        if change.action is Action.DELETE:
-            return self._delete(change.payload["live"], bool(change.payload.get("rotation")))
-        if "labels" in change.payload:  # route labels on a service the reconciler does not manage
-            live_service: ObservedObject = change.payload["live"]
-            spec = {**live_service.spec, "Labels": change.payload["labels"]}
-            self.swarm.update_service(live_service.id, live_service.version, spec)
+        payload = change.payload
+        if isinstance(payload, DeletePayload):
+            return self._delete(payload.live, payload.rotation)
+        if isinstance(payload, RouteLabelsPayload):  # route labels on a service the reconciler does not manage
+            spec = {**payload.live.spec, "Labels": payload.labels}
+            self.swarm.update_service(payload.live.id, payload.live.version, spec)
             return f"route labels updated ({len(change.diff)} field(s))"
-        desired: DesiredObject = change.payload["desired"]
+        if isinstance(payload, CreatePayload):
+            self._wait_for_services(payload.desired)
+            return self._create(payload.desired)
+        if not isinstance(payload, UpdatePayload):
+            raise _Failed(OutcomeStatus.FAILED, f"the plan carries nothing to {change.action.value}")
+        desired, live = payload.desired, payload.live
         self._wait_for_services(desired)
-        live: ObservedObject | None = change.payload.get("live")
-        if change.action is Action.CREATE:
-            return self._create(desired)
-        assert live is not None
         if change.action is Action.REPLACE:
             self.swarm.remove_network(live.id)
             return "removed and " + self._create(desired)
@@ -152,10 +164,11 @@ class Applier:
         return f"updated ({len(change.diff)} field(s))"
 
     def _check_dependencies(self, change: Change) -> None:
-        desired: DesiredObject | None = change.payload.get("desired")
+        desired = change.desired
         failed = [dep for dep in desired.depends_on if dep in self._failed] if desired else []
         if failed:
-            raise _Failed(OutcomeStatus.SKIPPED, f"not attempted: {', '.join(failed)} did not converge")
+            message = f"not attempted: {', '.join(failed)} did not converge"
+            raise _Failed(OutcomeStatus.SKIPPED, message, TransientError(message))
 
     def _create(self, desired: DesiredObject) -> str:
         kind = desired.swarm_kind
@@ -203,7 +216,7 @@ class Applier:
                 ref[f"{kind}ID"] = found
         return spec
 
-    def _wait_allocated(self, network_id: str, key: str) -> None:
+    def _wait_allocated(self, network_id: str, key: ResourceKey) -> None:
         """Right after a create, a swarm network can briefly show no driver; wait until it does."""
         deadline = self.clock() + 10.0
         while self.clock() < deadline:
@@ -214,15 +227,15 @@ class Applier:
 
     def _wait_for_services(self, desired: DesiredObject) -> None:
         for dep in desired.depends_on:
-            kind, _, name = dep.partition("/")
-            if kind != "Service":
+            if dep.kind != "Service":
                 continue
-            service_id = self.ids.get(("service", name))
+            service_id = self.ids.get(("service", dep.name))
             if service_id is None:
-                raise _Failed(OutcomeStatus.SKIPPED, f"not attempted: {dep} does not exist")
+                message = f"not attempted: {dep} does not exist"
+                raise _Failed(OutcomeStatus.SKIPPED, message, TransientError(message))
             self._wait_running(dep, service_id)
 
-    def _wait_running(self, key: str, service_id: str) -> None:
+    def _wait_running(self, key: ResourceKey, service_id: str) -> None:
         deadline = self.clock() + self.dependency_timeout
         announced = False
         while True:
@@ -231,18 +244,19 @@ class Applier:
             if len(running) >= wanted:
                 return
             if self.clock() >= deadline:
-                raise _Failed(
-                    OutcomeStatus.SKIPPED,
-                    f"not attempted: {key} has {len(running)} of {wanted} tasks running after {self.dependency_timeout:.0f}s",
+                message = (
+                    f"not attempted: {key} has {len(running)} of {wanted} tasks running after "
+                    f"{self.dependency_timeout:.0f}s"
                 )
+                raise _Failed(OutcomeStatus.SKIPPED, message, TransientError(message))
             if not announced:
                 self.on_event(Waiting(key, f"waiting for {wanted} running task(s)"))
                 announced = True
             time.sleep(self.poll_interval)
 
-    def _wanted_replicas(self, key: str) -> int:
+    def _wanted_replicas(self, key: ResourceKey) -> int:
         desired = self._desired.get(key)
-        live = self.observed.find("service", key.partition("/")[2])
+        live = self.observed.find("service", key.name)
         spec = desired.spec if desired else (live.spec if live else {})
         mode = spec.get("Mode") or {}
         if "Global" in mode:

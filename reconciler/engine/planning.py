@@ -2,20 +2,31 @@
 
 Order: networks, configs, secrets, then services in dependency order; then deletions in reverse
 (services, secrets, configs, networks), old config/secret versions last of all. Every change
-carries what ``apply`` needs in its payload, so apply never diffs again. Called by the engine.
+carries the object's state and, in a typed payload, what ``apply`` needs, so apply never diffs
+again. The desired state must have its nodes resolved (``DesiredState.resolve_nodes``): rendering
+VirtualIPs is not the planner's job. Called by the engine.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import KIND, LEASE_KIND, MANAGED_BY
 from reconciler.engine.route_labels import route_label_changes
-from reconciler.state.desired import DesiredObject, DesiredState, vip_objects
+from reconciler.state.desired import DesiredObject, DesiredState
 from reconciler.state.diffing import diff_essences
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
 from reconciler.state.observed import ObservedObject, ObservedState
-from reconciler.state.plan import Action, Change, Plan
+from reconciler.state.plan import (
+    Action,
+    Change,
+    CreatePayload,
+    DeletePayload,
+    ObjectState,
+    Plan,
+    UpdatePayload,
+)
 
 __all__ = ["PlanOptions", "make_plan", "observed_essence"]
 
@@ -40,10 +51,8 @@ def observed_essence(live: ObservedObject, desired: DesiredObject | None, observ
 
 def make_plan(desired: DesiredState, observed: ObservedState, options: PlanOptions | None = None) -> Plan:
     options = options or PlanOptions()
-    node_ids = {n["Description"]["Hostname"]: n["ID"] for n in observed.nodes if n.get("Description")}
-    extra = vip_objects(desired, node_ids)
-    if extra:
-        desired = replace(desired, objects=(*desired.objects, *extra))
+    if desired.vips and not desired.nodes_resolved:
+        raise ValueError("VirtualIPs need the swarm's nodes: call DesiredState.resolve_nodes before planning")
     changes = [_plan_one(item, desired, observed, options) for item in desired.objects]
     networks = sum(1 for c in changes if c.kind == "Network")
     changes[networks:networks] = _volume_conflicts(desired, observed, options)
@@ -60,12 +69,12 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
     ]
     if missing:
         return Change(item.key, Action.BLOCKED, f"needs {', '.join(missing)}, which is external and does not exist",
-                      swarm_name=item.swarm_name)  # fmt: skip
+                      swarm_name=item.swarm_name, state=ObjectState.BLOCKED)  # fmt: skip
     live = observed.find(item.swarm_kind, item.swarm_name)
     if live is None:
         return Change(item.key, Action.CREATE, "not in the swarm", tuple(diff_essences({}, item.essence)),
-                      swarm_name=item.swarm_name, payload={"desired": item})  # fmt: skip
-    payload = {"desired": item, "live": live}
+                      swarm_name=item.swarm_name, state=ObjectState.MISSING, payload=CreatePayload(item))  # fmt: skip
+    payload = UpdatePayload(item, live)
     if live.managed_by != desired.instance:
         if live.managed_by is None and (options.adopt or item.adopt):
             return _adopt(item, live, observed, payload)
@@ -76,7 +85,7 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
             else ' (apply --adopt, or the annotation reconciler.swarm/adopt: "true", takes it over)'
         )
         return Change(item.key, Action.CONFLICT, f"a {item.swarm_kind} named {item.swarm_name!r} exists and is {owner}{hint}",
-                      swarm_name=item.swarm_name)  # fmt: skip
+                      swarm_name=item.swarm_name, state=ObjectState.CONFLICT)  # fmt: skip
     if item.swarm_kind == "network" and not live.raw.get("Driver"):
         return Change(item.key, Action.NOOP, "being allocated by the swarm", swarm_name=item.swarm_name)
     live_essence = observed_essence(live, item, observed)
@@ -85,16 +94,17 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
         return Change(item.key, Action.NOOP, "in sync", swarm_name=item.swarm_name)
     drift = live.applied_hash is not None and essence_hash(live_essence) != live.applied_hash
     why = "changed in the swarm since it was applied" if drift else "the manifest changed"
+    state = ObjectState.DRIFTED if drift else ObjectState.OUTDATED
     if item.swarm_kind == "network":
         users = sorted(observed.used_by("network", item.swarm_name))
         if users:
             return Change(item.key, Action.BLOCKED,
                           f"networks are immutable and {why}; it is used by {', '.join(users)}: detach them to replace it",
-                          diff, drift, item.swarm_name)  # fmt: skip
+                          diff, drift, item.swarm_name, ObjectState.BLOCKED)  # fmt: skip
         return Change(
-            item.key, Action.REPLACE, f"networks are immutable and {why}", diff, drift, item.swarm_name, payload
+            item.key, Action.REPLACE, f"networks are immutable and {why}", diff, drift, item.swarm_name, state, payload
         )
-    return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, payload)
+    return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, state, payload)
 
 
 def _volume_conflicts(desired: DesiredState, observed: ObservedState, options: PlanOptions) -> list[Change]:
@@ -107,16 +117,20 @@ def _volume_conflicts(desired: DesiredState, observed: ObservedState, options: P
             continue
         if options.adopt or adopt:
             changes.append(
-                Change(key, Action.NOOP, "adopted: the existing volume is mounted as it is", swarm_name=name)
+                Change(
+                    ResourceKey(key), Action.NOOP, "adopted: the existing volume is mounted as it is", swarm_name=name
+                )
             )
         else:
             reason = (f"a volume named {name!r} exists on this node and was not made by this instance: Swarm would "
                       "mount it as it is, ignoring the manifest's options (--adopt accepts it)")  # fmt: skip
-            changes.append(Change(key, Action.CONFLICT, reason, swarm_name=name))
+            changes.append(
+                Change(ResourceKey(key), Action.CONFLICT, reason, swarm_name=name, state=ObjectState.CONFLICT)
+            )
     return changes
 
 
-def _adopt(item: DesiredObject, live: ObservedObject, observed: ObservedState, payload: dict[str, object]) -> Change:
+def _adopt(item: DesiredObject, live: ObservedObject, observed: ObservedState, payload: UpdatePayload) -> Change:
     """Taking over writes the ownership labels. A network's labels cannot change, so it is
     replaced, which only an unused network can be."""
     diff = tuple(diff_essences(observed_essence(live, item, observed), item.essence))
@@ -127,6 +141,7 @@ def _adopt(item: DesiredObject, live: ObservedObject, observed: ObservedState, p
             "adopted: exists, not managed yet",
             diff,
             swarm_name=item.swarm_name,
+            state=ObjectState.OUTDATED,
             payload=payload,
         )
     users = sorted(observed.used_by("network", item.swarm_name))
@@ -138,17 +153,18 @@ def _adopt(item: DesiredObject, live: ObservedObject, observed: ObservedState, p
             f"adopting a network means replacing it, and {why}",
             diff,
             swarm_name=item.swarm_name,
+            state=ObjectState.BLOCKED,
         )
     return Change(item.key, Action.REPLACE, "adopted: networks cannot be relabelled, so it is replaced", diff,
-                  swarm_name=item.swarm_name, payload=payload)  # fmt: skip
+                  swarm_name=item.swarm_name, state=ObjectState.OUTDATED, payload=payload)  # fmt: skip
 
 
 def _known_external(desired: DesiredState) -> set[str]:
     return set(desired.external)
 
 
-def _external_exists(key: str, desired: DesiredState, observed: ObservedState) -> bool:
-    swarm_kind = key.split("/", 1)[0].lower()
+def _external_exists(key: ResourceKey, desired: DesiredState, observed: ObservedState) -> bool:
+    swarm_kind = key.kind.lower()
     return observed.find(swarm_kind, desired.external[key]) is not None
 
 
@@ -160,10 +176,11 @@ def _deletions(desired: DesiredState, observed: ObservedState, options: PlanOpti
     for live in sorted(observed.managed(desired.instance), key=lambda o: (_DELETE_ORDER[o.swarm_kind], o.swarm_name)):
         if (live.swarm_kind, live.swarm_name) in wanted or live.labels.get(KIND) == LEASE_KIND:
             continue  # the leader-election lease is the controller's own, not a manifest's
-        key = live.key or f"{live.swarm_kind}/{live.swarm_name}"
+        key = live.key or ResourceKey.of(live.swarm_kind, live.swarm_name)
         if live.swarm_kind in ("config", "secret") and key in desired_keys:
             rotations.append(Change(key, Action.DELETE, "old version: removed once no service uses it",
-                                    swarm_name=live.swarm_name, payload={"live": live, "rotation": True}))  # fmt: skip
+                                    swarm_name=live.swarm_name, state=ObjectState.OLD_VERSION,
+                                    payload=DeletePayload(live, rotation=True)))  # fmt: skip
         else:
             prunes.append(live)
     return _prune_changes(prunes, desired, options) + rotations
@@ -171,8 +188,9 @@ def _deletions(desired: DesiredState, observed: ObservedState, options: PlanOpti
 
 def _prune_changes(prunes: list[ObservedObject], desired: DesiredState, options: PlanOptions) -> list[Change]:
     def change(live: ObservedObject, action: Action, reason: str) -> Change:
-        key = live.key or f"{live.swarm_kind}/{live.swarm_name}"
-        return Change(key, action, reason, swarm_name=live.swarm_name, payload={"live": live})
+        key = live.key or ResourceKey.of(live.swarm_kind, live.swarm_name)
+        state = ObjectState.BLOCKED if action is Action.BLOCKED else ObjectState.NOT_IN_MANIFESTS
+        return Change(key, action, reason, swarm_name=live.swarm_name, state=state, payload=DeletePayload(live))
 
     if not prunes:
         return []

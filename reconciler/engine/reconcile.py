@@ -1,9 +1,12 @@
-"""``reconcile_once``: observe → plan → apply, level-based, with the controller-runtime contract.
+"""``reconcile_once``: observe → resolve nodes → plan → apply, level-based, with the
+controller-runtime contract.
 
-A ``Result`` says whether the swarm converged, whether to come back (``requeue_after``), or that
-the error is terminal (retrying cannot help, e.g. a missing proxy permission). A change that lost a
-race with another writer is retried here from a fresh observation, a bounded number of times.
-Called by ``reconciler apply`` and by the controller.
+A ``Result`` says whether the swarm converged, whether to come back (``requeue_after``, for
+transient failures), or that the failure is terminal (retrying cannot help until the manifests or
+the swarm change: a missing proxy permission, a spec the engine refuses). Errors are types
+(``engine.errors``), never found by searching message text. A change that lost a race with another
+writer is retried here from a fresh observation, a bounded number of times. Called by ``reconciler
+apply`` (``apply_confirmed``) and by the controller (``reconcile_once``).
 """
 
 from __future__ import annotations
@@ -12,31 +15,50 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from reconciler.core.keys import ResourceKey
 from reconciler.engine.applying import Applier, ApplyResult
-from reconciler.engine.events import EventSink, Observed, discard
+from reconciler.engine.errors import ReconcileError, TransientError, classify
+from reconciler.engine.events import EventSink, Observed, OutcomeStatus, discard
 from reconciler.engine.planning import PlanOptions, make_plan
 from reconciler.state.desired import DesiredState
 from reconciler.state.observed import ObservedState, observe_snapshot
 from reconciler.state.plan import Action, Plan
-from reconciler.swarm.port import SwarmPort
+from reconciler.swarm.port import SwarmError, SwarmPort
 
-__all__ = ["Result", "apply_confirmed", "observe", "plan_once", "reconcile_once"]
+__all__ = ["REQUEUE_AFTER", "Result", "apply_confirmed", "observe", "plan_once", "reconcile_once"]
 
 MAX_ATTEMPTS = 4
 RETRY_BACKOFF = 1.0  # seconds before the second attempt; doubled each time
+REQUEUE_AFTER = 5.0  # seconds: the least wait before a pass with transient failures runs again
 
 
 @dataclass(frozen=True)
 class Result:
+    """One pass. ``error``: the pass itself failed before any change (observing, resolving nodes);
+    otherwise each outcome carries its own error. ``requeue_after`` (seconds) is set when something
+    transient is left to do; ``terminal`` when something needs a person."""
+
     plan: Plan
     applied: ApplyResult
     attempts: int = 1
-    requeue_after: float | None = None  # seconds; None: nothing left to do
-    terminal: bool = False  # retrying will not help without a human
+    requeue_after: float | None = None
+    error: ReconcileError | None = None
 
     @property
     def converged(self) -> bool:
-        return self.applied.ok and not self.applied.needs_retry
+        return self.error is None and self.applied.ok and not self.applied.needs_retry
+
+    @property
+    def errors(self) -> list[ReconcileError]:
+        return [*([self.error] if self.error else []), *self.applied.errors]
+
+    @property
+    def terminal(self) -> bool:
+        return any(e.terminal for e in self.errors)
+
+    @property
+    def terminal_reasons(self) -> list[str]:
+        return [str(e) for e in self.errors if e.terminal]
 
 
 def observe(swarm: SwarmPort, on_event: EventSink = discard) -> ObservedState:
@@ -48,8 +70,16 @@ def observe(swarm: SwarmPort, on_event: EventSink = discard) -> ObservedState:
 def plan_once(
     swarm: SwarmPort, desired: DesiredState, options: PlanOptions, on_event: EventSink = discard
 ) -> tuple[ObservedState, Plan]:
+    """Observe, resolve the VirtualIPs' nodes, plan. Raises ``SwarmError`` when observing fails
+    and ``ValueError`` when the nodes cannot satisfy a VirtualIP's priorities."""
     observed = observe(swarm, on_event)
-    return observed, make_plan(desired, observed, options)
+    return observed, make_plan(resolve_nodes(desired, observed), observed, options)
+
+
+def resolve_nodes(desired: DesiredState, observed: ObservedState) -> DesiredState:
+    """The explicit step between observing and planning: VirtualIPs become objects for the nodes seen."""
+    node_ids = {n["Description"]["Hostname"]: n["ID"] for n in observed.nodes if n.get("Description")}
+    return desired.resolve_nodes(node_ids)
 
 
 def reconcile_once(
@@ -61,12 +91,17 @@ def reconcile_once(
     guard: Callable[[], bool] | None = None,
 ) -> Result:
     """Observe, plan and apply the whole desired state (the controller's pass). ``guard`` is asked
-    before every write (a controller passes "do I still hold the lease?")."""
+    before every write (a controller passes "do I still hold the lease?"). Never raises for engine
+    failures: they come back as ``Result.error``."""
     options = options or PlanOptions()
-    observed, plan = plan_once(swarm, desired, options, on_event)
-    return _apply_until_settled(
-        swarm, desired, options, observed, plan, on_event, dependency_timeout, confirmed=None, guard=guard
-    )
+    try:
+        observed, plan = plan_once(swarm, desired, options, on_event)
+        return _apply_until_settled(
+            swarm, desired, options, observed, plan, on_event, dependency_timeout, confirmed=None, guard=guard
+        )
+    except SwarmError as exc:
+        error = classify(exc)
+        return Result(Plan(), ApplyResult(), requeue_after=None if error.terminal else REQUEUE_AFTER, error=error)
 
 
 def apply_confirmed(
@@ -79,7 +114,8 @@ def apply_confirmed(
     dependency_timeout: float = 120.0,
 ) -> Result:
     """Apply a plan a person has seen. A retry after a lost race re-plans from a fresh observation
-    but acts only on the objects that plan showed."""
+    but acts only on the objects that plan showed. Raises ``SwarmError`` when the engine stops
+    answering."""
     confirmed = {c.key for c in plan.changes if c.changes_something}
     return _apply_until_settled(swarm, desired, options, observed, plan, on_event, dependency_timeout, confirmed)
 
@@ -92,7 +128,7 @@ def _apply_until_settled(
     plan: Plan,
     on_event: EventSink,
     dependency_timeout: float,
-    confirmed: set[str] | None,
+    confirmed: set[ResourceKey] | None,
     guard: Callable[[], bool] | None = None,
 ) -> Result:
     first_plan = plan
@@ -106,12 +142,11 @@ def _apply_until_settled(
         observed, plan = plan_once(swarm, desired, options, on_event)
         if confirmed is not None:
             plan = _restrict(plan, confirmed)
-    terminal = any("socket proxy needs" in o.message for o in applied.outcomes)
-    requeue = None if applied.ok and not applied.needs_retry else 5.0
-    return Result(first_plan, applied, attempt, requeue, terminal)
+    transient = applied.needs_retry or any(not e.terminal for e in applied.errors)
+    return Result(first_plan, applied, attempt, REQUEUE_AFTER if transient else None)
 
 
-def _restrict(plan: Plan, keys: set[str]) -> Plan:
+def _restrict(plan: Plan, keys: set[ResourceKey]) -> Plan:
     return Plan(
         tuple(
             c
@@ -120,3 +155,6 @@ def _restrict(plan: Plan, keys: set[str]) -> Plan:
             for c in plan.changes
         )
     )
+
+
+__all__ += ["OutcomeStatus", "TransientError"]  # re-exported for callers that test outcomes

@@ -2,10 +2,12 @@
 plans and (when leading) applies — ``reconcile_once`` each time, on the whole desired state.
 
 Safety: a revision with any invalid manifest is not applied; the last good one stays in force and
-the error is shown in ``/status``, the logs and the metrics. A revision whose files change while
-they are read is not used (the next event brings the settled one). Failures are retried with
-exponential backoff and jitter (tenacity's wait strategy), a periodic resync runs regardless, and a
-replica that loses its lease stops writing at once. Called by ``reconciler run``.
+the error is shown in ``/status``, the logs and the metrics (``manifest_source``). Each pass's
+``Result`` is handled in one place (``_handle``): transient failures come back after
+``requeue_after`` with exponential backoff and jitter (tenacity's wait strategy); a terminal one is
+not retried (a new revision, a Docker event or the periodic resync bring the next pass) and shows in
+``/status`` (``terminal``) and the ``reconciler_terminal`` metric; a replica that loses its lease
+stops writing at once. Called by the runtime's manager (``reconciler run``).
 """
 
 from __future__ import annotations
@@ -14,29 +16,25 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Protocol
 
 import tenacity
 
-from reconciler.core.hashing import short_hash
 from reconciler.core.labels import LEASE_CONFIG_PREFIX
-from reconciler.engine.applying import NotAllowedToWrite
-from reconciler.engine.events import ChangeFinished, Event
+from reconciler.engine.applying import ApplyResult, NotAllowedToWrite
+from reconciler.engine.events import ChangeFinished, Event, OutcomeStatus
 from reconciler.engine.planning import PlanOptions
-from reconciler.engine.reconcile import plan_once, reconcile_once
-from reconciler.manifests.errors import ManifestError
-from reconciler.manifests.loading import load_manifests
-from reconciler.manifests.manifest_set import ManifestSet
+from reconciler.engine.reconcile import Result, plan_once, reconcile_once
+from reconciler.engine.status import after_apply, object_statuses
+from reconciler.runtime.manifest_source import Loaded, ManifestSource, Refused, Settling, manifest_revision
 from reconciler.runtime.metrics import ErrorStage
 from reconciler.runtime.triggers import Wakeup, watch_manifests
-from reconciler.state.desired import DesiredState, compile_desired
-from reconciler.state.plan import Action, Change, Plan
-from reconciler.swarm.docker_api import DockerSwarm
+from reconciler.state.plan import Action, Plan
 from reconciler.swarm.events import EventStream
-from reconciler.swarm.port import SwarmError
+from reconciler.swarm.port import SwarmError, SwarmPort
 
 __all__ = ["Controller", "ControllerConfig", "manifest_revision"]
 
@@ -57,6 +55,8 @@ class MetricsSink(Protocol):
 
     def set_revision(self, revision: str) -> None: ...
 
+    def set_terminal(self, terminal: bool) -> None: ...
+
 
 @dataclass(frozen=True)
 class ControllerConfig:
@@ -69,46 +69,11 @@ class ControllerConfig:
     events: bool = True
 
 
-def manifest_revision(manifests: ManifestSet) -> str:
-    """A content hash of a manifest set: the same manifests give the same revision, whatever the files."""
-    digest = short_hash(
-        {
-            "manifests": {r.key: r.model_dump(mode="json", by_alias=True) for r in manifests},
-            "contents": {k: short_hash(v, 64) for k, v in sorted(manifests.contents.items())},
-        },
-        length=12,
-    )
-    return f"sha256:{digest}"
-
-
-def _as_applied(plan: Plan, done: list[Change]) -> Plan:
-    """The plan as the swarm stands after the pass: what was applied is in sync (deletions are gone)."""
-    applied = {id(c) for c in done}
-    return Plan(
-        tuple(
-            replace(c, action=Action.NOOP, reason="applied", drift=False) if id(c) in applied else c
-            for c in plan.changes
-            if not (id(c) in applied and c.action is Action.DELETE)
-        )
-    )
-
-
-def _fingerprint(root: Path) -> list[tuple[str, int, int]]:
-    found = []
-    for path in sorted(root.rglob("*")):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        found.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return found
-
-
 class Controller:
     def __init__(
         self,
         config: ControllerConfig,
-        swarm: DockerSwarm,
+        swarm: SwarmPort,
         leadership: Leadership | None = None,
         metrics: MetricsSink | None = None,
         revision_of: Callable[[], str | None] | None = None,
@@ -117,16 +82,15 @@ class Controller:
         self.swarm = swarm
         self.leadership = leadership
         self.metrics = metrics
-        self.revision_of = revision_of  # the Git commit, when a Git sync feeds the folder
+        self.source = ManifestSource(config.manifests, config.instance, revision_of)
         self.wakeup = Wakeup()
         self._lock = threading.Lock()
-        self._desired: DesiredState | None = None
-        self._revision: str | None = None
         self._failures = 0
         self._backoff = tenacity.wait_exponential_jitter(multiplier=0.5, max=30.0, jitter=0.5)
-        self._status: dict[str, Any] = {"revision": None, "last_error": None, "last_result": None, "objects": []}
+        self._status: dict[str, Any] = {
+            "revision": None, "last_error": None, "last_result": None, "terminal": None, "objects": [],
+        }  # fmt: skip
         self._passes = 0
-        self._loaded_from: tuple[Path, list[tuple[str, int, int]]] | None = None
 
     # -- what the HTTP endpoints show -------------------------------------------------------------
 
@@ -178,11 +142,13 @@ class Controller:
         self.wakeup.wake(f"event:{event.get('Type')}")
 
     def pass_once(self) -> None:
+        """One pass: load, then reconcile (leader) or only plan (follower), then ``_handle``."""
         began = time.monotonic()
         self._load()
-        desired = self._desired
+        desired = self.source.desired
         if desired is None:
-            self._finish(began, None, ok=False)
+            self._record(began, None, ok=False)
+            self._schedule(ok=False)
             return
         try:
             if self.is_leader:
@@ -190,62 +156,99 @@ class Controller:
                     self.swarm, desired, self.config.options, self._on_engine_event,
                     self.config.dependency_timeout_s, guard=lambda: self.is_leader,
                 )  # fmt: skip
-                done = [o.change for o in result.applied.outcomes if o.status.value == "done"]
-                applied = [(c.kind, c.action.value) for c in done]
-                drifted = [c.kind for c in result.plan.changes if c.drift and c.action is not Action.NOOP]
-                plan, ok = _as_applied(result.plan, done), result.converged
             else:
                 _, plan = plan_once(self.swarm, desired, self.config.options)
-                ok, applied, drifted = True, [], []
+                result = Result(plan, ApplyResult())
         except NotAllowedToWrite as exc:
-            log.warning("lost the lease during a pass: %s", exc, extra={"revision": self._revision})
-            self._finish(began, None, ok=False)
+            log.warning("lost the lease during a pass: %s", exc, extra={"revision": self.source.revision})
+            self._record(began, None, ok=False)
+            self._schedule(ok=False)
             return
-        except SwarmError as exc:
-            log.error("engine: %s", exc, extra={"revision": self._revision})
+        except SwarmError as exc:  # a follower's observation
+            log.error("engine: %s", exc, extra={"revision": self.source.revision})
             self._error("observe", str(exc))
-            self._finish(began, None, ok=False)
+            self._record(began, None, ok=False)
+            self._schedule(ok=False)
             return
-        self._finish(began, plan, ok, applied, drifted)
+        self._handle(began, result)
 
     # -- steps ------------------------------------------------------------------------------------
 
     def _load(self) -> None:
-        root = self.config.manifests.resolve()  # one resolution: a swapped symlink is one revision
-        before = _fingerprint(root)
-        if (root, before) == self._loaded_from and self._desired is not None:
-            return  # nothing on disk changed since the last good load: no need to parse it again
-        try:
-            manifests = load_manifests(root)
-        except ManifestError as exc:
-            lines = [str(p) for p in exc.problems]
-            log.error("invalid manifests: the last good revision stays in force:\n%s", "\n".join(lines[:20]),
-                      extra={"revision": self._revision})  # fmt: skip
-            self._error("load", "\n".join(lines))
+        loaded = self.source.load()
+        if isinstance(loaded, Refused):
+            log.error("invalid manifests: the last good revision stays in force:\n%s", "\n".join(loaded.problems[:20]),
+                      extra={"revision": self.source.revision})  # fmt: skip
+            self._error("load", "\n".join(loaded.problems))
             return
-        if _fingerprint(root) != before:
+        if isinstance(loaded, Settling):
             self.wakeup.wake_at(0.2, "manifests-settling")  # written while read: wait for the settled files
             return
-        revision = (self.revision_of() if self.revision_of else None) or manifest_revision(manifests)
-        with self._lock:
-            self._status["last_error"] = None
-        if revision == self._revision and self._desired is not None:
-            self._loaded_from = (root, before)
+        with self._lock:  # the folder is valid again (or still): an old load error is gone
+            if self._status["last_error"] and self._status["last_error"]["stage"] == "load":
+                self._status["last_error"] = None
+        if isinstance(loaded, Loaded):
+            with self._lock:
+                self._status["revision"] = loaded.revision
+            if self.metrics:
+                self.metrics.set_revision(loaded.revision)
+            log.info("manifest revision %s: %d manifests", loaded.revision, loaded.manifest_count,
+                     extra={"revision": loaded.revision})  # fmt: skip
+
+    def _handle(self, began: float, result: Result) -> None:
+        """The one place a pass's ``Result`` is acted on: status, metrics, logs and the next wake-up."""
+        if result.error is not None:
+            log.error("engine: %s", result.error, extra={"revision": self.source.revision})
+            self._error("observe", str(result.error))
+            self._set_terminal(result)
+            self._record(began, None, ok=False)
+            self._schedule(ok=False, requeue_after=result.requeue_after, terminal=result.terminal)
             return
-        self._loaded_from = (root, before)
-        self._desired = compile_desired(manifests, self.config.instance)
-        self._revision = revision
+        done = [o.change for o in result.applied.outcomes if o.status is OutcomeStatus.DONE]
+        applied = [(c.kind, c.action.value) for c in done]
+        drifted = [c.kind for c in result.plan.changes if c.drift and c.action is not Action.NOOP]
+        if any(o.status is OutcomeStatus.FAILED for o in result.applied.outcomes):
+            self._error("apply", "; ".join(f"{o.change.key}: {o.message}" for o in result.applied.outcomes
+                                           if o.status is OutcomeStatus.FAILED))  # fmt: skip
+        else:
+            with self._lock:  # the engine answered and every change went through: its old error is gone
+                if self._status["last_error"] and self._status["last_error"]["stage"] in ("observe", "apply"):
+                    self._status["last_error"] = None
+        self._set_terminal(result)
+        ok = result.converged
+        self._record(began, after_apply(result.plan, result.applied), ok, applied, drifted)
+        self._schedule(ok, result.requeue_after, result.terminal)
+
+    def _set_terminal(self, result: Result) -> None:
+        reasons = result.terminal_reasons
         with self._lock:
-            self._status["revision"] = revision
+            held = self._status["terminal"]
+            if not reasons:
+                self._status["terminal"] = None
+            elif held is None or held["reasons"] != reasons:
+                self._status["terminal"] = {"reasons": reasons, "since": time.time(), "revision": self.source.revision}
+                log.error("stopped retrying until the manifests or the swarm change: %s", "; ".join(reasons),
+                          extra={"revision": self.source.revision})  # fmt: skip
         if self.metrics:
-            self.metrics.set_revision(revision)
-        log.info("manifest revision %s: %d manifests", revision, len(manifests), extra={"revision": revision})
+            self.metrics.set_terminal(bool(reasons))
+
+    def _schedule(self, ok: bool, requeue_after: float | None = None, terminal: bool = False) -> None:
+        """The next wake-up: a retry with backoff for what may pass by itself, never for a terminal
+        failure alone; the resync always."""
+        if ok or (terminal and requeue_after is None):
+            self._failures = 0
+        else:
+            self._failures += 1
+            delay = self._backoff(SimpleNamespace(attempt_number=self._failures))  # type: ignore[arg-type]
+            self.wakeup.wake_at(max(delay, requeue_after or 0.0), "retry")
+        self.wakeup.wake_at(self.config.resync_s, "resync")
 
     def _on_engine_event(self, event: Event) -> None:
         if isinstance(event, ChangeFinished):
-            level = logging.INFO if event.status.value in ("done", "noop", "kept") else logging.WARNING
-            log.log(level, "%s %s: %s", event.change.action.value, event.status.value, event.message,
-                    extra={"revision": self._revision, "object": event.change.key})  # fmt: skip
+            ok = event.status in (OutcomeStatus.DONE, OutcomeStatus.NOOP, OutcomeStatus.KEPT)
+            log.log(logging.INFO if ok else logging.WARNING, "%s %s: %s", event.change.action.value,
+                    event.status.value, event.message,
+                    extra={"revision": self.source.revision, "object": str(event.change.key)})  # fmt: skip
 
     def _error(self, stage: ErrorStage, message: str) -> None:
         with self._lock:
@@ -253,7 +256,7 @@ class Controller:
         if self.metrics:
             self.metrics.count_error(stage)
 
-    def _finish(
+    def _record(
         self,
         began: float,
         plan: Plan | None,
@@ -265,20 +268,10 @@ class Controller:
         with self._lock:
             self._passes += 1
             if plan is not None:
-                self._status["objects"] = [
-                    {"key": c.key, "swarm_name": c.swarm_name, "state": c.state, "reason": c.reason}
-                    for c in plan.changes
-                ]
+                self._status["objects"] = [row.as_json() for row in object_statuses(plan)]
                 self._status["last_result"] = {
                     "at": time.time(), "ok": ok, "duration_s": round(duration, 3), "counts": plan.counts(),
                     "leader": self.is_leader,
                 }  # fmt: skip
         if self.metrics and plan is not None:
             self.metrics.observe_pass(duration, applied or [], drifted or [], ok, time.time())
-        if ok and plan is not None:
-            self._failures = 0
-        else:
-            self._failures += 1
-            delay = self._backoff(SimpleNamespace(attempt_number=self._failures))  # type: ignore[arg-type]
-            self.wakeup.wake_at(delay, "retry")
-        self.wakeup.wake_at(self.config.resync_s, "resync")

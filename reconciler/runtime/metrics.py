@@ -66,6 +66,11 @@ class Metrics:
             registry=r,
         )
         self.leader = Gauge("reconciler_leader", "1 while this replica holds the lease, else 0.", registry=r)
+        self.terminal = Gauge(
+            "reconciler_terminal",
+            "1 while the last pass failed in a way retrying cannot fix (e.g. a missing proxy permission), else 0.",
+            registry=r,
+        )
         self.last_success = Gauge(
             "reconciler_last_success_timestamp_seconds",
             "Unix time of the last pass that ended without errors.",
@@ -112,6 +117,9 @@ class Metrics:
             self.drift_detected.labels(kind=kind).inc()
         if ok:
             self.last_success.set(now)
+
+    def set_terminal(self, terminal: bool) -> None:
+        self.terminal.set(1 if terminal else 0)
 
     def set_leader(self, leader: bool) -> None:
         self.leader.set(1 if leader else 0)

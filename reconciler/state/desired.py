@@ -8,10 +8,12 @@ they reach Swarm through the services' specs. Called by ``reconcile_once`` and `
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler import LABEL_PREFIX
+from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import APPLIED_HASH, DEFAULT_INSTANCE
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
@@ -27,7 +29,7 @@ from reconciler.render.traefik import routes_labels
 from reconciler.render.vip_delivery import vip_config_key, vip_config_spec, vip_service_spec
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
 
-__all__ = ["ADOPT_ANNOTATION", "DesiredObject", "DesiredState", "compile_desired"]
+__all__ = ["ADOPT_ANNOTATION", "DesiredObject", "DesiredState", "compile_desired", "config_names"]
 
 ADOPT_ANNOTATION = f"{LABEL_PREFIX}adopt"
 SWARM_KINDS = ("network", "config", "secret", "service")
@@ -35,13 +37,13 @@ SWARM_KINDS = ("network", "config", "secret", "service")
 
 @dataclass(frozen=True)
 class DesiredObject:
-    key: str  # the manifest's Kind/name
+    key: ResourceKey  # the manifest's Kind/name
     swarm_kind: str  # network, config, secret or service
     swarm_name: str
     spec: dict[str, Any] = field(repr=False)
     essence: dict[str, Any] = field(repr=False)
     hash: str = ""
-    depends_on: tuple[str, ...] = ()  # manifest keys that must converge first
+    depends_on: tuple[ResourceKey, ...] = ()  # manifest keys that must converge first
     adopt: bool = False
     with_ipam: bool = False  # networks: the manifest pins the subnet
 
@@ -51,20 +53,28 @@ class DesiredState:
     instance: str
     objects: tuple[DesiredObject, ...] = ()
     # Config/Secret/Network manifests marked external: key to the Swarm name that must exist.
-    external: dict[str, str] = field(default_factory=dict)
+    external: dict[ResourceKey, str] = field(default_factory=dict)
     manifest_count: int = 0
     # Manifests that reach no Swarm object in this version, said in words for the views.
     notes: tuple[str, ...] = ()
     # Volume manifests that services mount: key to the (option-hashed) Docker volume name, and whether
     # an existing volume of that name may be used as it is (the adopt annotation).
-    volumes: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    volumes: dict[ResourceKey, tuple[str, bool]] = field(default_factory=dict)
     # Routes to services that are not Service manifests: service name to (route keys, the labels they own).
     route_labels: dict[str, tuple[tuple[str, ...], dict[str, str]]] = field(default_factory=dict)
-    # VirtualIPs become objects only once node IDs are known: see ``vip_objects``.
+    # VirtualIPs become objects only once node IDs are known: ``resolve_nodes`` adds them.
     vips: tuple[VirtualIP, ...] = ()
+    nodes_resolved: bool = False  # ``resolve_nodes`` ran: the VirtualIPs' objects are in ``objects``
 
-    def get(self, key: str) -> DesiredObject | None:
+    def get(self, key: ResourceKey) -> DesiredObject | None:
         return next((o for o in self.objects if o.key == key), None)
+
+    def resolve_nodes(self, node_ids: Mapping[str, str]) -> DesiredState:
+        """The state with every VirtualIP's config and service for these nodes (hostname → node ID).
+        The step between observing and planning: the planner refuses an unresolved state that has
+        VirtualIPs. Raises ``ValueError`` (from the keepalived renderer) for inconsistent priorities."""
+        extra = tuple(_vip_objects(self, node_ids))
+        return replace(self, objects=(*self.objects, *extra), nodes_resolved=True)
 
 
 def _finish(
@@ -79,7 +89,7 @@ def _finish(
 
 def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) -> DesiredState:
     objects: list[DesiredObject] = []
-    external: dict[str, str] = {}
+    external: dict[ResourceKey, str] = {}
     for network in manifests.of_kind(Network):
         if network.spec.external:
             external[network.key] = network.name
@@ -96,10 +106,11 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
         objects.append(_finish(item, item.KIND.lower(), spec, config_essence(spec)))
     for service in _by_dependencies(manifests.of_kind(Service)):
         spec = service_spec(service, manifests, instance)
-        needs = [*service.spec.depends_on]
-        needs += [f"Network/{n}" for n in service.spec.network_names()]
-        needs += [f"Volume/{m.volume}" for m in service.spec.mounts if m.volume is not None]
-        needs += [f"Config/{c.name}" for c in service.spec.configs] + [f"Secret/{s.name}" for s in service.spec.secrets]
+        needs = [ResourceKey.parse(dep) for dep in service.spec.depends_on]
+        needs += [ResourceKey.of("Network", n) for n in service.spec.network_names()]
+        needs += [ResourceKey.of("Volume", m.volume) for m in service.spec.mounts if m.volume is not None]
+        needs += [ResourceKey.of("Config", c.name) for c in service.spec.configs]
+        needs += [ResourceKey.of("Secret", s.name) for s in service.spec.secrets]
         objects.append(
             _finish(service, "service", spec, service_essence(spec, {}), depends_on=tuple(dict.fromkeys(needs)))
         )
@@ -127,21 +138,21 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
     )
 
 
-def vip_objects(desired: DesiredState, node_ids: dict[str, str]) -> list[DesiredObject]:
+def _vip_objects(desired: DesiredState, node_ids: Mapping[str, str]) -> list[DesiredObject]:
     """The config and the global service of every VirtualIP, for the swarm's current nodes."""
     objects: list[DesiredObject] = []
     for vip in desired.vips:
         config = vip_config_spec(vip, node_ids, desired.instance)
-        needs = [vip_config_key(vip)]
+        needs = [ResourceKey(vip_config_key(vip))]
         secret_name = None
         if vip.spec.password is not None:
-            secret_key = f"Secret/{vip.spec.password.secret}"
+            secret_key = ResourceKey.of("Secret", vip.spec.password.secret)
             found = desired.get(secret_key)
             secret_name = found.swarm_name if found else desired.external.get(secret_key)
             needs.append(secret_key)
         service = vip_service_spec(vip, config["Name"], secret_name, desired.instance)
         for key, kind, spec, essence in (
-            (vip_config_key(vip), "config", config, config_essence(config)),
+            (ResourceKey(vip_config_key(vip)), "config", config, config_essence(config)),
             (vip.key, "service", service, service_essence(service, {})),
         ):
             digest = essence_hash(essence)
@@ -168,15 +179,15 @@ def _by_dependencies(services: list[Service]) -> list[Service]:
     """Services ordered so that each comes after the services it depends on (the loader refused cycles)."""
     by_key = {s.key: s for s in services}
     ordered: list[Service] = []
-    seen: set[str] = set()
+    seen: set[ResourceKey] = set()
 
     def visit(service: Service) -> None:
         if service.key in seen:
             return
         seen.add(service.key)
         for dep in service.spec.depends_on:
-            if dep in by_key:
-                visit(by_key[dep])
+            if ResourceKey.parse(dep) in by_key:
+                visit(by_key[ResourceKey.parse(dep)])
         ordered.append(service)
 
     for service in sorted(services, key=lambda s: s.name):

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import APPLIED_HASH, KIND, MANAGED_BY, NAME
 from reconciler.state.snapshot import Snapshot
 
@@ -38,10 +39,10 @@ class ObservedObject:
         return self.labels.get(MANAGED_BY)
 
     @property
-    def key(self) -> str | None:
+    def key(self) -> ResourceKey | None:
         """The manifest key recorded on the object, if the reconciler wrote it."""
         labels = self.labels
-        return f"{labels[KIND]}/{labels[NAME]}" if KIND in labels and NAME in labels else None
+        return ResourceKey.of(labels[KIND], labels[NAME]) if labels.get(KIND) and NAME in labels else None
 
     @property
     def applied_hash(self) -> str | None:

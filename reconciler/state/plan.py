@@ -1,7 +1,9 @@
 """A plan: what would change, per object, and why. Pure data that ``apply`` consumes without
 re-diffing, and that views (rich text, JSON) render.
 
-Actions and their meaning follow the SPEC's "Plans" section.
+Each ``Change`` says what to do (``Action``, the SPEC's "Plans" section), the object's state as the
+planner found it (``ObjectState``, the SPEC's status vocabulary) and, in a typed payload, what
+``apply`` needs (the spec to send, the live ID and version). Built by ``engine.planning``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,22 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconciler.core.keys import ResourceKey
+from reconciler.state.desired import DesiredObject
 from reconciler.state.diffing import MISSING, FieldDiff
+from reconciler.state.observed import ObservedObject
 
-__all__ = ["Action", "Change", "Plan"]
+__all__ = [
+    "Action",
+    "Change",
+    "CreatePayload",
+    "DeletePayload",
+    "ObjectState",
+    "Payload",
+    "Plan",
+    "RouteLabelsPayload",
+    "UpdatePayload",
+]
 
 
 class Action(StrEnum):
@@ -25,44 +40,84 @@ class Action(StrEnum):
     CONFLICT = "conflict"
 
 
+class ObjectState(StrEnum):
+    """An object's sync state, as ``status`` and the controller's ``/status`` show it."""
+
+    IN_SYNC = "in sync"
+    MISSING = "missing"  # in the manifests, not in the swarm
+    OUTDATED = "outdated"  # the manifest changed since it was applied
+    DRIFTED = "drifted"  # changed in the swarm since it was applied
+    BLOCKED = "blocked"
+    CONFLICT = "conflict"
+    NOT_IN_MANIFESTS = "not in manifests"  # managed, no manifest any more (pruned only with --prune)
+    OLD_VERSION = "old version"  # a config/secret version that a rotation replaced
+
+
 _CHANGES = {Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE}
 
 
 @dataclass(frozen=True)
+class CreatePayload:
+    desired: DesiredObject
+
+
+@dataclass(frozen=True)
+class UpdatePayload:
+    """An update in place, or a replace (networks) or adoption: the spec to send and the live object."""
+
+    desired: DesiredObject
+    live: ObservedObject
+
+
+@dataclass(frozen=True)
+class DeletePayload:
+    live: ObservedObject
+    rotation: bool = False  # an old config/secret version: kept (not failed) while still in use
+
+
+@dataclass(frozen=True)
+class RouteLabelsPayload:
+    """Route labels on a service the reconciler does not manage: its whole new label set."""
+
+    live: ObservedObject
+    labels: dict[str, str]
+
+
+Payload = CreatePayload | UpdatePayload | DeletePayload | RouteLabelsPayload | None
+
+
+@dataclass(frozen=True)
 class Change:
-    key: str  # Kind/name
+    key: ResourceKey
     action: Action
     reason: str = ""
     diff: tuple[FieldDiff, ...] = ()
     drift: bool = False  # the live object differs from what was last applied, not only from the manifest
     swarm_name: str = ""  # the Swarm object it acts on (configs and secrets: the content-hashed name)
+    state: ObjectState = ObjectState.IN_SYNC
     # What apply needs, computed by the planner: the spec to send, the live id and version, ...
-    payload: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    payload: Payload = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, ResourceKey):  # accept "Kind/name" text from callers and tests
+            object.__setattr__(self, "key", ResourceKey.parse(self.key))
 
     @property
     def kind(self) -> str:
-        return self.key.split("/", 1)[0]
+        return self.key.kind
 
     @property
     def name(self) -> str:
-        return self.key.split("/", 1)[1]
+        return self.key.name
 
     @property
     def changes_something(self) -> bool:
         return self.action in _CHANGES
 
     @property
-    def state(self) -> str:
-        """The object's state in words, as ``status`` and the controller's ``/status`` show it."""
-        if self.action is Action.NOOP:
-            return "not in manifests" if "--prune" in self.reason else "in sync"
-        if self.action is Action.CREATE:
-            return "missing"
-        if self.action in (Action.UPDATE, Action.REPLACE):
-            return "drifted" if self.drift else "outdated"
-        if self.action is Action.DELETE:
-            return "old version" if "old version" in self.reason else "not in manifests"
-        return self.action.value
+    def desired(self) -> DesiredObject | None:
+        payload = self.payload
+        return payload.desired if isinstance(payload, CreatePayload | UpdatePayload) else None
 
     def as_json(self, redact: bool = False) -> dict[str, Any]:
         def show(value: Any) -> Any:
@@ -71,7 +126,7 @@ class Change:
             return "<redacted>" if redact else value
 
         return {
-            "key": self.key,
+            "key": str(self.key),
             "swarm_name": self.swarm_name,
             "action": self.action.value,
             "reason": self.reason,

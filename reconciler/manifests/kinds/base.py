@@ -11,6 +11,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from reconciler import API_VERSION
+from reconciler.core.keys import ResourceKey
 from reconciler.manifests.types import Metadata, Spec
 
 __all__ = ["Reference", "Resource"]
@@ -29,9 +30,9 @@ class Resource(Spec):
         return self.metadata.name
 
     @property
-    def key(self) -> str:
+    def key(self) -> ResourceKey:
         """``Kind/name``: unique in a manifest set, used in messages and plans."""
-        return f"{self.KIND}/{self.metadata.name}"
+        return ResourceKey.of(self.KIND, self.metadata.name)
 
     def references(self) -> list[Reference]:
         return []

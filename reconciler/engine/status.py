@@ -1,0 +1,56 @@
+"""The pipeline's last stage: a plan and what applying it did → each object's status.
+
+``status`` (the CLI) shows the plan's view of every object; the controller shows the swarm as it
+stands after its pass: what was applied is in sync, what was deleted is gone, the rest keeps the
+state the planner found. Rows are typed (``ObjectStatus``, ``ObjectState``) and turned into text or
+JSON only by the views. Called by ``reconciler status`` and the controller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from reconciler.core.keys import ResourceKey
+from reconciler.engine.applying import ApplyResult
+from reconciler.engine.events import OutcomeStatus
+from reconciler.state.plan import Action, Change, ObjectState, Plan
+
+__all__ = ["ObjectStatus", "after_apply", "object_statuses"]
+
+
+@dataclass(frozen=True)
+class ObjectStatus:
+    key: ResourceKey
+    swarm_name: str
+    state: ObjectState
+    reason: str
+
+    @property
+    def in_sync(self) -> bool:
+        return self.state is ObjectState.IN_SYNC
+
+    def as_json(self) -> dict[str, Any]:
+        return {"key": str(self.key), "swarm_name": self.swarm_name, "state": self.state.value, "reason": self.reason}
+
+
+def object_statuses(plan: Plan) -> list[ObjectStatus]:
+    """One row per change of the plan, in plan order."""
+    return [ObjectStatus(c.key, c.swarm_name, c.state, c.reason) for c in plan.changes]
+
+
+def after_apply(plan: Plan, applied: ApplyResult) -> Plan:
+    """The plan as the swarm stands after applying it: a change that was done is in sync, and a
+    deletion that was done is gone."""
+    done = {id(o.change) for o in applied.outcomes if o.status is OutcomeStatus.DONE}
+
+    def settled(change: Change) -> Change:
+        return replace(change, action=Action.NOOP, reason="applied", drift=False, state=ObjectState.IN_SYNC)
+
+    return Plan(
+        tuple(
+            settled(c) if id(c) in done else c
+            for c in plan.changes
+            if not (id(c) in done and c.action is Action.DELETE)
+        )
+    )
