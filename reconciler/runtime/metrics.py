@@ -2,7 +2,7 @@
 the current revision and object counts become the text that ``GET /metrics`` serves.
 
 The reconcile loop and the leader elector call the plain-argument methods (``observe_pass``,
-``set_leader``, ``set_revision``, ``count_error``, ...); ``reconciler.runtime.http_server`` calls
+``set_leader``, ``set_revision``, ``count_error``, ...); ``reconciler.runtime.http_endpoints`` calls
 ``render``. Every ``Metrics`` owns its own ``CollectorRegistry``: the process-global registry would
 make a second controller (or the next test) fail with "Duplicated timeseries".
 """

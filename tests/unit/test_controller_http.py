@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.runtime.http_server import MAX_WEBHOOK_BODY, ControllerHTTP, Webhook, parse_listen
+from reconciler.runtime.http_endpoints import Webhook
+from reconciler.runtime.http_handler import MAX_WEBHOOK_BODY
+from reconciler.runtime.http_server import ControllerHTTP, parse_listen
 from reconciler.runtime.metrics import Metrics
 
 
