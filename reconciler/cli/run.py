@@ -20,11 +20,14 @@ import click
 from reconciler.cli.context import EXIT_ERROR, settings
 from reconciler.engine.planning import PlanOptions
 from reconciler.runtime.controller import Controller, ControllerConfig
-from reconciler.runtime.git_sync import GitPoller, GitSync, GitSyncError, verify_signature
+from reconciler.runtime.git_command import GitSyncError
+from reconciler.runtime.git_poller import GitPoller
+from reconciler.runtime.git_sync import GitSync
 from reconciler.runtime.http_server import ControllerHTTP
 from reconciler.runtime.leader import LeaderElector
 from reconciler.runtime.logs import configure_logging
 from reconciler.runtime.metrics import Metrics
+from reconciler.runtime.webhooks import verify_signature
 from reconciler.swarm.docker_api import connect
 from reconciler.swarm.lease import LeaseStore
 from reconciler.swarm.port import SwarmError

@@ -1,4 +1,4 @@
-"""The built-in Git poller: a remote ref turns into a checked-out revision folder behind an atomic symlink.
+"""A remote ref → a checked-out revision folder behind an atomic symlink: the Git revision store.
 
 ``GitSync.sync()`` fetches ``ref`` from ``url`` into a bare cache and, when the ref moved, writes the
 commit's tree into a fresh revision folder and swaps the ``current`` symlink to it, so a reader that
@@ -9,41 +9,28 @@ resolves ``current`` once always sees one complete revision::
       rev-<sha12>/        one complete revision per folder, no .git
       current -> rev-<sha12>
 
-``GitPoller`` runs ``sync()`` in a thread every ``interval`` seconds and at once on ``trigger()``
-(which the ``POST /hooks/git`` webhook calls after ``verify_signature`` accepted the request), and
-reports a new revision or a failure through callbacks. The controller (``reconciler run --git-url``)
-owns the poller and reloads the manifests under ``current`` on each new revision.
-
-Git runs as a subprocess (no shell, a timeout, no prompts); every error becomes ``GitSyncError``
-with git's stderr and any credentials in the URL redacted.
+Called by ``reconciler.runtime.git_poller.GitPoller`` (on its interval and on the webhook's trigger);
+the manager of ``reconciler run --git-url`` points the controller at ``current``. Each git command
+runs through ``reconciler.runtime.git_command.run_git``; every error is a ``GitSyncError`` without
+credentials from the URL.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
-import hmac
 import logging
 import os
 import re
 import secrets
 import shutil
-import signal
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import unquote
 
-__all__ = [
-    "GitPoller",
-    "GitSync",
-    "GitSyncError",
-    "redact_credentials",
-    "verify_signature",
-]
+from reconciler.runtime.git_command import GitSyncError, redact_credentials, run_git
+
+__all__ = ["GitSync"]
 
 log = logging.getLogger(__name__)
 
@@ -55,67 +42,6 @@ REV_PREFIX = "rev-"
 TMP_PREFIX = ".tmp-"
 # The fetched commit is kept under this ref (not only in FETCH_HEAD) so it survives gc in the cache.
 TARGET_REF = "refs/reconciler/target"
-# Transports a URL may use: ext:: and fd:: would let a URL run arbitrary commands.
-ALLOWED_PROTOCOLS = "file:git:http:https:ssh"
-# How often a running git command looks at the cancel event; bounds how late stop() can be.
-POLL_SLICE = 0.2
-
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
-
-
-class GitSyncError(Exception):
-    """A sync failed: git missing, bad URL, unknown ref, timeout, cancelled, or a file-system error.
-
-    The message and ``stderr`` never contain credentials from the URL.
-    """
-
-    def __init__(self, message: str, *, stderr: str = "", returncode: int | None = None) -> None:
-        super().__init__(message)
-        self.stderr = stderr
-        self.returncode = returncode
-
-
-def redact_credentials(text: str, url: str = "") -> str:
-    """``text`` with the user-info of any ``scheme://user:secret@`` replaced by ``***@``.
-
-    Also removes the literal user-info of ``url`` (raw and percent-decoded), in case git or a
-    credential helper echoed it outside a URL.
-    """
-    secrets_in_url: list[str] = []
-    match = re.search(r"://([^/@\s]+)@", url)
-    if match:
-        userinfo = match.group(1)
-        secrets_in_url += [userinfo, unquote(userinfo)]
-        _, _, password = userinfo.partition(":")
-        if password:
-            secrets_in_url += [password, unquote(password)]
-    # Longest first so a password inside the user-info does not leave the user-info half replaced.
-    for secret in sorted({s for s in secrets_in_url if s}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return _USERINFO.sub("***@", text)
-
-
-def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
-    """Whether ``header`` (GitHub's ``X-Hub-Signature-256``) signs the raw ``body`` with ``secret``.
-
-    The header is ``sha256=<hex HMAC-SHA256 of the body>``. A missing or malformed header, or an
-    empty secret (anyone can compute an HMAC with an empty key), is rejected. The digests are
-    compared in constant time.
-    """
-    if not secret or header is None:
-        return False
-    scheme, sep, hex_digest = header.strip().partition("=")
-    if not sep or scheme.strip().lower() != "sha256":
-        return False
-    hex_digest = hex_digest.strip()
-    if len(hex_digest) != 64:
-        return False
-    try:
-        given = bytes.fromhex(hex_digest)
-    except ValueError:
-        return False
-    expected = hmac.new(secret, body, hashlib.sha256).digest()
-    return hmac.compare_digest(expected, given)
 
 
 class GitSync:
@@ -325,61 +251,16 @@ class GitSync:
         cwd: Path | None = None,
     ) -> str:
         """Run git with ``args``; its stdout, or ``GitSyncError`` with its (redacted) stderr."""
-        full_env = {
-            **os.environ,
-            "GIT_TERMINAL_PROMPT": "0",
-            "GCM_INTERACTIVE": "never",
-            "GIT_ALLOW_PROTOCOL": os.environ.get("GIT_ALLOW_PROTOCOL", ALLOWED_PROTOCOLS),
-            # English messages, so errors read the same in logs and tests.
-            "LC_ALL": "C",
-            **(env or {}),
-        }
-        # Only the per-call index file is ours to point at; an inherited one would be wrong.
-        if env is None or "GIT_INDEX_FILE" not in env:
-            full_env.pop("GIT_INDEX_FILE", None)
-        context = f"git {what} of {self.url} ({self.ref})"
-        try:
-            proc = subprocess.Popen(
-                [self.git, *args],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=full_env,
-                cwd=cwd,
-                text=True,
-                errors="replace",
-                # A session of its own: no controlling terminal (so ssh cannot prompt for a
-                # password), and the whole group (git-remote-https, ssh, ...) can be killed.
-                start_new_session=True,
-            )
-        except FileNotFoundError as exc:
-            raise GitSyncError(f"{context}: the git executable {self.git!r} was not found") from exc
-        except OSError as exc:
-            raise GitSyncError(f"{context}: cannot run {self.git!r}: {exc}") from exc
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                stdout, stderr = proc.communicate(timeout=max(0.0, min(POLL_SLICE, deadline - time.monotonic())))
-                break
-            except subprocess.TimeoutExpired:
-                if time.monotonic() >= deadline:
-                    _kill_group(proc)
-                    raise GitSyncError(f"{context} timed out after {self.timeout:g} s") from None
-                if cancel is not None and cancel.is_set():
-                    _kill_group(proc)
-                    raise GitSyncError(f"{context} was cancelled") from None
-        if proc.returncode != 0:
-            clean = redact_credentials(stderr.strip(), self._url)
-            detail = clean or f"exit status {proc.returncode}"
-            raise GitSyncError(f"{context} failed: {detail}", stderr=clean, returncode=proc.returncode)
-        return stdout
-
-
-def _kill_group(proc: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    # The group is dead, so its pipes close and this returns at once.
-    proc.communicate()
+        return run_git(
+            self.git,
+            args,
+            context=f"git {what} of {self.url} ({self.ref})",
+            url=self._url,
+            timeout=self.timeout,
+            cancel=cancel,
+            env=env,
+            cwd=cwd,
+        )
 
 
 def _fsync_dir(path: Path) -> None:
@@ -394,101 +275,3 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-class GitPoller:
-    """Runs ``sync.sync()`` in a thread every ``interval`` seconds and at once on ``trigger()``.
-
-    ``on_revision(sha)`` is called when the checked-out revision changed (the first sync counts);
-    ``on_error(exc)`` when a sync failed; ``current`` then stays on the last good revision and the
-    next attempt comes at the next interval or trigger. Exceptions from the callbacks are logged and
-    do not stop the thread. ``stop_event`` (a fresh one if not given) ends the thread when set; a
-    running git command is cancelled, so ``stop()`` returns within about a second.
-    """
-
-    def __init__(
-        self,
-        sync: GitSync,
-        interval: float,
-        on_revision: Callable[[str], None],
-        on_error: Callable[[Exception], None] | None = None,
-        *,
-        stop_event: threading.Event | None = None,
-        name: str = "git-poller",
-    ) -> None:
-        if interval <= 0:
-            raise ValueError(f"interval must be positive, not {interval}")
-        self.sync = sync
-        self.interval = interval
-        self.on_revision = on_revision
-        self.on_error = on_error
-        self.stop_event = stop_event if stop_event is not None else threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._revision: str | None = None
-        self.last_error: Exception | None = None
-        self.last_success: float | None = None  # time.time() of the last successful sync
-
-    @property
-    def revision(self) -> str | None:
-        """The SHA of the last successful sync; None before it."""
-        return self._revision
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def trigger(self) -> None:
-        """Sync as soon as possible (a sync running now is followed by another)."""
-        self._wake.set()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Set the stop event and wait up to ``timeout`` seconds for the thread to end."""
-        self.stop_event.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def is_alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def _run(self) -> None:
-        while not self.stop_event.is_set():
-            # Cleared before the sync, so a trigger that arrives while git is fetching (and may
-            # have missed the pushed commit) causes one more sync right after.
-            self._wake.clear()
-            self._sync_once()
-            self._wait()
-
-    def _sync_once(self) -> None:
-        try:
-            sha = self.sync.sync(cancel=self.stop_event)
-        except Exception as exc:
-            if self.stop_event.is_set():
-                return  # cancelled on the way out; not worth reporting
-            self.last_error = exc
-            log.warning("git sync failed: %s", exc)
-            if self.on_error is not None:
-                self._call(functools.partial(self.on_error, exc), "on_error")
-            return
-        self.last_error = None
-        self.last_success = time.time()
-        if sha != self._revision:
-            self._revision = sha
-            self._call(functools.partial(self.on_revision, sha), "on_revision")
-
-    def _wait(self) -> None:
-        deadline = time.monotonic() + self.interval
-        while not self.stop_event.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            # Bounded slices: an external stop_event set without stop() is noticed within one.
-            if self._wake.wait(min(remaining, 0.5)):
-                return
-
-    @staticmethod
-    def _call(call: Callable[[], None], what: str) -> None:
-        try:
-            call()
-        except Exception:
-            log.exception("git poller callback %s failed", what)

@@ -1,4 +1,4 @@
-"""GitSync, GitPoller and verify_signature against real git and local bare repositories (no network).
+"""GitSync and GitPoller against real git and local bare repositories (no network).
 
 Each test makes an upstream bare repository in tmp_path and pushes commits to it from a work clone;
 GitSync fetches from the bare repository by path, as it would from a remote.
@@ -6,8 +6,6 @@ GitSync fetches from the bare repository by path, as it would from a remote.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import queue
 import shutil
@@ -18,13 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.runtime.git_sync import (
-    GitPoller,
-    GitSync,
-    GitSyncError,
-    redact_credentials,
-    verify_signature,
-)
+from reconciler.runtime.git_command import GitSyncError, redact_credentials
+from reconciler.runtime.git_poller import GitPoller
+from reconciler.runtime.git_sync import GitSync
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
@@ -407,43 +401,6 @@ def test_a_hanging_git_times_out_and_its_whole_process_group_is_killed(tmp_path:
 def test_invalid_arguments_are_refused(tmp_path: Path, url: str, ref: str, keep: int) -> None:
     with pytest.raises(ValueError):
         GitSync(url, ref, root=tmp_path, keep=keep)
-
-
-# --- verify_signature ----------------------------------------------------------------------------
-
-SECRET = b"webhook-secret"
-BODY = b'{"ref": "refs/heads/main", "after": "abc"}'
-GOOD = "sha256=" + hmac.new(SECRET, BODY, hashlib.sha256).hexdigest()
-
-
-def test_verify_signature_accepts_the_right_signature() -> None:
-    assert verify_signature(SECRET, BODY, GOOD)
-    assert verify_signature(SECRET, BODY, GOOD.upper().replace("SHA256=", "sha256="))
-
-
-@pytest.mark.parametrize(
-    "header",
-    [
-        None,
-        "",
-        "sha256=",
-        "sha256",
-        GOOD[len("sha256=") :],  # no scheme
-        "sha1=" + hmac.new(SECRET, BODY, hashlib.sha1).hexdigest(),
-        "sha256=" + "zz" * 32,  # not hex
-        GOOD[:-2],  # truncated
-        GOOD + "00",  # too long
-        "sha256=" + hmac.new(b"another-secret", BODY, hashlib.sha256).hexdigest(),
-        "sha256=" + hmac.new(SECRET, BODY + b" ", hashlib.sha256).hexdigest(),  # another body
-        "sha256=" + "0" * 64,
-    ],
-)
-def test_verify_signature_rejects(header: str | None) -> None:
-    assert not verify_signature(SECRET, BODY, header)
-
-
-def test_verify_signature_rejects_an_empty_secret() -> None:
-    assert not verify_signature(b"", BODY, "sha256=" + hmac.new(b"", BODY, hashlib.sha256).hexdigest())
 
 
 # --- GitPoller -----------------------------------------------------------------------------------
