@@ -80,7 +80,8 @@ class Applier:
     clock: Callable[[], float] = time.monotonic
     guard: Callable[[], bool] | None = None  # asked before every write; False aborts the whole apply
     ids: dict[tuple[str, str], str] = field(init=False)
-    _failed: set[ResourceKey] = field(init=False, default_factory=set)
+    # Changes that did not converge, with why (None: blocked or in conflict, waiting for a person or an event).
+    _failed: dict[ResourceKey, ReconcileError | None] = field(init=False, default_factory=dict)
     _desired: dict[ResourceKey, DesiredObject] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -95,7 +96,6 @@ class Applier:
         if change.action is Action.NOOP:
             return Outcome(change, OutcomeStatus.NOOP, change.reason)
         if change.action in (Action.BLOCKED, Action.CONFLICT):
-            self._failed.add(change.key)
             status = OutcomeStatus.BLOCKED if change.action is Action.BLOCKED else OutcomeStatus.CONFLICT
             return self._finish(change, status, change.reason)
         if self.guard is not None and not self.guard():
@@ -105,8 +105,6 @@ class Applier:
             self.on_event(ChangeStarted(change))
             message = self._execute(change)
         except _Failed as failed:
-            if failed.status is not OutcomeStatus.KEPT:
-                self._failed.add(change.key)
             return self._finish(change, failed.status, str(failed), failed.error)
         except VersionConflict as exc:
             return self._finish(change, OutcomeStatus.RETRY, str(exc))
@@ -115,12 +113,10 @@ class Applier:
                 # A network removed moments ago can still be listed while its last tasks stop; the
                 # next observation no longer shows it, and plans to create it first.
                 return self._finish(change, OutcomeStatus.RETRY, str(exc))
-            self._failed.add(change.key)
             return self._finish(change, OutcomeStatus.FAILED, str(exc), classify(exc))
         except EngineUnavailable:
             raise
         except SwarmError as exc:
-            self._failed.add(change.key)
             error = classify(exc)
             return self._finish(change, OutcomeStatus.FAILED, str(error), error)
         return self._finish(change, OutcomeStatus.DONE, message)
@@ -128,6 +124,8 @@ class Applier:
     def _finish(
         self, change: Change, status: OutcomeStatus, message: str, error: ReconcileError | None = None
     ) -> Outcome:
+        if status not in _OK and status is not OutcomeStatus.RETRY:
+            self._failed[change.key] = error
         self.on_event(ChangeFinished(change, status, message))
         return Outcome(change, status, message, error)
 
@@ -168,7 +166,10 @@ class Applier:
         failed = [dep for dep in desired.depends_on if dep in self._failed] if desired else []
         if failed:
             message = f"not attempted: {', '.join(failed)} did not converge"
-            raise _Failed(OutcomeStatus.SKIPPED, message, TransientError(message))
+            # Retried only if what it waits for will be: a terminal or blocked dependency is reported once.
+            errors = [self._failed[dep] for dep in failed]
+            transient = any(error is not None and not error.terminal for error in errors)
+            raise _Failed(OutcomeStatus.SKIPPED, message, TransientError(message) if transient else None)
 
     def _create(self, desired: DesiredObject) -> str:
         kind = desired.swarm_kind

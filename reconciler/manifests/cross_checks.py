@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from ipaddress import IPv4Interface, IPv6Interface
 
+from reconciler.core.keys import ResourceKey
 from reconciler.manifests.errors import ManifestProblem, dotted, shown
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.service import Service
@@ -68,7 +69,7 @@ def _references(by_key: dict[str, LoadedManifest], broken: set[str]) -> list[Man
     problems = []
     for item in by_key.values():
         for ref in item.resource.references():
-            key_text = f"{ref.kind}/{ref.name}"
+            key_text = ResourceKey.of(ref.kind, ref.name)
             if ref.kind not in KINDS:
                 problems.append(
                     _problem(
@@ -77,7 +78,9 @@ def _references(by_key: dict[str, LoadedManifest], broken: set[str]) -> list[Man
                 )
             elif key_text not in by_key and key_text not in broken and not ref.optional:
                 problems.append(
-                    _problem(item, ref.field_path, f"{ref.kind}/{ref.name} is not declared in the manifests")
+                    _problem(
+                        item, ref.field_path, f"{ResourceKey.of(ref.kind, ref.name)} is not declared in the manifests"
+                    )
                 )
     return problems
 
@@ -142,7 +145,7 @@ def _route_claims(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
 
 
 def _route_network(by_key: dict[str, LoadedManifest], item: LoadedManifest, route: Route) -> list[ManifestProblem]:
-    target = by_key.get(f"Service/{route.spec.service}")
+    target = by_key.get(ResourceKey.of("Service", route.spec.service))
     if target is None or route.spec.network is None:
         return []
     assert isinstance(target.resource, Service)
@@ -152,7 +155,7 @@ def _route_network(by_key: dict[str, LoadedManifest], item: LoadedManifest, rout
         _problem(
             item,
             ("spec", "network"),
-            f"Service/{route.spec.service} is not attached to network {shown(route.spec.network)}",
+            f"{ResourceKey.of('Service', route.spec.service)} is not attached to network {shown(route.spec.network)}",
         )
     ]
 
@@ -194,7 +197,7 @@ def _vrrp_passwords(by_key: dict[str, LoadedManifest], contents: dict[str, bytes
         assert isinstance(vip, VirtualIP)
         if vip.spec.password is None:
             continue
-        content = contents.get(f"Secret/{vip.spec.password.secret}")
+        content = contents.get(ResourceKey.of("Secret", vip.spec.password.secret))
         if content is None:
             continue  # external or missing: the reference check speaks for a missing one
         if not _valid_vrrp_password(content):

@@ -136,7 +136,7 @@ def keepalived_conf(
     auth_pass = None
     if vip.spec.password is not None:
         if password is None:
-            raise ValueError(f"VirtualIP/{vip.name} needs a VRRP password")
+            raise ValueError(f"{vip.key} needs a VRRP password")
         _check_password(password)
         auth_pass = password
     priority = next((p for _, nid, p in nodes.resolved if nid == node_id), nodes.default)
@@ -153,18 +153,16 @@ def _render(vip: VirtualIP, priority: str, auth_pass: str | None, nodes: _Nodes,
     spec = vip.spec
     family = _instance_family(vip)
     if family == 6 and spec.password is not None:
-        raise ValueError(
-            f"VirtualIP/{vip.name}: an IPv6 VRRP instance runs VRRPv3, which has no authentication; drop `password`"
-        )
+        raise ValueError(f"{vip.key}: an IPv6 VRRP instance runs VRRPv3, which has no authentication; drop `password`")
     if family == 6 and spec.advert_interval > VRRP3_MAX_ADVERT_INTERVAL:
         raise ValueError(
-            f"VirtualIP/{vip.name}: an IPv6 VRRP instance runs VRRPv3, whose advert interval is at most "
+            f"{vip.key}: an IPv6 VRRP instance runs VRRPv3, whose advert interval is at most "
             f"{VRRP3_MAX_ADVERT_INTERVAL} s"
         )
     addresses = sorted(spec.addresses, key=_interface_key)
     # The model compares addresses with their prefix; one IP with two prefixes is still one address.
     if len({a.ip for a in addresses}) != len(addresses):
-        raise ValueError(f"VirtualIP/{vip.name}: an address is listed twice (with different prefixes)")
+        raise ValueError(f"{vip.key}: an address is listed twice (with different prefixes)")
     same = [a for a in addresses if a.version == family]
     other = [a for a in addresses if a.version != family]
     checks = sorted(spec.checks, key=lambda c: c.name)
@@ -267,7 +265,7 @@ def _nodes(vip: VirtualIP, node_ids: Mapping[str, str]) -> _Nodes:
     # Two hostnames on one node ID would make the first branch of the if-chain win silently.
     ids = [node_id for _, node_id, _ in resolved]
     if len(set(ids)) != len(ids):
-        raise ValueError(f"VirtualIP/{vip.name}: two hostnames in `priorities` resolve to the same node ID")
+        raise ValueError(f"{vip.key}: two hostnames in `priorities` resolve to the same node ID")
     return _Nodes(tuple(resolved), tuple(unresolved), vip.spec.default_priority)
 
 
@@ -300,13 +298,11 @@ def _instance_family(vip: VirtualIP) -> int:
     spec = vip.spec
     peer_families = {peer.version for peer in spec.unicast_peers}
     if len(peer_families) > 1:
-        raise ValueError(f"VirtualIP/{vip.name}: unicast peers must all be IPv4 or all be IPv6")
+        raise ValueError(f"{vip.key}: unicast peers must all be IPv4 or all be IPv6")
     if peer_families:
         family = peer_families.pop()
         if not any(a.version == family for a in spec.addresses):
-            raise ValueError(
-                f"VirtualIP/{vip.name}: the unicast peers are IPv{family}, so at least one address must be too"
-            )
+            raise ValueError(f"{vip.key}: the unicast peers are IPv{family}, so at least one address must be too")
         return family
     return 4 if any(a.version == 4 for a in spec.addresses) else 6
 

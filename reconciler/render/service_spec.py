@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import DEFAULT_INSTANCE, REQUESTED_IMAGE, ownership_labels
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.service import FileMount, Service, UpdatePolicy
@@ -136,7 +137,7 @@ def _mount(mount: Any, manifests: ManifestSet, instance: str) -> dict[str, Any]:
         return {"Type": "tmpfs", "Target": mount.target, "ReadOnly": mount.read_only}
     if mount.bind is not None:
         return {"Type": "bind", "Source": mount.bind, "Target": mount.target, "ReadOnly": mount.read_only}
-    volume = manifests.get(f"Volume/{mount.volume}")
+    volume = manifests.get(ResourceKey.of("Volume", mount.volume))
     assert isinstance(volume, Volume), "the loader checked that every mounted volume is declared"
     return {
         "Type": "volume",
@@ -148,7 +149,7 @@ def _mount(mount: Any, manifests: ManifestSet, instance: str) -> dict[str, Any]:
 
 
 def _file(ref: FileMount, manifests: ManifestSet, kind: str) -> dict[str, Any]:
-    key = f"{kind}/{ref.name}"
+    key = ResourceKey.of(kind, ref.name)
     item = manifests.get(key)
     assert isinstance(item, Config | Secret), "the loader checked that every reference is declared"
     default_target = f"/{ref.name}" if kind == "Config" else ref.name

@@ -4,11 +4,15 @@ permission is named by ``doctor`` and by the failing command, never shown as a t
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from reconciler.core.labels import MANAGED_BY
+from reconciler.runtime.controller import Controller, ControllerConfig
+from reconciler.runtime.metrics import Metrics
 from tests.integration.conftest import Cli, Workspace
 from tests.lab.socket_proxy import RECONCILER_PROXY_SETTINGS, SocketProxy
 
@@ -192,4 +196,39 @@ def test_an_unreachable_docker_host_is_a_clear_error(ws: Workspace, busybox: str
     code, report = doctor_json(ws, UNREACHABLE)
     assert code == 1 and report["ok"] is False
     assert report["checks"][0]["name"] == "engine reachable" and report["checks"][0]["ok"] is False
+    nothing_created(ws)
+
+
+# ---------------------------------------------------------------------------------- the controller
+
+
+def test_the_controller_stops_on_a_missing_permission_without_a_retry_storm(
+    ws: Workspace, busybox: str, make_socket_proxy: MakeSocketProxy
+) -> None:
+    """A proxy without SECRETS=1: the controller's pass ends terminal, ``/status`` names the setting,
+    and no retry follows (the requests stay constant) until something changes."""
+    ws.write(*manifests(ws, busybox))
+    proxy = make_socket_proxy(without("SECRETS"), name="no-secrets")
+    swarm = ws.swarm(proxy.url)
+    metrics = Metrics()
+    ctl = Controller(ControllerConfig(ws.folder, instance=ws.instance, resync_s=3600, watch=False, events=False),
+                     swarm, metrics=metrics)  # fmt: skip
+    stop = threading.Event()
+    thread = threading.Thread(target=ctl.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while ctl.status()["terminal"] is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        terminal = ctl.status()["terminal"]
+        assert terminal is not None, ctl.status()
+        assert any("SECRETS=1" in reason for reason in terminal["reasons"]), terminal
+        settled = swarm.requests
+        time.sleep(3.0)  # a backoff retry would come within 0.5-2 s
+        assert swarm.requests == settled
+        assert b"reconciler_terminal 1.0" in metrics.render()
+    finally:
+        stop.set()
+        ctl.wakeup.wake("stop")
+        thread.join(timeout=10)
     nothing_created(ws)
