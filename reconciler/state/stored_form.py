@@ -24,12 +24,15 @@ __all__ = [
     "DEFAULT_ENDPOINT_MODE",
     "MAP_FIELDS",
     "POLICY_DEFAULTS",
+    "POLICY_STORED_ZEROES",
+    "PORT_DEFAULTS",
     "QUIRKS",
     "RESTART_DEFAULTS",
     "STOP_GRACE_DEFAULT",
     "TASK_SERVER_FIELDS",
     "UNORDERED_CONTAINER_LISTS",
     "VXLAN_OPTION",
+    "ZERO_OMITTED",
     "Quirk",
     "omit_empty",
     "store_config",
@@ -51,20 +54,35 @@ class Quirk:
 
 
 QUIRKS: tuple[Quirk, ...] = (
-    Quirk("omit-empty", "false, empty lists and empty maps are not stored (Go's omitempty)",
+    Quirk("omit-empty", "false, \"\", empty lists and empty maps are not stored, nor the zero of a "
+          "number that is not a pointer (policy Delay/Monitor, health check timings and retries, "
+          "resource amounts, MaxReplicas, PublishedPort); empty structs and pointer zeros stay",
           "moby api/types/swarm/*.go: `json:\",omitempty\"` on every optional field"),
+    Quirk("annotation-labels", "a service's, config's or secret's Spec.Labels is always returned ({} "
+          "when none were sent); a network's Labels is null when none were sent",
+          "moby api/types/swarm/common.go: Annotations.Labels has no omitempty"),
     Quirk("task-server-fields", "TaskTemplate gains ForceUpdate 0 and Runtime \"container\"",
           "moby daemon/cluster/convert/service.go: ServiceSpecToGRPC/ServiceFromGRPC"),
     Quirk("container-isolation", "ContainerSpec gains Isolation \"default\"",
           "moby daemon/cluster/convert/container.go: containerToGRPC"),
     Quirk("endpoint-mode-vip", "an EndpointSpec without Mode is stored with Mode \"vip\"",
           "moby daemon/cluster/convert/service.go: ServiceSpecToGRPC (ResolutionModeVirtualIP)"),
+    Quirk("port-defaults", "a published port without Protocol or PublishMode is stored with \"tcp\" "
+          "and \"ingress\" (the zero values of swarmkit's enums)",
+          "moby daemon/cluster/convert/service.go: endpointSpecToGRPC/endpointSpecFromGRPC"),
+    Quirk("policy-enums", "an update or rollback policy that is sent is stored with FailureAction "
+          "\"pause\" and Order \"stop-first\" when they are empty, and Parallelism and "
+          "MaxFailureRatio always written (0 when not sent)",
+          "moby daemon/cluster/convert/service.go: updateConfigToGRPC/updateConfigFromGRPC"),
     Quirk("network-target-ids", "network attachments name a network; the engine stores its ID",
           "moby daemon/cluster/services.go: CreateService resolves Networks[].Target"),
-    Quirk("reference-ids", "config and secret references are stored with their ConfigID/SecretID",
-          "moby api/types/swarm/container.go: ConfigReference, SecretReference"),
+    Quirk("reference-ids", "config and secret references need their ConfigID/SecretID (without one: "
+          "400 \"malformed config reference\"; an unknown one: 400 \"config not found: <name>\") "
+          "and are stored with it", "moby api/types/swarm/container.go: ConfigReference, SecretReference; "
+          "swarmkit manager/controlapi/service.go: validateSecretRefsSpec, checkSecretExistence"),
     Quirk("overlay-vxlan-option", "an overlay network gains the option "
-          "com.docker.network.driver.overlay.vxlanid_list", "moby libnetwork/drivers/overlay/ovmanager"),
+          "com.docker.network.driver.overlay.vxlanid_list (one VXLAN id per network, from 4097)",
+          "moby libnetwork/drivers/overlay/ovmanager"),
     Quirk("ipam-default-pool", "a network without IPAM gets the default driver and a /24 from the "
           "default pool, with its first address as gateway", "swarmkit manager/allocator/cnmallocator"),
     Quirk("ipam-gateway-filled", "an IPAM pool given without a gateway is stored with the subnet's "
@@ -112,20 +130,44 @@ UNORDERED_CONTAINER_LISTS: Mapping[str, Callable[[Any], Any]] = {
 # omitempty keeps even when empty (``Mode: {"Global": {}}`` stays).
 MAP_FIELDS = frozenset({"Labels", "Options", "DriverOpts", "Sysctls", "Annotations", "Ulimits"})
 
+# Numbers that are plain (not pointer) fields with omitempty, by the struct (or list) holding them:
+# their zero is not stored. Pointer fields (Replicas, StopGracePeriod, RestartPolicy's) and fields
+# without omitempty (Parallelism, MaxFailureRatio, ForceUpdate) keep their zero.
+ZERO_OMITTED: Mapping[str, frozenset[str]] = {
+    "UpdateConfig": frozenset({"Delay", "Monitor"}),
+    "RollbackConfig": frozenset({"Delay", "Monitor"}),
+    "Healthcheck": frozenset({"Interval", "Timeout", "Retries", "StartPeriod", "StartInterval"}),
+    "Limits": frozenset({"NanoCPUs", "MemoryBytes", "Pids"}),
+    "Reservations": frozenset({"NanoCPUs", "MemoryBytes"}),
+    "Placement": frozenset({"MaxReplicas"}),
+    "Ports": frozenset({"PublishedPort"}),
+}
+
+# What a sent update/rollback policy is stored with (quirk ``policy-enums``): swarmkit's enums
+# have these as their zero values, and the two numbers are written without omitempty.
+POLICY_STORED_ZEROES: Mapping[str, Any] = {"Parallelism": 0, "FailureAction": "pause", "MaxFailureRatio": 0,
+                                           "Order": "stop-first"}  # fmt: skip
+PORT_DEFAULTS: Mapping[str, Any] = {"Protocol": "tcp", "PublishMode": "ingress"}
+
 
 def omit_empty(value: Any, key: str = "") -> Any:
     """What Go's ``omitempty`` leaves of a value, recursively (quirk ``omit-empty``): no None,
-    ``false``, empty lists or empty maps (``MAP_FIELDS``); zero and empty structs are kept."""
+    ``false``, ``""``, empty lists, empty maps (``MAP_FIELDS``) or zeros of ``ZERO_OMITTED``
+    fields; other zeros and empty structs are kept. Values inside maps are kept as they are."""
     if isinstance(value, dict):
+        if key in MAP_FIELDS:
+            return dict(value)
         out = {k: omit_empty(v, k) for k, v in value.items()}
-        return {k: v for k, v in out.items() if not _omitted(k, v)}
+        return {k: v for k, v in out.items() if not _omitted(key, k, v)}
     if isinstance(value, list):
-        return [omit_empty(v) for v in value]
+        return [omit_empty(v, key) for v in value]  # items are judged as fields of the list's holder
     return value
 
 
-def _omitted(key: str, value: Any) -> bool:
-    if value is None or value is False or value == []:
+def _omitted(parent: str, key: str, value: Any) -> bool:
+    if value is None or value is False or value == "" or value == []:
+        return True
+    if value == 0 and not isinstance(value, bool) and key in ZERO_OMITTED.get(parent, ()):
         return True
     return value == {} and key in MAP_FIELDS
 
@@ -137,6 +179,7 @@ def store_service(spec: Mapping[str, Any], network_ids: Mapping[str, str]) -> di
     """A ServiceSpec as sent → as the engine stores it. ``network_ids`` maps network names (and IDs)
     to IDs; an unknown target raises ``KeyError`` with the name."""
     stored: dict[str, Any] = omit_empty(copy.deepcopy(dict(spec)))
+    stored["Labels"] = dict(spec.get("Labels") or {})  # quirk annotation-labels
     task = stored.setdefault("TaskTemplate", {})
     for key, value in TASK_SERVER_FIELDS.items():
         task.setdefault(key, value)
@@ -146,13 +189,29 @@ def store_service(spec: Mapping[str, Any], network_ids: Mapping[str, str]) -> di
     for attachment in task.get("Networks") or []:
         attachment["Target"] = network_ids[attachment["Target"]]
     if "EndpointSpec" in spec:
-        stored.setdefault("EndpointSpec", {}).setdefault("Mode", DEFAULT_ENDPOINT_MODE)
+        endpoint = stored.setdefault("EndpointSpec", {})
+        endpoint.setdefault("Mode", DEFAULT_ENDPOINT_MODE)
+        for port in endpoint.get("Ports") or []:
+            for key, value in PORT_DEFAULTS.items():
+                port[key] = port.get(key) or value
+    for policy in ("UpdateConfig", "RollbackConfig"):
+        if policy in spec and spec[policy] is not None:
+            sent = stored.setdefault(policy, {})
+            for key, value in POLICY_STORED_ZEROES.items():
+                if not sent.get(key):
+                    sent[key] = value
     stored.setdefault("Mode", {"Replicated": {"Replicas": 1}})
-    return stored
+    return _ordered(stored, ("Name", "Labels", "TaskTemplate", "Mode", "UpdateConfig", "RollbackConfig"))
 
 
-def store_network(spec: Mapping[str, Any], default_subnet: str) -> dict[str, Any]:
-    """A network create body → the network as inspected (``Id`` and ``Created`` are the caller's)."""
+def _ordered(value: dict[str, Any], first: tuple[str, ...]) -> dict[str, Any]:
+    """The engine's field order (cosmetic: JSON objects are unordered, but diffs read better)."""
+    return {**{k: value[k] for k in first if k in value}, **value}
+
+
+def store_network(spec: Mapping[str, Any], default_subnet: str, vxlan_id: int = 4097) -> dict[str, Any]:
+    """A network create body → the network as inspected (``Id`` and ``Created`` are the caller's).
+    ``vxlan_id``: the engine gives each overlay network its own (quirk ``overlay-vxlan-option``)."""
     ipam = copy.deepcopy(dict(spec.get("IPAM") or {}))
     pools = ipam.get("Config") or [{"Subnet": default_subnet}]
     for pool in pools:
@@ -161,7 +220,7 @@ def store_network(spec: Mapping[str, Any], default_subnet: str) -> dict[str, Any
             pool["Gateway"] = str(first)
     options = dict(spec.get("Options") or {})
     if spec.get("Driver") == "overlay":
-        options.setdefault(VXLAN_OPTION, "4097")
+        options.setdefault(VXLAN_OPTION, str(vxlan_id))
     return {
         "Name": spec["Name"],
         "Scope": spec.get("Scope") or "swarm",
@@ -171,15 +230,19 @@ def store_network(spec: Mapping[str, Any], default_subnet: str) -> dict[str, Any
         "Internal": bool(spec.get("Internal")),
         "Attachable": bool(spec.get("Attachable")),
         "Ingress": False,
+        "ConfigFrom": {"Network": ""},
+        "ConfigOnly": False,
+        "Containers": None,
         "Options": options,
-        "Labels": dict(spec.get("Labels") or {}),
+        "Labels": dict(spec.get("Labels") or {}) or None,  # quirk annotation-labels: null when none
     }
 
 
 def store_config(spec: Mapping[str, Any]) -> dict[str, Any]:
     """A config create body → its stored ``Spec`` (the data is kept and returned)."""
     stored: dict[str, Any] = omit_empty(copy.deepcopy(dict(spec)))
-    return stored
+    stored["Labels"] = dict(spec.get("Labels") or {})  # quirk annotation-labels
+    return _ordered(stored, ("Name", "Labels"))
 
 
 def store_secret(spec: Mapping[str, Any]) -> dict[str, Any]:

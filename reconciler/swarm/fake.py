@@ -82,6 +82,7 @@ class FakeSwarm:
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _index: Iterator[int] = field(default_factory=lambda: itertools.count(10), repr=False)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
+    _vxlan_ids: Iterator[int] = field(default_factory=lambda: itertools.count(4097), repr=False)
     _services: dict[str, ApiObject] = field(default_factory=dict, repr=False)
     _networks: dict[str, ApiObject] = field(default_factory=dict, repr=False)
     _configs: dict[str, ApiObject] = field(default_factory=dict, repr=False)
@@ -94,7 +95,7 @@ class FakeSwarm:
     def __post_init__(self) -> None:
         for name, driver, scope in _BUILTIN_NETWORKS:
             self._networks[self._new_id()] = {"Name": name, "Driver": driver, "Scope": scope, "Labels": {}}
-        ingress = store_network({"Name": "ingress", "Driver": "overlay"}, "10.0.0.0/24")
+        ingress = store_network({"Name": "ingress", "Driver": "overlay"}, "10.0.0.0/24", vxlan_id=4096)
         self._networks[self._new_id()] = {**ingress, "Ingress": True}
         for number in range(1, self.nodes + 1):
             self._nodes.append(
@@ -158,8 +159,10 @@ class FakeSwarm:
                 raise NameTaken(f"POST /networks/create: network with name {spec['Name']} already exists", 409)
             subnet = f"10.0.{len(self._networks) + 1}.0/24"
             network_id = self._new_id()
-            self._networks[network_id] = {**store_network(spec, subnet), "Created": _now()}
+            stored = store_network(spec, subnet, next(self._vxlan_ids))
+            self._networks[network_id] = {"Name": stored["Name"], "Id": network_id, "Created": _now(), **stored}
             self._emit("network", "create", network_id, spec["Name"])
+            self._emit("network", "update", network_id, spec["Name"])  # the swarm allocates it at once
             return network_id
 
     def remove_network(self, network_id: str) -> None:
@@ -168,7 +171,8 @@ class FakeSwarm:
             found = self._network(network_id)
             users = [s["Spec"]["Name"] for s in self._services.values() if found in _network_targets(s)]
             if users:
-                raise InUse(f"DELETE /networks/{network_id}: network is in use by service {users[0]}", 500)
+                raise InUse(f"DELETE /networks/{network_id}: rpc error: code = FailedPrecondition desc = network "
+                            f"{found} is in use by service {users[0]}", 400)  # fmt: skip
             name = self._networks.pop(found)["Name"]
             self._emit("network", "remove", found, name)
 
@@ -253,9 +257,10 @@ class FakeSwarm:
             current = self._get("service", self._services, service_id)
             _check_version("service", service_id, current, version)
             if spec.get("Name") != current["Spec"]["Name"]:
-                raise SwarmError(f"{where}: renaming services is not supported", 400)
+                raise SwarmError(f"{where}: rpc error: code = Unimplemented desc = renaming services is not supported",
+                                 501)  # fmt: skip
             stored = self._store_service(spec, where)
-            dirty = stored.get("TaskTemplate") != current["Spec"].get("TaskTemplate")
+            dirty = _tasks_dirty(current["Spec"], stored)
             current.update(PreviousSpec=current["Spec"], Spec=stored, UpdatedAt=_now())
             current["Version"] = {"Index": next(self._index)}
             if dirty:
@@ -278,10 +283,14 @@ class FakeSwarm:
         except KeyError as exc:
             raise NotFound(f"{where}: network {exc.args[0]} not found", 404) from exc
         container = stored["TaskTemplate"]["ContainerSpec"]
-        for kind, store in (("Config", self._configs), ("Secret", self._secrets)):
+        for kind, store in (("Config", self._configs), ("Secret", self._secrets)):  # quirk reference-ids
             for ref in container.get(f"{kind}s") or []:
-                if ref.get(f"{kind}ID") not in store:
-                    raise NotFound(f"{where}: {kind.lower()} {ref.get(f'{kind}Name')} not found", 404)
+                if not ref.get(f"{kind}ID"):
+                    raise SwarmError(f"{where}: rpc error: code = InvalidArgument desc = malformed {kind.lower()} "
+                                     "reference", 400)  # fmt: skip
+                if ref[f"{kind}ID"] not in store:
+                    raise SwarmError(f"{where}: rpc error: code = InvalidArgument desc = {kind.lower()} not found: "
+                                     f"{ref.get(f'{kind}Name')}", 400)  # fmt: skip
         return stored
 
     def _schedule(self, service_id: str) -> None:
@@ -346,6 +355,20 @@ class FakeSwarm:
         self._subscribers = [s for s in self._subscribers if not s.closed]
         for subscriber in self._subscribers:
             subscriber.put(copy.deepcopy(event))
+
+
+def _tasks_dirty(before: ApiObject, after: ApiObject) -> bool:
+    """Does the update replace the tasks? swarmkit's ``IsTaskDirty``: the task template or the
+    endpoint changed, except a change of placement constraints alone (which the node still meets:
+    this swarm does not model constraints, so every node meets them)."""
+
+    def template(spec: ApiObject) -> ApiObject:
+        task = copy.deepcopy(spec.get("TaskTemplate") or {})
+        placement = task.pop("Placement", None) or {}
+        placement.pop("Constraints", None)
+        return {**task, "Placement": placement}
+
+    return template(before) != template(after) or before.get("EndpointSpec") != after.get("EndpointSpec")
 
 
 def _check_version(kind: str, object_id: str, current: ApiObject, version: int) -> None:
