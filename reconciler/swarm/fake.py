@@ -144,6 +144,11 @@ class FakeSwarm:
             self._subscribers.append(source)
             return source
 
+    def events_connected(self) -> bool:
+        """Whether some event stream is open (a test helper: not part of the port)."""
+        with self._lock:
+            return any(not s.closed for s in self._subscribers)
+
     def task_ids(self, service_name: str) -> set[str]:
         """The IDs of a service's current tasks (a test helper: not part of the port)."""
         with self._lock:

@@ -68,6 +68,8 @@ def test_a_refused_write_is_terminal_and_not_retried(tmp_path: Path) -> None:
     metrics = Metrics()
     with running(controller(tmp_path, swarm, metrics)) as ctl:
         wait_for(lambda: ctl.status()["terminal"] is not None)
+        wait_for(lambda: swarm.events_connected())  # its connect asks for one more pass, which is not a retry
+        time.sleep(0.3)
         settled = swarm.requests
         time.sleep(1.5)  # long enough for several backoff retries (0.5 s, 1 s, …) if there were any
         assert swarm.requests == settled, "a terminal failure was retried"
@@ -87,6 +89,8 @@ def test_a_refused_observation_is_terminal_and_clears_when_the_engine_changes(tm
     with running(controller(tmp_path, swarm, metrics)) as ctl:
         wait_for(lambda: ctl.status()["terminal"] is not None)
         assert "NODES=1" in ctl.status()["terminal"]["reasons"][0]
+        wait_for(lambda: swarm.events_connected())
+        time.sleep(0.3)
         settled = swarm.requests
         time.sleep(1.0)
         assert swarm.requests == settled
