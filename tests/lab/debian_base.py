@@ -29,20 +29,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Final
+from typing import IO, Final
 
-from tests.lab.engine import DEFAULT_LAB_DIR, LAB_DIR_ENV
-from tests.lab.host import LabError
+from tests.lab.host import LabError, _mounts_under
+from tests.lab.image_build import docker_import, file_lock, image_label, lab_dir, run_checked
 
 __all__ = [
     "BASE_REVISION",
@@ -50,9 +48,6 @@ __all__ = [
     "DEFAULT_MIRROR",
     "base_record",
     "ensure_debian_base",
-    "file_lock",
-    "image_label",
-    "lab_dir",
     "machine_mirrors",
 ]
 
@@ -67,7 +62,6 @@ KEYRING: Final = "/usr/share/keyrings/debian-archive-keyring.gpg"
 SBIN_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 IMAGE_PATH: Final = SBIN_PATH
 DEBOOTSTRAP_TIMEOUT: Final = 1800.0
-LOCK_TIMEOUT: Final = 2400.0
 
 #: Removed from the tree after debootstrap (paths relative to its root; globs allowed).
 _SLIM_REMOVE: Final = (
@@ -199,86 +193,6 @@ def _sources(main: str, security: str) -> str:
 # ------------------------------------------------------------------------------------------- helpers
 
 
-def lab_dir(env: Mapping[str, str]) -> Path:
-    """The lab folder behind ``env``'s ``DOCKER_HOST`` (``unix://<lab dir>/docker.sock``), else the default."""
-    host = env.get("DOCKER_HOST", "")
-    if host.startswith("unix://") and host.endswith("/docker.sock"):
-        return Path(host.removeprefix("unix://")).parent
-    return Path(env.get(LAB_DIR_ENV) or os.environ.get(LAB_DIR_ENV) or DEFAULT_LAB_DIR)
-
-
-def _docker(env: Mapping[str, str]) -> str:
-    return shutil.which("docker", path=env.get("PATH")) or "docker"
-
-
-def image_label(env: Mapping[str, str], image: str, label: str) -> str | None:
-    """The value of ``label`` on ``image`` in the lab ('' when unset), or None if there is no such image."""
-    probe = subprocess.run(
-        [_docker(env), "image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', image],
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    if probe.returncode != 0:
-        return None
-    return probe.stdout.strip().replace("<no value>", "")
-
-
-def _tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-def _run(argv: list[str], timeout: float, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    try:
-        done = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-            env=None if env is None else dict(env),
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise LabError(f"`{shlex.join(argv)}` could not run: {exc}") from exc
-    if done.returncode != 0:
-        raise LabError(f"`{shlex.join(argv)}` failed (exit {done.returncode}):\n{_tail(done.stderr or done.stdout)}")
-    return done
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path`` (created if needed), waited for up to ``timeout`` seconds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise LabError(f"{path} stayed locked for {timeout:.0f} s (another build is stuck?)") from None
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _mounts_under(root: Path) -> list[str]:
-    prefix = str(root).rstrip("/") + "/"
-    found: list[str] = []
-    with contextlib.suppress(OSError), open("/proc/self/mountinfo") as mountinfo:
-        for line in mountinfo:
-            point = line.split()[4].replace("\\040", " ")
-            if point == str(root) or point.startswith(prefix):
-                found.append(point)
-    return found
-
-
 def _remove_tree(root: Path) -> None:
     """Unmount whatever a failed debootstrap left mounted under ``root`` (proc, sys), then delete it."""
     if not root.exists():
@@ -305,8 +219,8 @@ def _debootstrap() -> str:
     if os.geteuid() != 0:
         raise LabError("debootstrap is missing, and only root can apt-get install it")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", PATH=SBIN_PATH)
-    _run(["apt-get", "update", "-qq"], 900, env)
-    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "debootstrap"], 900, env)
+    run_checked(["apt-get", "update", "-qq"], timeout=900, env=env)
+    run_checked(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "debootstrap"], timeout=900, env=env)
     found = shutil.which("debootstrap", path=SBIN_PATH)
     if found is None:
         raise LabError("apt-get install debootstrap succeeded, yet debootstrap is missing")
@@ -366,14 +280,16 @@ def _build_tarball(tarball: Path, meta: Path) -> None:
             "LANG": "C.UTF-8",
             "DEBIAN_FRONTEND": "noninteractive",
         }
-        _run(argv, DEBOOTSTRAP_TIMEOUT, env)
+        run_checked(argv, timeout=DEBOOTSTRAP_TIMEOUT, env=env)
         debootstrapped = time.monotonic() - began
         left = _mounts_under(work)
         if left:
             raise LabError(f"debootstrap left mounts behind: {left}")
         _slim(work, main, security)
         excludes = [f"--exclude=./{d}/*" for d in ("dev", "proc", "sys", "run", "tmp", "var/tmp")]
-        _run(["tar", "--numeric-owner", "--xattrs", "-C", str(work), "-cf", str(partial), *excludes, "."], 600)
+        run_checked(
+            ["tar", "--numeric-owner", "--xattrs", "-C", str(work), "-cf", str(partial), *excludes, "."], timeout=600
+        )
         partial.replace(tarball)
     finally:
         partial.unlink(missing_ok=True)
@@ -394,27 +310,13 @@ def _build_tarball(tarball: Path, meta: Path) -> None:
 
 
 def _import(env: Mapping[str, str], tarball: Path, image: str) -> None:
-    changes = [
-        'CMD ["/bin/bash"]',
-        f"ENV PATH={IMAGE_PATH}",
-        f"LABEL {REVISION_LABEL}={BASE_REVISION}",
-    ]
-    flags = [arg for change in changes for arg in ("--change", change)]
-    with tarball.open("rb") as handle:
-        try:
-            done = subprocess.run(
-                [_docker(env), "import", *flags, "-", image],
-                stdin=handle,
-                env=dict(env),
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise LabError(f"docker import of {image} could not run: {exc}") from exc
-    if done.returncode != 0:
-        raise LabError(f"docker import of {image} failed: {_tail(done.stderr)}")
+    changes = ['CMD ["/bin/bash"]', f"ENV PATH={IMAGE_PATH}", f"LABEL {REVISION_LABEL}={BASE_REVISION}"]
+
+    def feed(stdin: IO[bytes]) -> None:
+        with tarball.open("rb") as handle:
+            shutil.copyfileobj(handle, stdin, 1 << 20)
+
+    docker_import(env, image, changes, feed, timeout=600)
 
 
 def ensure_debian_base(

@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -46,8 +45,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
-from tests.lab.debian_base import ensure_debian_base, file_lock, image_label, lab_dir
+from tests.lab.debian_base import ensure_debian_base
 from tests.lab.host import LabError
+from tests.lab.image_build import docker_cli, file_lock, image_id, image_label, inspect_image, lab_dir, run_checked
 
 __all__ = [
     "KEEPALIVED_IMAGE",
@@ -84,14 +84,6 @@ _SKIP: Final = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_
 # ------------------------------------------------------------------------------------------- helpers
 
 
-def _docker(env: Mapping[str, str]) -> str:
-    return shutil.which("docker", path=env.get("PATH")) or "docker"
-
-
-def _tail(text: str, lines: int = 25) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
 def _files(root: Path) -> list[Path]:
     """The files under ``root`` (or ``root`` itself), sorted, without caches and compiled files."""
     if root.is_file():
@@ -115,7 +107,7 @@ def _inputs_hash(
     for name, value in sorted(build_args.items()):
         digest.update(f"{name}={value}\0".encode())
         # A rebuilt base (same tag, new ID) rebuilds what stands on it.
-        digest.update((_image_id(env, value) or "").encode() + b"\0")
+        digest.update((image_id(env, value) or "").encode() + b"\0")
     for item in extra:
         digest.update(item.encode() + b"\0")
     return digest.hexdigest()[:16]
@@ -123,17 +115,10 @@ def _inputs_hash(
 
 def image_size(env: Mapping[str, str], image: str) -> int:
     """The image's size in bytes, as ``docker images`` counts it (all its layers)."""
-    probe = subprocess.run(
-        [_docker(env), "image", "inspect", "--format", "{{.Size}}", image],
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    if probe.returncode != 0:
-        raise LabError(f"no image {image}: {probe.stderr.strip()}")
-    return int(probe.stdout.strip())
+    size = inspect_image(env, image, "{{.Size}}")
+    if size is None:
+        raise LabError(f"no image {image} in the lab at {env.get('DOCKER_HOST')}")
+    return int(size)
 
 
 def build_image(
@@ -153,8 +138,8 @@ def build_image(
     with file_lock(lock):
         if image_label(env, image, INPUTS_LABEL) == wanted:
             return image
-        previous = _image_id(env, image)
-        argv = [_docker(env), "build", "--pull=false", "--rm", "--force-rm", "-t", image, "-f", str(dockerfile)]
+        previous = image_id(env, image)
+        argv = [docker_cli(env), "build", "--pull=false", "--rm", "--force-rm", "-t", image, "-f", str(dockerfile)]
         argv += ["--label", f"{INPUTS_LABEL}={wanted}"]
         for name, value in sorted(build_args.items()):
             argv += ["--build-arg", f"{name}={value}"]
@@ -162,42 +147,14 @@ def build_image(
         if network:
             argv += ["--network", network]
         argv.append(str(context))
-        build_env = dict(env, DOCKER_BUILDKIT="0")
-        try:
-            done = subprocess.run(
-                argv,
-                env=build_env,
-                capture_output=True,
-                text=True,
-                timeout=BUILD_TIMEOUT,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise LabError(f"`{shlex.join(argv)}` could not run: {exc}") from exc
-        if done.returncode != 0:
-            raise LabError(f"`{shlex.join(argv)}` failed (exit {done.returncode}):\n{_tail(done.stdout + done.stderr)}")
+        run_checked(argv, timeout=BUILD_TIMEOUT, env=dict(env, DOCKER_BUILDKIT="0"))
         # The image the tag pointed to before is untagged now: on the lab's vfs driver every such image
         # costs its full size on disk. Removed unless something still uses it (then rmi refuses, fine).
-        if previous and previous != _image_id(env, image):
+        if previous and previous != image_id(env, image):
             subprocess.run(
-                [_docker(env), "rmi", previous], env=dict(env), capture_output=True, check=False, timeout=120
+                [docker_cli(env), "rmi", previous], env=dict(env), capture_output=True, check=False, timeout=120
             )
     return image
-
-
-def _image_id(env: Mapping[str, str], image: str) -> str | None:
-    probe = subprocess.run(
-        [_docker(env), "image", "inspect", "--format", "{{.Id}}", image],
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    if probe.returncode != 0:
-        return None
-    return probe.stdout.strip() or None
 
 
 # ------------------------------------------------------------------------------------------ the images
@@ -255,15 +212,10 @@ def host_wheels(env: Mapping[str, str], repo: Path = REPO_ROOT) -> Path:
             "--wheel-dir", str(partial), *requirements,
         ]  # fmt: skip
         try:
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=WHEEL_TIMEOUT, check=False, stdin=subprocess.DEVNULL
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            run_checked(argv, timeout=WHEEL_TIMEOUT)
+        except LabError:
             shutil.rmtree(partial, ignore_errors=True)
-            raise LabError(f"`{shlex.join(argv)}` could not run: {exc}") from exc
-        if done.returncode != 0:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise LabError(f"`{shlex.join(argv)}` failed (exit {done.returncode}):\n{_tail(done.stderr)}")
+            raise
         shutil.rmtree(wheels, ignore_errors=True)
         partial.replace(wheels)
     return wheels

