@@ -111,19 +111,35 @@ def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.01) 
     return time.monotonic() - began
 
 
-def both(lab: Lab, instance: str) -> list[Replica]:
-    return [
-        Replica(new_store(lab), instance, "replica-a").start(),
-        Replica(new_store(lab), instance, "replica-b").start(),
-    ]
-
-
 def stop_all(replicas: list[Replica]) -> None:
     for replica in replicas:
         replica.stop.set()
     for replica in replicas:
         if replica.thread.ident is not None:
             replica.thread.join(timeout=ADAPTER_TIMEOUT * 3)
+
+
+@pytest.fixture
+def two_replicas(lab: Lab, instance: str) -> Iterator[list[Replica]]:
+    """Replicas ``replica-a`` and ``replica-b`` of ``instance``, each with its own store, running; stopped
+    at teardown (before ``instance`` removes the lease config)."""
+    replicas = [
+        Replica(new_store(lab), instance, "replica-a").start(),
+        Replica(new_store(lab), instance, "replica-b").start(),
+    ]
+    try:
+        yield replicas
+    finally:
+        stop_all(replicas)
+
+
+def elect(replicas: list[Replica], settle: float) -> tuple[Replica, Replica]:
+    """``(leader, follower)`` once one replica leads and has held the lease for ``settle`` seconds."""
+    wait_for(lambda: any(r.leads for r in replicas), timeout=10)
+    time.sleep(settle)
+    leader = next(r for r in replicas if r.leads)
+    follower = next(r for r in replicas if r is not leader)
+    return leader, follower
 
 
 def test_the_lease_config_is_a_compare_and_swap_on_its_version(
@@ -154,66 +170,49 @@ def test_the_lease_config_is_a_compare_and_swap_on_its_version(
     assert live["Version"]["Index"] == taken.version
 
 
-def test_two_replicas_elect_exactly_one_leader(lab: Lab, instance: str) -> None:
-    replicas = both(lab, instance)
-    try:
-        with Watch(replicas) as watch:
-            wait_for(lambda: any(r.leads for r in replicas), timeout=10)
-            time.sleep(4.0)  # several leases' worth of renewals
-        assert watch.samples > 200 and not watch.overlaps
-        assert sum(r.leads for r in replicas) == 1
-        leader = next(r for r in replicas if r.leads)
-        assert all(r.elector.leader_identity == leader.elector.identity for r in replicas)
-        record = new_store(lab).read(instance)
-        assert record is not None and record.holder == leader.elector.identity
-        assert record.renewals >= 4  # renewed every retry while it led
-    finally:
-        stop_all(replicas)
+def test_two_replicas_elect_exactly_one_leader(lab: Lab, instance: str, two_replicas: list[Replica]) -> None:
+    replicas = two_replicas
+    with Watch(replicas) as watch:
+        leader, _ = elect(replicas, settle=4.0)  # several leases' worth of renewals
+    assert watch.samples > 200 and not watch.overlaps
+    assert sum(r.leads for r in replicas) == 1 and leader.leads
+    assert all(r.elector.leader_identity == leader.elector.identity for r in replicas)
+    record = new_store(lab).read(instance)
+    assert record is not None and record.holder == leader.elector.identity
+    assert record.renewals >= 4  # renewed every retry while it led
 
 
-def test_a_killed_leader_is_replaced_within_a_lease_and_a_retry(lab: Lab, instance: str) -> None:
-    replicas = both(lab, instance)
-    try:
-        with Watch(replicas) as watch:
-            wait_for(lambda: any(r.leads for r in replicas), timeout=10)
-            time.sleep(1.0)
-            leader = next(r for r in replicas if r.leads)
-            follower = next(r for r in replicas if r is not leader)
-            killed_at = time.monotonic()
-            leader.halt()
-            wait_for(lambda: follower.leads, timeout=LEASE + 3 * RETRY + 2.0)
-            handover = time.monotonic() - killed_at  # from the kill, the halt included
-        print(f"\nhandover after a kill: {handover:.2f} s (lease {LEASE} s, retry {RETRY} s)")
-        # The follower saw the last renew up to one retry late, waits a lease from then, and takes it at
-        # its next retry; and it never takes a lease that had not expired on its own clock.
-        assert LEASE - RETRY <= handover <= LEASE + 2 * RETRY + 0.5
-        assert not watch.overlaps and not leader.stopped  # killed, not deposed
-        record = new_store(lab).read(instance)
-        assert record is not None and record.holder == follower.elector.identity and record.transitions == 1
-    finally:
-        stop_all(replicas)
+def test_a_killed_leader_is_replaced_within_a_lease_and_a_retry(
+    lab: Lab, instance: str, two_replicas: list[Replica]
+) -> None:
+    with Watch(two_replicas) as watch:
+        leader, follower = elect(two_replicas, settle=1.0)
+        killed_at = time.monotonic()
+        leader.halt()
+        wait_for(lambda: follower.leads, timeout=LEASE + 3 * RETRY + 2.0)
+        handover = time.monotonic() - killed_at  # from the kill, the halt included
+    print(f"\nhandover after a kill: {handover:.2f} s (lease {LEASE} s, retry {RETRY} s)")
+    # The follower saw the last renew up to one retry late, waits a lease from then, and takes it at
+    # its next retry; and it never takes a lease that had not expired on its own clock.
+    assert LEASE - RETRY <= handover <= LEASE + 2 * RETRY + 0.5
+    assert not watch.overlaps and not leader.stopped  # killed, not deposed
+    record = new_store(lab).read(instance)
+    assert record is not None and record.holder == follower.elector.identity and record.transitions == 1
 
 
-def test_a_released_lease_is_taken_over_within_about_one_retry(lab: Lab, instance: str) -> None:
-    replicas = both(lab, instance)
-    try:
-        with Watch(replicas) as watch:
-            wait_for(lambda: any(r.leads for r in replicas), timeout=10)
-            time.sleep(1.0)
-            leader = next(r for r in replicas if r.leads)
-            follower = next(r for r in replicas if r is not leader)
-            released_at = time.monotonic()
-            leader.elector.release()
-            assert not leader.leads
-            wait_for(lambda: follower.leads, timeout=RETRY + 2.0)
-            handover = time.monotonic() - released_at
-        print(f"\nhandover after a release: {handover:.2f} s (retry {RETRY} s)")
-        assert handover <= RETRY + 0.5
-        assert not watch.overlaps and not leader.stopped  # a release is not a loss
-        leader.thread.join(timeout=RETRY + ADAPTER_TIMEOUT)
-        assert not leader.thread.is_alive()  # a released elector stops for good
-    finally:
-        stop_all(replicas)
+def test_a_released_lease_is_taken_over_within_about_one_retry(two_replicas: list[Replica]) -> None:
+    with Watch(two_replicas) as watch:
+        leader, follower = elect(two_replicas, settle=1.0)
+        released_at = time.monotonic()
+        leader.elector.release()
+        assert not leader.leads
+        wait_for(lambda: follower.leads, timeout=RETRY + 2.0)
+        handover = time.monotonic() - released_at
+    print(f"\nhandover after a release: {handover:.2f} s (retry {RETRY} s)")
+    assert handover <= RETRY + 0.5
+    assert not watch.overlaps and not leader.stopped  # a release is not a loss
+    leader.thread.join(timeout=RETRY + ADAPTER_TIMEOUT)
+    assert not leader.thread.is_alive()  # a released elector stops for good
 
 
 class FailingWrites:
