@@ -141,14 +141,15 @@ class ContractSwarm:
         wanted = self.name(base)
         return {n for n in names if n == wanted or n.startswith(wanted + "-")}
 
-    def hand_edit_service(self, name: str, mutate: Callable[[dict[str, Any]], None]) -> None:
-        """Change a live service behind the reconciler's back, as a person would: read it, change
+    def hand_edit_service(self, base: str, mutate: Callable[[dict[str, Any]], None]) -> None:
+        """Change the live service of a manifest (``name(base)``) behind the reconciler's back, as
+        a person would, through the port (so it works on both backends): read it, change
         its spec, send the whole spec back with the version read. A real engine writes a service
         itself for a moment after it was created or updated (allocation, update status), so a
         version that went stale meanwhile is read again, a few times, as a person would."""
         for attempt in range(5):
-            live = self.service(name)
-            assert live is not None, name
+            live = self.service(self.name(base))
+            assert live is not None, base
             spec = copy.deepcopy(live["Spec"])
             mutate(spec)
             try:
@@ -159,9 +160,11 @@ class ContractSwarm:
                     raise
                 time.sleep(0.2)
 
-    def task_ids(self, name: str, running: int = 1, timeout: float = 30.0) -> set[str]:
-        """IDs of the service's running tasks, once at least ``running`` of them run (or the
-        timeout passes)."""
+    def task_ids(self, base: str, running: int = 1, timeout: float = 30.0) -> set[str]:
+        """IDs of the running tasks of a manifest's service (``name(base)``), once at least
+        ``running`` of them run (or the timeout passes): the fake's at once, the lab's through the
+        docker client."""
+        name = self.name(base)
         if isinstance(self.port, FakeSwarm):
             return self.port.task_ids(name)
         assert self.client is not None

@@ -170,7 +170,7 @@ def test_a_volume_mounted_by_a_running_service_is_made_on_the_node_and_plans_noo
         cs.doc("Service", "db", cs.sleeper(replicas=1, mounts=[{"volume": cs.name("data"), "target": "/data"}])),
     )
     cs.converge()
-    assert len(cs.task_ids(cs.name("db"))) == 1
+    assert len(cs.task_ids("db")) == 1
     volume = cs.eventually(lambda: {v for v in cs.volume_names() if v.startswith(cs.name("data") + "-")})
     assert len(volume) == 1
     assert_noop_forever(cs)

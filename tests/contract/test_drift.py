@@ -26,7 +26,7 @@ def test_a_hand_edit_is_drift_and_the_next_pass_repairs_it(cs: ContractSwarm) ->
         spec["TaskTemplate"]["ContainerSpec"]["Env"] = ["X=1"]
         spec["Mode"] = {"Replicated": {"Replicas": 2}}
 
-    cs.hand_edit_service(cs.name("web"), edit)
+    cs.hand_edit_service("web", edit)
     change = cs.change(cs.plan(), "Service", "web")
     assert change.action is Action.UPDATE
     assert change.drift is True
@@ -60,7 +60,7 @@ def test_a_removed_route_label_is_drift_and_is_put_back(cs: ContractSwarm) -> No
     )
     cs.converge()
     rule = f"traefik.http.routers.{cs.name('web')}.rule"
-    cs.hand_edit_service(cs.name("web"), lambda spec: spec["Labels"].pop(rule))
+    cs.hand_edit_service("web", lambda spec: spec["Labels"].pop(rule))
     change = cs.change(cs.plan(), "Service", "web")
     assert change.action is Action.UPDATE and change.drift
     cs.converge()

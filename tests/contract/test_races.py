@@ -58,6 +58,6 @@ def test_the_losing_write_is_a_version_conflict_on_the_port(cs: ContractSwarm) -
     deployed(cs)
     live = cs.service(cs.name("svc"))
     assert live is not None
-    cs.hand_edit_service(cs.name("svc"), lambda spec: spec["Labels"].update({"first": "writer"}))
+    cs.hand_edit_service("svc", lambda spec: spec["Labels"].update({"first": "writer"}))
     with pytest.raises(VersionConflict):
         cs.port.update_service(live["ID"], live["Version"]["Index"], live["Spec"])

@@ -44,9 +44,17 @@ def stored_service(cs: ContractSwarm, base: str, **spec: Any) -> ApiObject:
 
 
 def stored_network(cs: ContractSwarm, base: str, **spec: Any) -> ApiObject:
+    """Create a network from a raw create body; as listed once the swarm has allocated it (a real
+    engine lists a new network for a moment with no driver and no IPAM pools)."""
     network_id = cs.port.create_network({"Name": cs.name(base), "Driver": "overlay", **spec})
-    [live] = [n for n in cs.port.snapshot().networks if n["Id"] == network_id]
-    return dict(live)
+
+    def allocated() -> ApiObject | None:
+        [live] = [n for n in cs.port.snapshot().networks if n["Id"] == network_id]
+        return dict(live) if live.get("Driver") and (live.get("IPAM") or {}).get("Config") else None
+
+    live = cs.eventually(allocated, timeout=10)
+    assert live is not None
+    return live
 
 
 def data(text: str) -> str:
@@ -211,7 +219,7 @@ def test_policy_defaults(cs: ContractSwarm) -> None:
         spec["RollbackConfig"] = dict(POLICY_DEFAULTS)
         spec["TaskTemplate"]["RestartPolicy"] = dict(RESTART_DEFAULTS)
 
-    cs.hand_edit_service(cs.name("svc"), cli_style)
+    cs.hand_edit_service("svc", cli_style)
     live = cs.service(cs.name("svc"))
     assert live is not None
     stored_policy = {k: v for k, v in POLICY_DEFAULTS.items() if k != "Delay"}  # Delay 0 is omitted
@@ -223,7 +231,7 @@ def test_policy_defaults(cs: ContractSwarm) -> None:
 def test_stop_grace_default(cs: ContractSwarm) -> None:
     deployed_service(cs)
     cs.hand_edit_service(
-        cs.name("svc"), lambda spec: spec["TaskTemplate"]["ContainerSpec"].update(StopGracePeriod=STOP_GRACE_DEFAULT)
+        "svc", lambda spec: spec["TaskTemplate"]["ContainerSpec"].update(StopGracePeriod=STOP_GRACE_DEFAULT)
     )
     live = cs.service(cs.name("svc"))
     assert live is not None and live["Spec"]["TaskTemplate"]["ContainerSpec"]["StopGracePeriod"] == 10 * SECOND
@@ -258,7 +266,7 @@ def test_unordered_lists(cs: ContractSwarm) -> None:
             holder[key] = holder[key][::-1]
             sent[key] = holder[key]
 
-    cs.hand_edit_service(cs.name("svc"), reverse_every_list)
+    cs.hand_edit_service("svc", reverse_every_list)
     live = cs.service(cs.name("svc"))
     assert live is not None
     task = live["Spec"]["TaskTemplate"]

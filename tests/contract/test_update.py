@@ -17,7 +17,7 @@ def web(cs: ContractSwarm, **spec: Any) -> dict[str, Any]:
 def test_a_label_only_change_keeps_every_task(cs: ContractSwarm) -> None:
     cs.write(web(cs))
     cs.converge()
-    before = cs.task_ids(cs.name("web"), running=2)
+    before = cs.task_ids("web", running=2)
     assert len(before) == 2
 
     cs.write(web(cs, labels={"tier": "web", "team": "blue"}))
@@ -27,25 +27,25 @@ def test_a_label_only_change_keeps_every_task(cs: ContractSwarm) -> None:
     cs.converge()
     live = cs.service(cs.name("web"))
     assert live is not None and live["Spec"]["Labels"]["team"] == "blue"
-    assert cs.task_ids(cs.name("web"), running=2) == before
+    assert cs.task_ids("web", running=2) == before
     assert cs.plan().in_sync
 
 
 def test_a_route_added_to_a_service_keeps_every_task(cs: ContractSwarm) -> None:
     cs.write(web(cs))
     cs.converge()
-    before = cs.task_ids(cs.name("web"), running=2)
+    before = cs.task_ids("web", running=2)
     cs.write(web(cs), cs.doc("Route", "web", {"service": cs.name("web"), "port": 80, "hosts": ["web.test"]}))
     change = cs.change(cs.plan(), "Service", "web")
     assert change.action is Action.UPDATE and all(d.field.startswith("Labels.") for d in change.diff)
     cs.converge()
-    assert cs.task_ids(cs.name("web"), running=2) == before
+    assert cs.task_ids("web", running=2) == before
 
 
 def test_an_env_change_replaces_the_tasks(cs: ContractSwarm) -> None:
     cs.write(web(cs, replicas=1))
     cs.converge()
-    before = cs.task_ids(cs.name("web"))
+    before = cs.task_ids("web")
     assert len(before) == 1
 
     cs.write(web(cs, replicas=1, env={"COLOR": "green"}))
@@ -55,7 +55,7 @@ def test_an_env_change_replaces_the_tasks(cs: ContractSwarm) -> None:
     cs.converge()
     live = cs.service(cs.name("web"))
     assert live is not None and live["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"] == ["COLOR=green"]
-    after = cs.eventually(lambda: (ids := cs.task_ids(cs.name("web"))) and not ids & before and ids)
+    after = cs.eventually(lambda: (ids := cs.task_ids("web")) and not ids & before and ids)
     assert after and not after & before
     assert cs.plan().in_sync
 
@@ -63,10 +63,10 @@ def test_an_env_change_replaces_the_tasks(cs: ContractSwarm) -> None:
 def test_a_scale_change_keeps_the_running_task(cs: ContractSwarm) -> None:
     cs.write(web(cs, replicas=1))
     cs.converge()
-    before = cs.task_ids(cs.name("web"))
+    before = cs.task_ids("web")
     cs.write(web(cs, replicas=2))
     cs.converge()
-    after = cs.task_ids(cs.name("web"), running=2)
+    after = cs.task_ids("web", running=2)
     assert len(after) == 2 and before < after
 
 
@@ -99,20 +99,20 @@ def test_a_published_port_change_replaces_the_tasks(cs: ContractSwarm) -> None:
     port = 19000 + cs.subnet_seed
     cs.write(web(cs, replicas=1, ports=[{"target": 8080, "published": port, "mode": "host"}]))
     cs.converge()
-    before = cs.task_ids(cs.name("web"))
+    before = cs.task_ids("web")
     assert len(before) == 1
     cs.write(web(cs, replicas=1, ports=[{"target": 8080, "published": port + 300, "mode": "host"}]))
     cs.converge()
-    after = cs.eventually(lambda: (ids := cs.task_ids(cs.name("web"))) and not ids & before and ids)
+    after = cs.eventually(lambda: (ids := cs.task_ids("web")) and not ids & before and ids)
     assert after and not after & before
 
 
 def test_a_placement_constraint_change_the_node_still_meets_keeps_the_task(cs: ContractSwarm) -> None:
     cs.write(web(cs, replicas=1))
     cs.converge()
-    before = cs.task_ids(cs.name("web"))
+    before = cs.task_ids("web")
     cs.write(web(cs, replicas=1, placement={"constraints": ["node.role == manager"]}))
     change = cs.change(cs.plan(), "Service", "web")
     assert [d.field for d in change.diff] == ["Placement"]  # none before
     cs.converge()
-    assert cs.task_ids(cs.name("web")) == before
+    assert cs.task_ids("web") == before
