@@ -11,7 +11,8 @@ from rich.text import Text
 from reconciler.engine.applying import ApplyResult
 from reconciler.engine.events import ChangeFinished, ChangeStarted, Event, Observed, OutcomeStatus, Waiting
 from reconciler.state.diffing import MISSING
-from reconciler.state.plan import Action, Change, Plan
+from reconciler.state.health import HealthState
+from reconciler.state.plan import Action, Change, ObjectState, Plan
 
 __all__ = ["EventPrinter", "print_plan", "print_summary", "result_json"]
 
@@ -55,6 +56,8 @@ def _change_lines(change: Change, verbose: bool) -> list[Text]:
     if change.reason:
         head.append(f": {change.reason}", style="dim" if change.action is Action.NOOP else "")
     lines = [head]
+    if change.health is not None and not change.health.healthy and change.health.state is not HealthState.MISSING:
+        lines.append(Text(f"    health: {change.health.state.value}: {change.health.reason}", style="bold yellow"))
     if change.action in (Action.UPDATE, Action.REPLACE, Action.BLOCKED) or (verbose and change.action is Action.CREATE):
         secret = change.kind == "Secret"
         for diff in change.diff:
@@ -67,13 +70,23 @@ def _change_lines(change: Change, verbose: bool) -> list[Text]:
 
 
 def print_plan(console: Console, plan: Plan, show_noop: bool = False) -> None:
-    shown = [c for c in plan.changes if show_noop or c.action is not Action.NOOP or "--prune" in c.reason]
+    shown = [
+        c
+        for c in plan.changes
+        if show_noop
+        or c.action is not Action.NOOP
+        or c.state is ObjectState.NOT_IN_MANIFESTS
+        or (c.health is not None and not c.health.healthy)
+    ]
     for change in shown:
         for line in _change_lines(change, verbose=False):
             console.print(line)
     counts = plan.counts()
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing managed"
     verdict = "in sync" if plan.in_sync else "differs"
+    unhealthy = [c for c in plan.changes if c.health is not None and not c.health.healthy]
+    if unhealthy:
+        verdict += f"; {len(unhealthy)} not healthy"
     console.print(Text(f"Plan: {summary} — {verdict}.", style="bold green" if plan.in_sync else "bold yellow"))
 
 

@@ -1,5 +1,6 @@
-"""``reconciler status [PATH]``: every managed object and whether it matches the manifests.
-Exit 0 in sync, 1 not (something to create, change, prune, or blocked), 2 error."""
+"""``reconciler status [PATH]``: every managed object, whether it matches the manifests (sync) and
+whether it works (health). Exit 0 in sync and healthy, 1 not (something to create, change, prune,
+blocked, or a service whose tasks do not run), 2 error."""
 
 from __future__ import annotations
 
@@ -16,17 +17,24 @@ from reconciler.cli.views import out_console, print_json
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import plan_once
 from reconciler.engine.status import object_statuses
+from reconciler.state.health import HealthState
+from reconciler.state.plan import ObjectState
 from reconciler.swarm.port import SwarmError
 
 
-def _from_controller(ctx: click.Context, url: str) -> tuple[list[tuple[str, str, str, str]], dict[str, Any]]:
+def _from_controller(ctx: click.Context, url: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/status", timeout=10) as answer:
             report: dict[str, Any] = json.load(answer)
     except (OSError, ValueError) as exc:
         fail(ctx, f"error: cannot read {url}/status: {exc}")
-    rows = [(o["key"], o.get("swarm_name", ""), o["state"], o.get("reason", "")) for o in report.get("objects", [])]
-    return rows, report
+    return list(report.get("objects", [])), report
+
+
+def _ok(row: dict[str, Any]) -> bool:
+    """In sync (or an old version kept for rollback) and healthy (or without a health of its own)."""
+    settled = row["state"] in {s.value for s in ObjectState if s.settled}
+    return settled and row.get("health") in (None, HealthState.HEALTHY.value)
 
 
 @click.command()
@@ -34,7 +42,9 @@ def _from_controller(ctx: click.Context, url: str) -> tuple[list[tuple[str, str,
 @click.option("--controller", metavar="URL", help="Ask a running controller (e.g. http://127.0.0.1:9100) instead.")
 @click.pass_context
 def status(ctx: click.Context, path: str, controller: str | None) -> None:
-    """List what is managed and whether it is in sync with the manifests under PATH."""
+    """List what is managed, whether it is in sync with the manifests under PATH, and whether it is healthy.
+
+    Exit 0 only when every object is in sync and healthy."""
     conf = settings(ctx)
     report: dict[str, Any] = {}
     if controller:
@@ -46,28 +56,33 @@ def status(ctx: click.Context, path: str, controller: str | None) -> None:
             _, plan = plan_once(swarm, desired, PlanOptions())
         except SwarmError as exc:
             fail(ctx, f"error: {exc}")
-        rows = [(str(o.key), o.swarm_name, o.state.value, o.reason) for o in object_statuses(plan)]
-    in_sync = all(state == "in sync" for _, _, state, _ in rows)
+        rows = [o.as_json() for o in object_statuses(plan)]
+    ok = all(_ok(row) for row in rows)
+    in_sync = all(row["state"] in {s.value for s in ObjectState if s.settled} for row in rows)
     if conf.output == "json":
         print_json(
             {
                 **{k: v for k, v in report.items() if k != "objects"},
                 "instance": report.get("instance", conf.instance),
                 "in_sync": in_sync,
-                "objects": [{"key": k, "swarm_name": n, "state": s, "reason": r} for k, n, s, r in rows],
+                "healthy": all(row.get("health") in (None, HealthState.HEALTHY.value) for row in rows),
+                "objects": rows,
             }
         )
     else:
-        table = Table("OBJECT", "SWARM NAME", "STATE", "WHY", box=None, pad_edge=False)
-        for key, name, state, reason in rows:
-            table.add_row(
-                key, name, state, "" if state == "in sync" else reason, style=None if state == "in sync" else "yellow"
-            )
+        table = Table("OBJECT", "SWARM NAME", "STATE", "HEALTH", "WHY", box=None, pad_edge=False)
+        for row in rows:
+            why = [row.get("reason", "")] if row["state"] != ObjectState.IN_SYNC.value else []
+            if row.get("health") not in (None, HealthState.HEALTHY.value) and row.get("health_reason"):
+                why.append(row["health_reason"])
+            table.add_row(row["key"], row.get("swarm_name", ""), row["state"], row.get("health") or "-",
+                          "; ".join(w for w in why if w), style=None if _ok(row) else "yellow")  # fmt: skip
         console = out_console()
         console.print(table)
         if report:
             error = report.get("last_error")
             console.print(f"controller: revision {report.get('revision')}, leader {report.get('leader')}"
                           + (f", last error ({error['stage']}): {error['message'].splitlines()[0]}" if error else ""))  # fmt: skip
-        console.print(f"instance {report.get('instance', conf.instance)}: " + ("in sync" if in_sync else "NOT in sync"))
-    ctx.exit(EXIT_OK if in_sync else EXIT_PROBLEMS)
+        verdict = "in sync and healthy" if ok else ("NOT healthy" if in_sync else "NOT in sync")
+        console.print(f"instance {report.get('instance', conf.instance)}: {verdict}")
+    ctx.exit(EXIT_OK if ok else EXIT_PROBLEMS)

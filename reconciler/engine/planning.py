@@ -9,7 +9,7 @@ VirtualIPs is not the planner's job. Called by the engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import KIND, LEASE_KIND, MANAGED_BY
@@ -25,6 +25,7 @@ from reconciler.state.plan import (
     DeletePayload,
     ObjectState,
     Plan,
+    RouteLabelsPayload,
     UpdatePayload,
 )
 
@@ -58,7 +59,22 @@ def make_plan(desired: DesiredState, observed: ObservedState, options: PlanOptio
     changes[networks:networks] = _volume_conflicts(desired, observed, options)
     changes += route_label_changes(desired, observed)
     changes += _deletions(desired, observed, options)
-    return Plan(tuple(changes))
+    swarm_kinds = {o.key: o.swarm_kind for o in desired.objects}
+    return Plan(tuple(_with_health(c, swarm_kinds, observed) for c in changes))
+
+
+def _with_health(change: Change, swarm_kinds: dict[ResourceKey, str], observed: ObservedState) -> Change:
+    """Health beside sync: of the Swarm object the change is about, as observed before any write."""
+    payload = change.payload
+    if isinstance(payload, UpdatePayload | DeletePayload | RouteLabelsPayload):
+        swarm_kind = payload.live.swarm_kind
+    elif change.key in swarm_kinds:
+        swarm_kind = swarm_kinds[change.key]
+    elif change.kind == "Service":
+        swarm_kind = "service"  # route labels on a service that does not exist
+    else:
+        return change  # volumes live in the services that mount them
+    return replace(change, health=observed.health(observed.find(swarm_kind, change.swarm_name)))
 
 
 def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedState, options: PlanOptions) -> Change:
@@ -102,9 +118,9 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
                           f"networks are immutable and {why}; it is used by {', '.join(users)}: detach them to replace it",
                           diff, drift, item.swarm_name, ObjectState.BLOCKED)  # fmt: skip
         return Change(
-            item.key, Action.REPLACE, f"networks are immutable and {why}", diff, drift, item.swarm_name, state, payload
+            item.key, Action.REPLACE, f"networks are immutable and {why}", diff, drift, item.swarm_name, state, payload=payload
         )
-    return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, state, payload)
+    return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, state, payload=payload)
 
 
 def _volume_conflicts(desired: DesiredState, observed: ObservedState, options: PlanOptions) -> list[Change]:
@@ -178,7 +194,12 @@ def _deletions(desired: DesiredState, observed: ObservedState, options: PlanOpti
             continue  # the leader-election lease is the controller's own, not a manifest's
         key = live.key or ResourceKey.of(live.swarm_kind, live.swarm_name)
         if live.swarm_kind in ("config", "secret") and key in desired_keys:
-            rotations.append(Change(key, Action.DELETE, "old version: removed once no service uses it",
+            holders = sorted(observed.used_by(live.swarm_kind, live.swarm_name))
+            if holders:  # a service's current or previous spec: Swarm's rollback would need it
+                rotations.append(Change(key, Action.NOOP, f"old version: kept while {', '.join(holders)} can roll "
+                                        "back to it", swarm_name=live.swarm_name, state=ObjectState.RETAINED))  # fmt: skip
+                continue
+            rotations.append(Change(key, Action.DELETE, "old version: no service can roll back to it any more",
                                     swarm_name=live.swarm_name, state=ObjectState.OLD_VERSION,
                                     payload=DeletePayload(live, rotation=True)))  # fmt: skip
         else:

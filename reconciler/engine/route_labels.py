@@ -75,4 +75,4 @@ def _patch(key: ResourceKey, live: ObservedObject, wanted: dict[str, str], insta
     drift = bool(owned_before) and any(current.get(k) != wanted.get(k) for k in owned_before & set(wanted))
     state = ObjectState.DRIFTED if drift else ObjectState.OUTDATED
     return Change(key, Action.UPDATE, f"route labels on a service the reconciler does not manage ({why})", diff, drift,
-                  live.swarm_name, state, RouteLabelsPayload(live, labels))  # fmt: skip
+                  live.swarm_name, state, payload=RouteLabelsPayload(live, labels))  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any
 from reconciler.core.keys import ResourceKey
 from reconciler.engine.applying import ApplyResult
 from reconciler.engine.events import OutcomeStatus
+from reconciler.state.health import Health
 from reconciler.state.plan import Action, Change, ObjectState, Plan
 
 __all__ = ["ObjectStatus", "after_apply", "object_statuses"]
@@ -25,18 +26,36 @@ class ObjectStatus:
     swarm_name: str
     state: ObjectState
     reason: str
+    health: Health | None = None
 
     @property
     def in_sync(self) -> bool:
-        return self.state is ObjectState.IN_SYNC
+        return self.state.settled
+
+    @property
+    def healthy(self) -> bool:
+        """Healthy, or an object without a health of its own."""
+        return self.health is None or self.health.healthy
+
+    @property
+    def ok(self) -> bool:
+        """What ``status`` exits 0 for: in sync and healthy."""
+        return self.in_sync and self.healthy
 
     def as_json(self) -> dict[str, Any]:
-        return {"key": str(self.key), "swarm_name": self.swarm_name, "state": self.state.value, "reason": self.reason}
+        return {
+            "key": str(self.key),
+            "swarm_name": self.swarm_name,
+            "state": self.state.value,
+            "reason": self.reason,
+            "health": self.health.state.value if self.health else None,
+            "health_reason": self.health.reason if self.health else "",
+        }
 
 
 def object_statuses(plan: Plan) -> list[ObjectStatus]:
     """One row per change of the plan, in plan order."""
-    return [ObjectStatus(c.key, c.swarm_name, c.state, c.reason) for c in plan.changes]
+    return [ObjectStatus(c.key, c.swarm_name, c.state, c.reason, c.health) for c in plan.changes]
 
 
 def after_apply(plan: Plan, applied: ApplyResult) -> Plan:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -57,6 +58,12 @@ class MetricsSink(Protocol):
 
     def set_terminal(self, terminal: bool) -> None: ...
 
+    def set_objects(self, counts: Mapping[str, int]) -> None: ...
+
+    def set_health(self, counts: Mapping[str, int]) -> None: ...
+
+    def count_api_requests(self, n: int = 1) -> None: ...
+
 
 @dataclass(frozen=True)
 class ControllerConfig:
@@ -91,6 +98,7 @@ class Controller:
             "revision": None, "last_error": None, "last_result": None, "terminal": None, "objects": [],
         }  # fmt: skip
         self._passes = 0
+        self._requests_counted = 0  # the port's request count already added to the metric
 
     # -- what the HTTP endpoints show -------------------------------------------------------------
 
@@ -265,13 +273,23 @@ class Controller:
         drifted: list[str] | None = None,
     ) -> None:
         duration = time.monotonic() - began
+        rows = object_statuses(plan) if plan is not None else []
         with self._lock:
             self._passes += 1
             if plan is not None:
-                self._status["objects"] = [row.as_json() for row in object_statuses(plan)]
+                self._status["objects"] = [row.as_json() for row in rows]
                 self._status["last_result"] = {
                     "at": time.time(), "ok": ok, "duration_s": round(duration, 3), "counts": plan.counts(),
                     "leader": self.is_leader,
                 }  # fmt: skip
+        if self.metrics:
+            self.metrics.count_api_requests(self.swarm.requests - self._requests_counted)
+            self._requests_counted = self.swarm.requests
         if self.metrics and plan is not None:
             self.metrics.observe_pass(duration, applied or [], drifted or [], ok, time.time())
+            self.metrics.set_objects(Counter(row.state.value for row in rows))
+            self.metrics.set_health(Counter(row.health.state.value for row in rows if row.health))
+        for row in rows:
+            if row.health is not None and not row.healthy:
+                log.warning("%s is %s: %s", row.key, row.health.state.value, row.health.reason,
+                            extra={"revision": self.source.revision, "object": str(row.key)})  # fmt: skip

@@ -85,6 +85,13 @@ class Metrics:
         self.objects = Gauge(
             "reconciler_objects", "Managed objects by state, as of the last pass.", ["state"], registry=r
         )
+        self.health = Gauge(
+            "reconciler_objects_health",
+            "Managed objects by health (Healthy, Progressing, Degraded, Missing), as of the last pass.",
+            ["health"],
+            registry=r,
+        )
+        self._health_states: set[str] = set()
         self.api_requests = Counter("reconciler_api_requests", "Requests sent to the Docker API.", registry=r)
 
         # Every stage exists from the start, so ``rate()`` and alerts see 0 rather than no series.
@@ -144,6 +151,15 @@ class Metrics:
             for state, n in counts.items():
                 self.objects.labels(state=state).set(n)
             self._object_states = set(counts)
+
+    def set_health(self, counts: Mapping[str, int]) -> None:
+        """Replace the object counts by health; healths missing from ``counts`` are dropped."""
+        with self._lock:
+            for health in self._health_states - counts.keys():
+                self.health.remove(health)
+            for health, n in counts.items():
+                self.health.labels(health=health).set(n)
+            self._health_states = set(counts)
 
     def count_error(self, stage: ErrorStage) -> None:
         if stage not in ERROR_STAGES:

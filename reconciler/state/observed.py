@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import APPLIED_HASH, KIND, MANAGED_BY, NAME
+from reconciler.state.health import HEALTHY, MISSING, Health, network_health, service_health
 from reconciler.state.snapshot import Snapshot
 
 __all__ = ["ObservedObject", "ObservedState", "observe_snapshot"]
@@ -58,6 +59,8 @@ class ObservedState:
     nodes: list[dict[str, Any]] = field(default_factory=list)
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)  # name to volume, on the node asked
     requests: int = 0
+    tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # service ID to its tasks
+    taken_at: float = 0.0  # Unix seconds
 
     def find(self, swarm_kind: str, swarm_name: str) -> ObservedObject | None:
         return self.objects.get((swarm_kind, swarm_name))
@@ -67,6 +70,16 @@ class ObservedState:
 
     def used_by(self, swarm_kind: str, swarm_name: str) -> set[str]:
         return self.users.get((swarm_kind, swarm_name), set())
+
+    def health(self, live: ObservedObject | None) -> Health:
+        """The live object's health (``state.health``); ``MISSING`` when there is none."""
+        if live is None:
+            return MISSING
+        if live.swarm_kind == "service":
+            return service_health(live.raw, self.tasks.get(live.id, []))
+        if live.swarm_kind == "network":
+            return network_health(live.raw, self.taken_at)
+        return HEALTHY
 
 
 def observe_snapshot(snapshot: Snapshot) -> ObservedState:
@@ -93,10 +106,16 @@ def observe_snapshot(snapshot: Snapshot) -> ObservedState:
         for attachment in task.get("Networks") or []:
             target = attachment.get("Target", "")
             users[("network", network_names.get(target, target))].add(name)
-        container = task.get("ContainerSpec") or {}
-        for ref in container.get("Configs") or []:
-            users[("config", ref.get("ConfigName", ""))].add(name)
-        for ref in container.get("Secrets") or []:
-            users[("secret", ref.get("SecretName", ""))].add(name)
+        # The previous spec too: Swarm's own rollback restores it, and its configs must still exist.
+        for held in (spec, service.get("PreviousSpec") or {}):
+            container = (held.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+            for ref in container.get("Configs") or []:
+                users[("config", ref.get("ConfigName", ""))].add(name)
+            for ref in container.get("Secrets") or []:
+                users[("secret", ref.get("SecretName", ""))].add(name)
     volumes = {v["Name"]: v for v in snapshot.volumes}
-    return ObservedState(objects, network_names, dict(users), list(snapshot.nodes), volumes, snapshot.requests)
+    tasks: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for task in snapshot.tasks:
+        tasks[task.get("ServiceID", "")].append(task)
+    return ObservedState(objects, network_names, dict(users), list(snapshot.nodes), volumes, snapshot.requests,
+                         dict(tasks), snapshot.taken_at)  # fmt: skip

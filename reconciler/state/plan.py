@@ -15,6 +15,7 @@ from typing import Any
 from reconciler.core.keys import ResourceKey
 from reconciler.state.desired import DesiredObject
 from reconciler.state.diffing import MISSING, FieldDiff
+from reconciler.state.health import Health
 from reconciler.state.observed import ObservedObject
 
 __all__ = [
@@ -50,7 +51,13 @@ class ObjectState(StrEnum):
     BLOCKED = "blocked"
     CONFLICT = "conflict"
     NOT_IN_MANIFESTS = "not in manifests"  # managed, no manifest any more (pruned only with --prune)
-    OLD_VERSION = "old version"  # a config/secret version that a rotation replaced
+    OLD_VERSION = "old version"  # a config/secret version that a rotation replaced, to be removed
+    RETAINED = "kept for rollback"  # an old version a service's current or previous spec still names
+
+    @property
+    def settled(self) -> bool:
+        """Nothing to do: in sync, or an old version kept on purpose."""
+        return self in (ObjectState.IN_SYNC, ObjectState.RETAINED)
 
 
 _CHANGES = {Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE}
@@ -95,6 +102,7 @@ class Change:
     drift: bool = False  # the live object differs from what was last applied, not only from the manifest
     swarm_name: str = ""  # the Swarm object it acts on (configs and secrets: the content-hashed name)
     state: ObjectState = ObjectState.IN_SYNC
+    health: Health | None = None  # the live object's health; None where it has none (a Volume)
     # What apply needs, computed by the planner: the spec to send, the live id and version, ...
     payload: Payload = field(default=None, compare=False, repr=False)
 
@@ -132,6 +140,8 @@ class Change:
             "reason": self.reason,
             "drift": self.drift,
             "diff": [{"field": d.field, "before": show(d.before), "after": show(d.after)} for d in self.diff],
+            "health": self.health.state.value if self.health else None,
+            "health_reason": self.health.reason if self.health else "",
         }
 
 

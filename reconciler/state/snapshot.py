@@ -24,4 +24,6 @@ class Snapshot:
     secrets: list[ApiObject] = field(default_factory=list)
     nodes: list[ApiObject] = field(default_factory=list)
     volumes: list[ApiObject] = field(default_factory=list)  # this node's only: volumes are node-local
+    tasks: list[ApiObject] = field(default_factory=list)  # every task, for health (running, failures)
     requests: int = 0  # API calls made to build it
+    taken_at: float = 0.0  # Unix seconds when it was read (health ages are measured against it)

@@ -8,6 +8,7 @@ exception types, with the socket-proxy setting named when the proxy refuses a re
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -94,6 +95,7 @@ class DockerSwarm:
         secrets = self.get("/secrets")
         nodes = self.get("/nodes")
         volumes = self.get("/volumes").get("Volumes") or []
+        tasks = self.get("/tasks")
         # A service on the host network refers to the cluster's own ID of "host", which the node's
         # network list does not show: resolve such IDs (a handful at most, whatever the object count).
         known = {n["Id"] for n in networks}
@@ -109,7 +111,8 @@ class DockerSwarm:
             except NotFound:
                 continue
             networks.append({**found, "Id": network_id})
-        return Snapshot(services, networks, configs, secrets, nodes, volumes, requests=self.requests - before)
+        return Snapshot(services, networks, configs, secrets, nodes, volumes, tasks,
+                        requests=self.requests - before, taken_at=time.time())  # fmt: skip
 
     def running_tasks(self, service_id: str) -> list[ApiObject]:
         filters = json.dumps({"service": {service_id: True}, "desired-state": {"running": True}})

@@ -7,18 +7,20 @@ network targets, server-side fields added); the integration tests prove the same
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import MANAGED_BY
 from reconciler.engine.planning import PlanOptions, make_plan
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet
 from reconciler.state.desired import DesiredState, compile_desired
 from reconciler.state.observed import observe_snapshot
-from reconciler.state.plan import Action, Plan
+from reconciler.state.plan import Action, ObjectState, Plan
 from reconciler.state.snapshot import Snapshot
 
 API = "reconciler.swarm/v1alpha1"
@@ -155,7 +157,7 @@ def test_a_changed_network_is_replaced_only_when_unused(tmp_path: Path) -> None:
     assert blocked.action is Action.BLOCKED and "used by web" in blocked.reason
 
 
-def test_config_rotation_deletes_the_old_version_after_the_services(tmp_path: Path) -> None:
+def test_config_rotation_keeps_the_old_version_while_a_service_can_roll_back_to_it(tmp_path: Path) -> None:
     old = basic(tmp_path)
     new = desired_of(
         tmp_path,
@@ -163,10 +165,28 @@ def test_config_rotation_deletes_the_old_version_after_the_services(tmp_path: Pa
         doc("Config", "conf", {"data": "y"}),
         doc("Service", "web", {"image": "nginx:1", "networks": ["net"], "configs": [{"name": "conf"}]}),
     )
-    changes = plan(new, as_live(old)).changes
-    assert [c.action for c in changes] == [Action.NOOP, Action.CREATE, Action.UPDATE, Action.DELETE]
-    assert changes[-1].swarm_name == old.get("Config/conf").swarm_name  # type: ignore[union-attr]
-    assert "old version" in changes[-1].reason
+    old_name = old.get(ResourceKey.of("Config", "conf")).swarm_name  # type: ignore[union-attr]
+    live = as_live(old)
+    changes = plan(new, live).changes
+    # The service still names the old version (and after its update, its previous spec will).
+    assert [c.action for c in changes] == [Action.NOOP, Action.CREATE, Action.UPDATE, Action.NOOP]
+    assert changes[-1].swarm_name == old_name and changes[-1].state is ObjectState.RETAINED
+    assert changes[-1].state.settled and "can roll back" in changes[-1].reason
+
+    # After the update the old version is only in PreviousSpec: still kept.
+    [service] = live.services
+    updated = copy.deepcopy(service)
+    updated["PreviousSpec"] = service["Spec"]
+    config = next(c for c in as_live(new).configs if c["Spec"]["Name"] != old_name)
+    updated["Spec"]["TaskTemplate"]["ContainerSpec"]["Configs"][0]["ConfigName"] = config["Spec"]["Name"]
+    after_update = replace(live, services=[updated], configs=[*live.configs, config])
+    assert [c.state for c in plan(new, after_update).changes][-1] is ObjectState.RETAINED
+
+    # Once no current or previous spec names it, it is removed.
+    del updated["PreviousSpec"]
+    released = plan(new, replace(after_update, services=[updated])).changes
+    deleted = [c for c in released if c.action is Action.DELETE]
+    assert [c.swarm_name for c in deleted] == [old_name] and deleted[0].state is ObjectState.OLD_VERSION
 
 
 def test_prune_safeguards(tmp_path: Path) -> None:

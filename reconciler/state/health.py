@@ -1,0 +1,127 @@
+"""Live Swarm objects (with their tasks) → their health, beside sync: is the thing actually working?
+
+Argo CD's vocabulary (``Healthy``, ``Progressing``, ``Degraded``, ``Missing``): a service is
+healthy when as many tasks run as it asks for and no update is paused or rolled back; progressing
+while tasks start or an update rolls; degraded when a task cannot be scheduled (``no suitable
+node``), keeps failing since the last update (``config not found``, a non-zero exit, an unhealthy
+container: swarmkit reports a task ``running`` only once its health check passes), or when Swarm
+paused or rolled back an update. A network is progressing while the swarm allocates it and degraded
+when that does not happen within ``ALLOCATION_GRACE_S``. Sources: moby api/types/swarm/task.go
+(task states, ``Status.Err``), service.go (``UpdateStatus`` states). Pure; called by the planner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["ALLOCATION_GRACE_S", "Health", "HealthState", "network_health", "service_health"]
+
+ALLOCATION_GRACE_S = 30.0  # seconds a new swarm network may stay unallocated before it is Degraded
+
+# moby api/types/swarm/task.go: the states before "running".
+_STARTING = {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
+_FAILED = {"failed", "rejected", "orphaned"}
+_RFC3339 = re.compile(r"(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d+))?(?P<zone>[Zz]|[+-]\d\d:\d\d)$")
+
+
+class HealthState(StrEnum):
+    HEALTHY = "Healthy"
+    PROGRESSING = "Progressing"
+    DEGRADED = "Degraded"
+    MISSING = "Missing"
+
+
+@dataclass(frozen=True)
+class Health:
+    state: HealthState
+    reason: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        return self.state is HealthState.HEALTHY
+
+
+HEALTHY = Health(HealthState.HEALTHY)
+MISSING = Health(HealthState.MISSING, "not in the swarm")
+
+
+def service_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> Health:
+    """``service``: the Engine API service (``Spec``, ``UpdateStatus``, ``UpdatedAt``); ``tasks``:
+    all of its tasks, any desired state (the failed ones explain why the current ones do not run)."""
+    update = service.get("UpdateStatus") or {}
+    update_state, message = update.get("State"), update.get("Message") or ""
+    if update_state in ("paused", "rollback_paused"):
+        return Health(HealthState.DEGRADED, f"Swarm paused the update: {message}".rstrip(": "))
+    if update_state == "rollback_completed":
+        return Health(HealthState.DEGRADED, f"Swarm rolled the update back: {message}".rstrip(": "))
+    current = [t for t in tasks if t.get("DesiredState") == "running"]
+    running = [t for t in current if _state(t) == "running"]
+    wanted = _wanted(service, current)
+    counts = f"{len(running)}/{wanted} running"
+    if update_state == "rollback_started":
+        return Health(HealthState.PROGRESSING, f"{counts}; Swarm is rolling the update back: {message}".rstrip(": "))
+    if update_state == "updating":
+        return Health(HealthState.PROGRESSING, f"{counts}; update in progress")
+    if len(running) >= wanted:
+        return Health(HealthState.HEALTHY, counts)
+    unschedulable = [t for t in current if _state(t) in _STARTING and _err(t)]
+    if unschedulable:
+        return Health(HealthState.DEGRADED, f"{counts}; a task is {_state(unschedulable[0])}: {_err(unschedulable[0])}")
+    since = _time(service.get("UpdatedAt") or service.get("CreatedAt"))
+    failures = sorted(
+        (t for t in tasks if _state(t) in _FAILED and (since is None or (_time(_stamp(t)) or since) >= since)),
+        key=lambda t: _stamp(t),
+    )
+    if failures:
+        last = failures[-1]
+        why = _err(last) or (last.get("Status") or {}).get("Message") or _state(last)
+        return Health(HealthState.DEGRADED, f"{counts}; {len(failures)} task(s) failed since the last update: {why}")
+    return Health(HealthState.PROGRESSING, f"{counts}; starting")
+
+
+def network_health(network: dict[str, Any], now: float) -> Health:
+    """``now``: Unix seconds when the swarm was observed."""
+    if network.get("Driver"):
+        return HEALTHY
+    created = _time(network.get("Created"))
+    age = now - created.timestamp() if created else 0.0
+    if age > ALLOCATION_GRACE_S:
+        return Health(HealthState.DEGRADED, f"the swarm has not allocated it after {age:.0f}s "
+                      "(an overlapping subnet, or an option this engine cannot allocate)")  # fmt: skip
+    return Health(HealthState.PROGRESSING, "being allocated by the swarm")
+
+
+def _wanted(service: dict[str, Any], current: Sequence[dict[str, Any]]) -> int:
+    mode = (service.get("Spec") or {}).get("Mode") or {}
+    if "Global" in mode:
+        return len(current)  # one task per eligible node: the orchestrator made exactly those
+    return int((mode.get("Replicated") or {}).get("Replicas", 1))
+
+
+def _state(task: dict[str, Any]) -> str:
+    return str((task.get("Status") or {}).get("State", ""))
+
+
+def _err(task: dict[str, Any]) -> str:
+    return str((task.get("Status") or {}).get("Err") or "")
+
+
+def _stamp(task: dict[str, Any]) -> str:
+    return str((task.get("Status") or {}).get("Timestamp") or "")
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    """RFC 3339 with up to nanoseconds (Go's format) → an aware datetime; None when absent or bad."""
+    match = _RFC3339.match(text or "")
+    if not match:
+        return None
+    zone = "+00:00" if match["zone"] in ("Z", "z") else match["zone"]
+    try:
+        return dt.datetime.fromisoformat(f"{match['base']}.{(match['fraction'] or '0')[:6]}{zone}")
+    except ValueError:
+        return None
