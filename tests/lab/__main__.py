@@ -1,5 +1,5 @@
 """``python -m tests.lab up|down|status|env``: drive the lab dockerd by hand;
-``python -m tests.lab multi up|down|status``: the multi-node lab (``tests/lab/multinode.py``).
+``python -m tests.lab multi up|down|status``: the multi-node lab (``tests/lab/multinode/``).
 
 Exit status 0 on success (for ``status`` and ``env``: the lab is running), 1 otherwise.
 """
@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         help="up: start or reuse the lab; down: stop it and delete its folder; "
         "status: show it; env: print `export DOCKER_HOST=...` for it; "
         "demo: apply examples/ (adapted to the lab) and show status and diff; "
-        "multi up|down|status: the same for the three-node lab (tests/lab/multinode.py)",
+        "multi up|down|status: the same for the three-node lab (tests/lab/multinode/)",
     )
-    # The multi-node lab (tests/lab/multinode.py): `multi up|down|status`.
+    # The multi-node lab (tests/lab/multinode/): `multi up|down|status`.
     parser.add_argument("action", nargs="?", choices=["up", "down", "status"], help="for multi only")
     args = parser.parse_args(argv)
     if args.command == "multi":

@@ -203,7 +203,7 @@ class Lab:
         return [pid for pid in _pids() if _comm(pid) == "dockerd" and str(self.exec_dir) in _argv(pid) and _alive(pid)]
 
     def _foreign_dockerds(self) -> list[int]:
-        # Coexistence with the multi-node lab (tests/lab/multinode.py): a dockerd in another network namespace
+        # Coexistence with the multi-node lab (tests/lab/multinode/): a dockerd in another network namespace
         # (each multi-lab node has its own) has its own docker0 and iptables chains and cannot clash: not foreign.
         here = _netns_inode("self")
         return [

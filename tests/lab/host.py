@@ -172,7 +172,7 @@ def _umount(path: str) -> None:
             raise LabError(f"umount {path}: {os.strerror(err)}")
 
 
-# Coexistence with the multi-node lab (tests/lab/multinode.py): which network namespace a process is in.
+# Coexistence with the multi-node lab (tests/lab/multinode/): which network namespace a process is in.
 def _netns_inode(pid: int | str) -> int | None:
     """The inode of the network namespace of ``pid`` (or ``"self"``), or None if it cannot be read."""
     try:

@@ -1,5 +1,5 @@
 """Fixtures for tests on the multi-node lab: three Swarm managers, each a dockerd in its own network and
-UTS namespace (``tests/lab/multinode.py``), running beside the single-node lab."""
+UTS namespace (``tests/lab/multinode/``), running beside the single-node lab."""
 
 from __future__ import annotations
 
