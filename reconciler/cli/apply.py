@@ -4,6 +4,7 @@ Exit 0 converged, 1 some change failed or is blocked, 2 error."""
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 
@@ -11,9 +12,10 @@ from reconciler.cli.context import EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, settings
 from reconciler.cli.plan_view import EventPrinter, print_plan, print_summary, result_json
 from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
 from reconciler.cli.views import err_console, out_console, print_json
-from reconciler.engine.events import discard
+from reconciler.engine.events import OutcomeStatus, discard
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import apply_confirmed, plan_once
+from reconciler.engine.rollout import wait_for_rollout
 from reconciler.swarm.port import SwarmError
 
 
@@ -26,7 +28,10 @@ from reconciler.swarm.port import SwarmError
 @click.option("--allow-empty", is_flag=True, help="Allow pruning when the manifest set is empty.")
 @click.option("--max-prune", type=click.IntRange(min=0), default=10, show_default=True, help="Most deletions per run.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
-              help="Seconds to wait for a dependency's tasks to run.")  # fmt: skip
+              help="Seconds to wait for a dependency's tasks to run, and for a rollout to become healthy.")  # fmt: skip
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until the services it changed are healthy; a rollout that is not (rolled back, "
+              "no node fits, tasks failing) is a failed change.")  # fmt: skip
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -38,6 +43,7 @@ def apply(
     allow_empty: bool,
     max_prune: int,
     timeout: float,
+    wait: bool,
 ) -> None:
     """Converge the swarm once to the manifests under PATH."""
     conf = settings(ctx)
@@ -59,13 +65,22 @@ def apply(
                 err_console().print("Not on a terminal: pass --yes to apply without confirmation.", style="red")
                 ctx.exit(EXIT_ERROR)
             click.confirm("Apply these changes?", abort=True)
-        result = apply_confirmed(
-            swarm, desired, options, observed, plan, discard if as_json else EventPrinter(console), timeout
-        )
+        sink = discard if as_json else EventPrinter(console)
+        written_at = time.time()
+        result = apply_confirmed(swarm, desired, options, observed, plan, sink, timeout)
+        services = {
+            o.change.key: o.change.swarm_name
+            for o in result.applied.outcomes
+            if o.status is OutcomeStatus.DONE
+            and o.change.desired is not None
+            and o.change.desired.swarm_kind == "service"
+        }
+        rollouts = wait_for_rollout(swarm, services, written_at, timeout, sink) if wait and services else []
     except SwarmError as exc:
         fail(ctx, f"error: {exc}")
     if as_json:
-        print_json(result_json(plan, result.applied))
+        print_json(result_json(plan, result.applied, result.not_converging, rollouts))
     else:
-        print_summary(console, result.applied)
-    ctx.exit(EXIT_OK if result.converged else EXIT_PROBLEMS)
+        print_summary(console, result.applied, result.not_converging, rollouts)
+    ok = result.converged and all(r.ok for r in rollouts)
+    ctx.exit(EXIT_OK if ok else EXIT_PROBLEMS)

@@ -10,6 +10,8 @@ from rich.text import Text
 
 from reconciler.engine.applying import ApplyResult
 from reconciler.engine.events import ChangeFinished, ChangeStarted, Event, Observed, OutcomeStatus, Waiting
+from reconciler.engine.fixpoint import NotConverging
+from reconciler.engine.rollout import RolloutOutcome
 from reconciler.state.diffing import MISSING
 from reconciler.state.health import HealthState
 from reconciler.state.plan import Action, Change, ObjectState, Plan
@@ -110,13 +112,34 @@ class EventPrinter:
             self.console.print(f"waiting  {event.key}: {event.message}", style="yellow")
 
 
-def print_summary(console: Console, result: ApplyResult) -> None:
+def print_summary(
+    console: Console,
+    result: ApplyResult,
+    not_converging: tuple[NotConverging, ...] = (),
+    rollouts: list[RolloutOutcome] | None = None,
+) -> None:
+    for item in not_converging:
+        console.print(Text(f"NOT CONVERGING {item.key}: {item.reason}", style="bold red"))
+    for rollout in rollouts or []:
+        console.print(Text(f"{'healthy' if rollout.ok else 'ROLLOUT FAILED':>8} {rollout.key}: {rollout.reason}",
+                           style="green" if rollout.ok else "bold red"))  # fmt: skip
     counts = result.counts()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
-    console.print(Text(f"Applied: {summary}.", style="bold green" if result.ok else "bold red"))
+    failed = [r for r in rollouts or [] if not r.ok]
+    if failed:
+        summary += f"; {len(failed)} rollout(s) failed"
+    if not_converging:
+        summary += f"; {len(not_converging)} not converging"
+    ok = result.ok and not failed and not not_converging
+    console.print(Text(f"Applied: {summary}.", style="bold green" if ok else "bold red"))
 
 
-def result_json(plan: Plan, result: ApplyResult | None) -> dict[str, Any]:
+def result_json(
+    plan: Plan,
+    result: ApplyResult | None,
+    not_converging: tuple[NotConverging, ...] = (),
+    rollouts: list[RolloutOutcome] | None = None,
+) -> dict[str, Any]:
     out = plan.as_json()
     out["outcomes"], out["ok"] = [], plan.in_sync
     if result is not None:
@@ -124,5 +147,9 @@ def result_json(plan: Plan, result: ApplyResult | None) -> dict[str, Any]:
             {"key": o.change.key, "action": o.change.action.value, "status": o.status.value, "message": o.message}
             for o in result.outcomes
         ]
-        out["ok"] = result.ok
+        out["not_converging"] = [{"key": n.key, "reason": n.reason} for n in not_converging]
+        out["rollouts"] = [
+            {"key": r.key, "ok": r.ok, "health": r.health.state.value, "reason": r.reason} for r in rollouts or []
+        ]
+        out["ok"] = result.ok and not not_converging and all(r.ok for r in rollouts or [])
     return out

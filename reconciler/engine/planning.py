@@ -9,7 +9,8 @@ VirtualIPs is not the planner's job. Called by the engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import KIND, LEASE_KIND, MANAGED_BY
@@ -40,6 +41,9 @@ class PlanOptions:
     adopt: bool = False
     allow_empty: bool = False
     max_prune: int = 10
+    # Objects that did not converge after their last write (``engine.fixpoint.Holds``): key → (the
+    # desired spec hash they were written from, why). Held only while the spec is the same.
+    hold: Mapping[ResourceKey, tuple[str, str]] = field(default_factory=dict)
 
 
 def observed_essence(live: ObservedObject, desired: DesiredObject | None, observed: ObservedState) -> dict[str, object]:
@@ -108,6 +112,10 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
     diff = tuple(diff_essences(live_essence, item.essence))
     if not diff:
         return Change(item.key, Action.NOOP, "in sync", swarm_name=item.swarm_name)
+    held = options.hold.get(item.key)
+    if held is not None and held[0] == item.hash:
+        return Change(item.key, Action.BLOCKED, held[1], diff, swarm_name=item.swarm_name,
+                      state=ObjectState.NOT_CONVERGING)  # fmt: skip
     drift = live.applied_hash is not None and essence_hash(live_essence) != live.applied_hash
     why = "changed in the swarm since it was applied" if drift else "the manifest changed"
     state = ObjectState.DRIFTED if drift else ObjectState.OUTDATED
@@ -118,7 +126,14 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
                           f"networks are immutable and {why}; it is used by {', '.join(users)}: detach them to replace it",
                           diff, drift, item.swarm_name, ObjectState.BLOCKED)  # fmt: skip
         return Change(
-            item.key, Action.REPLACE, f"networks are immutable and {why}", diff, drift, item.swarm_name, state, payload=payload
+            item.key,
+            Action.REPLACE,
+            f"networks are immutable and {why}",
+            diff,
+            drift,
+            item.swarm_name,
+            state,
+            payload=payload,
         )
     return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, state, payload=payload)
 

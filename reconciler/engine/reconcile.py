@@ -19,6 +19,7 @@ from reconciler.core.keys import ResourceKey
 from reconciler.engine.applying import Applier, ApplyResult
 from reconciler.engine.errors import ReconcileError, TransientError, classify
 from reconciler.engine.events import EventSink, Observed, OutcomeStatus, discard
+from reconciler.engine.fixpoint import NotConverging, check_fixpoint
 from reconciler.engine.planning import PlanOptions, make_plan
 from reconciler.state.desired import DesiredState
 from reconciler.state.observed import ObservedState, observe_snapshot
@@ -43,10 +44,20 @@ class Result:
     attempts: int = 1
     requeue_after: float | None = None
     error: ReconcileError | None = None
+    not_converging: tuple[NotConverging, ...] = ()  # written, yet read back different (the fixpoint check)
 
     @property
     def converged(self) -> bool:
-        return self.error is None and self.applied.ok and not self.applied.needs_retry
+        return self.error is None and self.applied.ok and not self.applied.needs_retry and not self.not_converging
+
+    @property
+    def written(self) -> dict[ResourceKey, str]:
+        """Key → desired spec hash of every object this pass created or changed."""
+        return {
+            o.change.key: o.change.desired.hash
+            for o in self.applied.outcomes
+            if o.status is OutcomeStatus.DONE and o.change.desired is not None and o.change.action is not Action.DELETE
+        }
 
     @property
     def errors(self) -> list[ReconcileError]:
@@ -142,8 +153,9 @@ def _apply_until_settled(
         observed, plan = plan_once(swarm, desired, options, on_event)
         if confirmed is not None:
             plan = _restrict(plan, confirmed)
+    not_converging = check_fixpoint(applied, lambda: plan_once(swarm, desired, replace(options, prune=False))[1])
     transient = applied.needs_retry or any(not e.terminal for e in applied.errors)
-    return Result(first_plan, applied, attempt, REQUEUE_AFTER if transient else None)
+    return Result(first_plan, applied, attempt, REQUEUE_AFTER if transient else None, None, not_converging)
 
 
 def _restrict(plan: Plan, keys: set[ResourceKey]) -> Plan:

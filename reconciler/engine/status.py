@@ -14,6 +14,7 @@ from typing import Any
 from reconciler.core.keys import ResourceKey
 from reconciler.engine.applying import ApplyResult
 from reconciler.engine.events import OutcomeStatus
+from reconciler.engine.fixpoint import NotConverging
 from reconciler.state.health import Health
 from reconciler.state.plan import Action, Change, ObjectState, Plan
 
@@ -58,12 +59,15 @@ def object_statuses(plan: Plan) -> list[ObjectStatus]:
     return [ObjectStatus(c.key, c.swarm_name, c.state, c.reason, c.health) for c in plan.changes]
 
 
-def after_apply(plan: Plan, applied: ApplyResult) -> Plan:
-    """The plan as the swarm stands after applying it: a change that was done is in sync, and a
-    deletion that was done is gone."""
+def after_apply(plan: Plan, applied: ApplyResult, not_converging: tuple[NotConverging, ...] = ()) -> Plan:
+    """The plan as the swarm stands after applying it: a change that was done is in sync (unless the
+    fixpoint check found it still differs), and a deletion that was done is gone."""
     done = {id(o.change) for o in applied.outcomes if o.status is OutcomeStatus.DONE}
+    differing = {n.key: n for n in not_converging}
 
     def settled(change: Change) -> Change:
+        if change.key in differing:
+            return replace(change, reason=differing[change.key].reason, state=ObjectState.NOT_CONVERGING)
         return replace(change, action=Action.NOOP, reason="applied", drift=False, state=ObjectState.IN_SYNC)
 
     return Plan(

@@ -17,22 +17,25 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Protocol
 
 import tenacity
 
+from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import LEASE_CONFIG_PREFIX
 from reconciler.engine.applying import ApplyResult, NotAllowedToWrite
 from reconciler.engine.events import ChangeFinished, Event, OutcomeStatus
+from reconciler.engine.fixpoint import Holds
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import Result, plan_once, reconcile_once
 from reconciler.engine.status import after_apply, object_statuses
 from reconciler.runtime.manifest_source import Loaded, ManifestSource, Refused, Settling, manifest_revision
 from reconciler.runtime.metrics import ErrorStage
 from reconciler.runtime.triggers import Wakeup, watch_manifests
+from reconciler.state.health import HealthState
 from reconciler.state.plan import Action, Plan
 from reconciler.swarm.events import EventStream
 from reconciler.swarm.port import SwarmError, SwarmPort
@@ -40,6 +43,7 @@ from reconciler.swarm.port import SwarmError, SwarmPort
 __all__ = ["Controller", "ControllerConfig", "manifest_revision"]
 
 log = logging.getLogger(__name__)
+PROGRESS_RECHECK_S = 3.0  # seconds between passes while something is Progressing (a rollout, an allocation)
 
 
 class Leadership(Protocol):
@@ -98,7 +102,9 @@ class Controller:
             "revision": None, "last_error": None, "last_result": None, "terminal": None, "objects": [],
         }  # fmt: skip
         self._passes = 0
-        self._requests_counted = 0  # the port's request count already added to the metric
+        self.holds = Holds()  # objects that did not converge: not rewritten for the same spec but on a backoff
+        self._requests_counted = 0
+        self._last_health: dict[ResourceKey, HealthState] = {}  # the port's request count already added to the metric
 
     # -- what the HTTP endpoints show -------------------------------------------------------------
 
@@ -156,27 +162,32 @@ class Controller:
         desired = self.source.desired
         if desired is None:
             self._record(began, None, ok=False)
-            self._schedule(ok=False)
+            self._schedule(retry_after=0.0)
             return
         try:
             if self.is_leader:
+                options = replace(self.config.options, hold=self.holds.active())
                 result = reconcile_once(
-                    self.swarm, desired, self.config.options, self._on_engine_event,
+                    self.swarm, desired, options, self._on_engine_event,
                     self.config.dependency_timeout_s, guard=lambda: self.is_leader,
                 )  # fmt: skip
+                self.holds.record(result.not_converging, result.written)
+                for item in result.not_converging:
+                    log.error("%s %s", item.key, item.reason, extra={"revision": self.source.revision,
+                                                                        "object": str(item.key)})  # fmt: skip
             else:
                 _, plan = plan_once(self.swarm, desired, self.config.options)
                 result = Result(plan, ApplyResult())
         except NotAllowedToWrite as exc:
             log.warning("lost the lease during a pass: %s", exc, extra={"revision": self.source.revision})
             self._record(began, None, ok=False)
-            self._schedule(ok=False)
+            self._schedule(retry_after=0.0)
             return
         except SwarmError as exc:  # a follower's observation
             log.error("engine: %s", exc, extra={"revision": self.source.revision})
             self._error("observe", str(exc))
             self._record(began, None, ok=False)
-            self._schedule(ok=False)
+            self._schedule(retry_after=0.0)
             return
         self._handle(began, result)
 
@@ -210,7 +221,7 @@ class Controller:
             self._error("observe", str(result.error))
             self._set_terminal(result)
             self._record(began, None, ok=False)
-            self._schedule(ok=False, requeue_after=result.requeue_after, terminal=result.terminal)
+            self._schedule(retry_after=result.requeue_after)
             return
         done = [o.change for o in result.applied.outcomes if o.status is OutcomeStatus.DONE]
         applied = [(c.kind, c.action.value) for c in done]
@@ -224,8 +235,8 @@ class Controller:
                     self._status["last_error"] = None
         self._set_terminal(result)
         ok = result.converged
-        self._record(began, after_apply(result.plan, result.applied), ok, applied, drifted)
-        self._schedule(ok, result.requeue_after, result.terminal)
+        self._record(began, after_apply(result.plan, result.applied, result.not_converging), ok, applied, drifted)
+        self._schedule(retry_after=result.requeue_after)
 
     def _set_terminal(self, result: Result) -> None:
         reasons = result.terminal_reasons
@@ -240,15 +251,20 @@ class Controller:
         if self.metrics:
             self.metrics.set_terminal(bool(reasons))
 
-    def _schedule(self, ok: bool, requeue_after: float | None = None, terminal: bool = False) -> None:
-        """The next wake-up: a retry with backoff for what may pass by itself, never for a terminal
-        failure alone; the resync always."""
-        if ok or (terminal and requeue_after is None):
+    def _schedule(self, retry_after: float | None) -> None:
+        """The next wake-ups. ``retry_after`` (seconds, the least wait): something transient is left,
+        so come back with exponential backoff and jitter; None: nothing a retry could fix (converged,
+        or terminal, blocked, in conflict, held as not converging): wait for a new revision, a Docker
+        event, a hold to expire, or the resync."""
+        if retry_after is None:
             self._failures = 0
         else:
             self._failures += 1
             delay = self._backoff(SimpleNamespace(attempt_number=self._failures))  # type: ignore[arg-type]
-            self.wakeup.wake_at(max(delay, requeue_after or 0.0), "retry")
+            self.wakeup.wake_at(max(delay, retry_after), "retry")
+        expiry = self.holds.next_expiry()
+        if expiry is not None:
+            self.wakeup.wake_at(expiry, "hold-expired")
         self.wakeup.wake_at(self.config.resync_s, "resync")
 
     def _on_engine_event(self, event: Event) -> None:
@@ -289,7 +305,16 @@ class Controller:
             self.metrics.observe_pass(duration, applied or [], drifted or [], ok, time.time())
             self.metrics.set_objects(Counter(row.state.value for row in rows))
             self.metrics.set_health(Counter(row.health.state.value for row in rows if row.health))
-        for row in rows:
-            if row.health is not None and not row.healthy:
-                log.warning("%s is %s: %s", row.key, row.health.state.value, row.health.reason,
+        for row in rows:  # log health changes, not every pass's view of them
+            health = row.health.state if row.health else None
+            if health is not None and self._last_health.get(row.key) not in (None, health):
+                level = logging.INFO if row.healthy else logging.WARNING
+                log.log(level, "%s is %s: %s", row.key, health.value, row.health.reason if row.health else "",
+                        extra={"revision": self.source.revision, "object": str(row.key)})  # fmt: skip
+            elif health is not None and health is not HealthState.HEALTHY and row.key not in self._last_health:
+                log.warning("%s is %s: %s", row.key, health.value, row.health.reason if row.health else "",
                             extra={"revision": self.source.revision, "object": str(row.key)})  # fmt: skip
+        if plan is not None:
+            self._last_health = {row.key: row.health.state for row in rows if row.health}
+        if any(row.health is not None and row.health.state is HealthState.PROGRESSING for row in rows):
+            self.wakeup.wake_at(PROGRESS_RECHECK_S, "progressing")  # see the rollout through, without blocking

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ALLOCATION_GRACE_S", "Health", "HealthState", "network_health", "service_health"]
+__all__ = ["ALLOCATION_GRACE_S", "Health", "HealthState", "network_health", "parse_time", "service_health"]
 
 ALLOCATION_GRACE_S = 30.0  # seconds a new swarm network may stay unallocated before it is Degraded
 
@@ -72,9 +72,9 @@ def service_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> 
     unschedulable = [t for t in current if _state(t) in _STARTING and _err(t)]
     if unschedulable:
         return Health(HealthState.DEGRADED, f"{counts}; a task is {_state(unschedulable[0])}: {_err(unschedulable[0])}")
-    since = _time(service.get("UpdatedAt") or service.get("CreatedAt"))
+    since = parse_time(service.get("UpdatedAt") or service.get("CreatedAt"))
     failures = sorted(
-        (t for t in tasks if _state(t) in _FAILED and (since is None or (_time(_stamp(t)) or since) >= since)),
+        (t for t in tasks if _state(t) in _FAILED and (since is None or (parse_time(_stamp(t)) or since) >= since)),
         key=lambda t: _stamp(t),
     )
     if failures:
@@ -88,7 +88,7 @@ def network_health(network: dict[str, Any], now: float) -> Health:
     """``now``: Unix seconds when the swarm was observed."""
     if network.get("Driver"):
         return HEALTHY
-    created = _time(network.get("Created"))
+    created = parse_time(network.get("Created"))
     age = now - created.timestamp() if created else 0.0
     if age > ALLOCATION_GRACE_S:
         return Health(HealthState.DEGRADED, f"the swarm has not allocated it after {age:.0f}s "
@@ -115,7 +115,7 @@ def _stamp(task: dict[str, Any]) -> str:
     return str((task.get("Status") or {}).get("Timestamp") or "")
 
 
-def _time(text: str | None) -> dt.datetime | None:
+def parse_time(text: str | None) -> dt.datetime | None:
     """RFC 3339 with up to nanoseconds (Go's format) → an aware datetime; None when absent or bad."""
     match = _RFC3339.match(text or "")
     if not match:

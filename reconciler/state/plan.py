@@ -53,6 +53,7 @@ class ObjectState(StrEnum):
     NOT_IN_MANIFESTS = "not in manifests"  # managed, no manifest any more (pruned only with --prune)
     OLD_VERSION = "old version"  # a config/secret version that a rotation replaced, to be removed
     RETAINED = "kept for rollback"  # an old version a service's current or previous spec still names
+    NOT_CONVERGING = "not converging"  # written, yet the engine stores something else: held on a backoff
 
     @property
     def settled(self) -> bool:
