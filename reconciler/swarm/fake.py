@@ -113,7 +113,7 @@ class FakeSwarm:
     def snapshot(self) -> Snapshot:
         with self._lock:
             before = self.requests
-            for path in ("/services", "/networks", "/configs", "/secrets", "/nodes", "/volumes"):
+            for path in ("/services", "/networks", "/configs", "/secrets", "/nodes", "/volumes", "/tasks"):
                 self._request("GET", path)
             networks = [{**copy.deepcopy(n), "Id": i} for i, n in self._networks.items()]
             return Snapshot(
@@ -123,7 +123,9 @@ class FakeSwarm:
                 secrets=copy.deepcopy(list(self._secrets.values())),
                 nodes=copy.deepcopy(self._nodes),
                 volumes=copy.deepcopy(list(self._volumes.values())),
+                tasks=[copy.deepcopy(t) for tasks in self._tasks.values() for t in tasks],
                 requests=self.requests - before,
+                taken_at=time.time(),
             )
 
     def running_tasks(self, service_id: str) -> list[ApiObject]:
