@@ -3,8 +3,9 @@
 The ``lab`` marker is not written in test files: ``pytest_collection_modifyitems`` below puts it on every
 test under ``tests/integration/``, ``tests/e2e/`` and ``tests/multinode/`` and on every test that uses the
 ``lab`` fixture (directly or through another fixture), so ``pytest -m "not lab"`` is exactly the fast
-layer and starts no dockerd. The ``lab`` fixture refuses a test that is not marked (a test that asks for
-it with ``request.getfixturevalue``, which the hook cannot see).
+layer and starts no dockerd. A test that gets the lab without the marker (it asked with
+``request.getfixturevalue``, which the hook cannot see) fails: at once if it is the one that would start
+the lab, else after it ran (``_lab_marker_guard``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
         item.config.stash[_RUNNING_ITEM] = None
 
 
+@pytest.fixture(autouse=True)
+def _lab_marker_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that got the lab (directly, through another fixture or ``getfixturevalue``) without the
+    lab marker. ``lab`` checks only the test that sets it up, since it is session-scoped; this checks each
+    test after it ran (``request.fixturenames`` then includes what it asked for on the way)."""
+    yield
+    if "lab" in request.fixturenames and request.node.get_closest_marker("lab") is None:
+        pytest.fail(f"{request.node.nodeid} used the lab dockerd but is not marked lab", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def lab(pytestconfig: pytest.Config) -> Iterator[Lab]:
     """The isolated lab dockerd with an active single-node swarm (started, or reused if already running).
@@ -71,8 +82,8 @@ def lab(pytestconfig: pytest.Config) -> Iterator[Lab]:
     item = pytestconfig.stash.get(_RUNNING_ITEM, None)
     if item is not None and item.get_closest_marker("lab") is None:
         pytest.fail(
-            f"{item.nodeid} uses the lab dockerd but is not marked lab: request the `lab` fixture (or one "
-            "built on it) as an argument, or put the test under tests/integration/, e2e/ or multinode/",
+            f"{item.nodeid} uses the lab dockerd but is not marked lab: mark it (pytest.mark.lab), take `lab` "
+            "(or a fixture built on it) as an argument, or put it under tests/integration/, e2e/ or multinode/",
             pytrace=False,
         )
     if os.geteuid() != 0:
