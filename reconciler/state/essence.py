@@ -24,6 +24,7 @@ from reconciler.state.stored_form import (
     RESTART_DEFAULTS,
     STOP_GRACE_DEFAULT,
     UNORDERED_CONTAINER_LISTS,
+    omit_empty,
 )
 
 __all__ = ["config_essence", "essence_hash", "network_essence", "service_essence"]
@@ -100,7 +101,9 @@ def config_essence(config: Mapping[str, Any]) -> dict[str, Any]:
 def service_essence(spec: Mapping[str, Any], network_names: Mapping[str, str]) -> dict[str, Any]:
     """A ServiceSpec to its essence. ``network_names`` maps network IDs to names (the engine
     stores IDs in ``TaskTemplate.Networks[].Target``; manifests use names)."""
-    spec = copy.deepcopy(dict(spec))
+    # What the engine would not store does not count either: zeros it omits (a health check's retries
+    # 0 or interval 0s, a limit of 0), false, empty lists (quirk omit-empty).
+    spec = omit_empty(copy.deepcopy(dict(spec)))
     labels = _labels(spec.get("Labels"))
     task = spec.get("TaskTemplate") or {}
     container = dict(task.get("ContainerSpec") or {})

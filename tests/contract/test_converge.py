@@ -196,12 +196,6 @@ def test_a_virtual_ip_is_a_config_and_a_global_service_and_plans_noop(cs: Contra
     assert_noop_forever(cs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the essence does not know which zeros the engine leaves out (stored_form.ZERO_OMITTED, "
-    "quirk omit-empty), so a health check with retries 0 or interval 0s, or a memory limit of 0, is drift "
-    "after every apply and is rewritten on every pass",
-)
 @pytest.mark.parametrize(
     "spec",
     [
