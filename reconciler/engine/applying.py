@@ -18,6 +18,7 @@ from reconciler.core.keys import ResourceKey
 from reconciler.engine.errors import ReconcileError, TransientError, classify
 from reconciler.engine.events import ChangeFinished, ChangeStarted, EventSink, OutcomeStatus, Waiting, discard
 from reconciler.state.desired import DesiredObject
+from reconciler.state.essence import service_essence
 from reconciler.state.observed import ObservedObject, ObservedState
 from reconciler.state.plan import Action, Change, CreatePayload, DeletePayload, Plan, RouteLabelsPayload, UpdatePayload
 from reconciler.state.stored_form import CONTAINER_SERVER_FIELDS, TASK_SERVER_FIELDS
@@ -154,9 +155,8 @@ class Applier:
         elif desired.swarm_kind == "secret":
             self.swarm.update_secret(live.id, live.version, desired.spec)
         elif desired.swarm_kind == "service":
-            self.swarm.update_service(
-                live.id, live.version, self._with_ids(_carry_server_fields(desired.spec, live.spec))
-            )
+            spec = _minimal_update(desired.spec, live.spec, self.observed.network_names)
+            self.swarm.update_service(live.id, live.version, self._with_ids(spec))
         else:  # the planner replaces networks: they cannot change at all
             raise _Failed(OutcomeStatus.FAILED, f"a {desired.swarm_kind} cannot be updated in place")
         return f"updated ({len(change.diff)} field(s))"
@@ -201,7 +201,28 @@ class Applier:
         except NotFound:
             # Gone already: a network whose tasks were still stopping stays listed for a while.
             return f"{live.swarm_kind} {live.swarm_name} was already gone"
+        if live.swarm_kind == "network" and not self._wait_gone(live):
+            return f"removed network {live.swarm_name} (still listed while its last tasks stop)"
         return f"removed {live.swarm_kind} {live.swarm_name}"
+
+    def _wait_gone(self, live: ObservedObject) -> bool:
+        """A removed swarm network stays listed until the tasks that used it have stopped (their
+        stop grace period); a network of the same name cannot be made, nor a service attached to the
+        old one, until then. Wait for it (bounded by the dependency timeout), so that the next pass or
+        command starts from a swarm without it."""
+        deadline = self.clock() + self.dependency_timeout
+        announced = False
+        while self.clock() < deadline:
+            try:
+                self.swarm.inspect_network(live.id)
+            except NotFound:
+                return True
+            if not announced:
+                self.on_event(Waiting(live.key or ResourceKey.of("network", live.swarm_name),
+                                      "waiting for the engine to finish removing the network"))  # fmt: skip
+                announced = True
+            time.sleep(self.poll_interval)
+        return False
 
     # -- what the plan cannot know ----------------------------------------------------------------
 
@@ -263,6 +284,26 @@ class Applier:
         if "Global" in mode:
             return 1
         return int((mode.get("Replicated") or {}).get("Replicas", 1))
+
+
+# Sections of a ServiceSpec that an update sends whole; swarmkit restarts tasks when TaskTemplate
+# (or the published ports) change in any way, even one the essence does not see.
+_SECTIONS = ("TaskTemplate", "EndpointSpec", "Mode", "UpdateConfig", "RollbackConfig")
+
+
+def _minimal_update(desired: dict[str, Any], live: dict[str, Any], network_names: dict[str, str]) -> dict[str, Any]:
+    """The spec to send: the desired one, except that every section whose essence already matches is
+    sent exactly as the engine stores it (re-sorted mounts, the CLI's ``Init: false`` and empty
+    resources, a digest pin), so a label-only change, a repair or an adoption restarts no task."""
+    spec = _carry_server_fields(desired, live)
+    wanted = service_essence(desired, network_names)
+    for section in _SECTIONS:
+        if section not in live:
+            continue
+        mixed = {**spec, section: copy.deepcopy(live[section])}
+        if service_essence(mixed, network_names) == wanted:
+            spec = mixed
+    return spec
 
 
 def _carry_server_fields(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
