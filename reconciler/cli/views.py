@@ -17,14 +17,20 @@ from reconciler.manifests.errors import ManifestProblem
 __all__ = ["err_console", "out_console", "print_json", "print_problems"]
 
 
+# Not on a terminal (CI logs, pipes), lines are never wrapped or cut: tables take the width they need.
+_PIPE_WIDTH = 4096
+
+
 def out_console() -> Console:
     # markup/highlight/emoji off: manifest values and labels must print exactly as they are
     # (with emoji on, a key such as `:smile:` would print as a smiley).
-    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True)
+    width = None if sys.stdout.isatty() else _PIPE_WIDTH
+    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True, width=width)
 
 
 def err_console() -> Console:
-    return Console(file=sys.stderr, markup=False, highlight=False, emoji=False, soft_wrap=True)
+    width = None if sys.stderr.isatty() else _PIPE_WIDTH
+    return Console(file=sys.stderr, markup=False, highlight=False, emoji=False, soft_wrap=True, width=width)
 
 
 def print_json(value: Any) -> None:

@@ -26,6 +26,7 @@ from reconciler.swarm.port import EngineUnavailable, InUse, NotFound, SwarmError
 
 __all__ = ["Applier", "ApplyResult", "Outcome"]
 
+ALLOCATION_WAIT_S = 10.0  # seconds a new swarm network may take to be allocated during an apply
 _OK = {OutcomeStatus.DONE, OutcomeStatus.NOOP, OutcomeStatus.KEPT}
 
 
@@ -239,13 +240,18 @@ class Applier:
         return spec
 
     def _wait_allocated(self, network_id: str, key: ResourceKey) -> None:
-        """Right after a create, a swarm network can briefly show no driver; wait until it does."""
-        deadline = self.clock() + 10.0
+        """Right after a create, a swarm network can briefly show no driver; wait until it does. One
+        the swarm cannot allocate (a subnet that overlaps another, an option this engine cannot
+        allocate) stays like that for ever: after ``ALLOCATION_WAIT_S`` the change fails, and the
+        network's health says Progressing, then Degraded."""
+        deadline = self.clock() + ALLOCATION_WAIT_S
         while self.clock() < deadline:
             if self.swarm.inspect_network(network_id).get("Driver"):
                 return
             time.sleep(0.1)
-        self.on_event(Waiting(key, "the network is still being allocated"))
+        message = (f"created, but the swarm has not allocated it after {ALLOCATION_WAIT_S:.0f}s (a subnet that "
+                   "overlaps another network's, or an option this engine cannot allocate)")  # fmt: skip
+        raise _Failed(OutcomeStatus.FAILED, message, TransientError(message))
 
     def _wait_for_services(self, desired: DesiredObject) -> None:
         for dep in desired.depends_on:
