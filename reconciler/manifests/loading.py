@@ -160,12 +160,16 @@ def _translate(exc: ValidationError, document: SourceDocument, subject: str) -> 
 
 
 def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
+    """The place in ``data`` that ``loc`` names. A name inside the path that is not a key of the
+    mapping there is a union branch's tag (``NetworkAttachment``) and is left out, so the error
+    points at the field below it; a last name is kept (a missing field, or a branch's tag)."""
     path: list[str | int] = []
     current: Any = data
-    for part in loc:
+    for index, part in enumerate(loc):
         if isinstance(current, dict) and isinstance(part, str):
-            path.append(part)
-            current = current.get(part)
+            if part in current or index == len(loc) - 1:
+                path.append(part)
+                current = current.get(part)
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             path.append(part)
             current = current[part]

@@ -15,7 +15,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from reconciler import LABEL_PREFIX
-from reconciler.manifests.errors import shown
+from reconciler.manifests.errors import has_control, shown
 from reconciler.manifests.units import parse_cpus, parse_duration, parse_memory
 
 __all__ = [
@@ -71,10 +71,13 @@ _HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    """A validator that refuses values ``pattern`` does not match, saying what was expected."""
+    """A validator that refuses values ``pattern`` does not match whole, saying what was expected.
+
+    ``fullmatch``, never ``match``: a pattern ending in ``$`` also matches before a final newline, which
+    then reached keepalived.conf and Traefik rules (issue 14)."""
 
     def check(value: str) -> str:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise ValueError(f"{shown(value)} is not {what}")
         return value
 
@@ -85,7 +88,7 @@ def _check_hostname(value: str) -> str:
     if len(value) > 253:
         raise ValueError("a hostname has at most 253 characters")
     labels = value.split(".")
-    if not all(_HOST_LABEL.match(label) for label in labels):
+    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
         raise ValueError(
             f"{shown(value)} is not a valid lowercase DNS name (letters, digits, '-' and '.', no wildcard, no trailing dot)"
         )
@@ -139,7 +142,7 @@ _LABEL_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$")
 
 
 def _check_key_characters(value: str) -> str:
-    if not _LABEL_KEY.match(value) or len(value) > 253:
+    if not _LABEL_KEY.fullmatch(value) or len(value) > 253:
         raise ValueError(f"{shown(value)} is not a valid label key (letters, digits, '.', '_', '/', '-', at most 253)")
     return value
 
@@ -158,7 +161,7 @@ MetadataKey = Annotated[str, AfterValidator(_check_key_characters)]
 
 
 def _check_safe_text(value: str) -> str:
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+    if has_control(value):
         raise ValueError("control characters (newline, tab, NUL, ...) are not allowed here")
     return value
 

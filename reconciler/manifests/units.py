@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from reconciler.manifests.errors import shown
+from reconciler.manifests.errors import has_control, shown
 
 __all__ = ["parse_cpus", "parse_duration", "parse_memory"]
 
@@ -46,7 +46,7 @@ def parse_duration(text: str) -> int:
     return nanos
 
 
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([kKmMgGtT]i?[bB]?|[bB])?$")
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?) *([kKmMgGtT]i?[bB]?|[bB])?")
 
 
 def parse_memory(value: str | int) -> int:
@@ -61,7 +61,8 @@ def parse_memory(value: str | int) -> int:
         if value < 0:
             raise ValueError("memory must not be negative")
         return value
-    match = _MEMORY.match(value.strip())
+    # Spaces around the number are the user's; a newline or tab is not (it would pass ``\s``).
+    match = _MEMORY.fullmatch(value.strip(" "))
     if match is None:
         raise ValueError(f"invalid memory size {shown(value)}: use e.g. 512M, 512Mi, 1G or a number of bytes")
     number = Decimal(match.group(1))
@@ -74,6 +75,9 @@ def parse_cpus(value: str | float | int) -> int:
     """A CPU count (``0.5``, ``"2"``) to the Engine's NanoCPUs."""
     if isinstance(value, bool):
         raise ValueError("cpus must be a number such as 0.5")
+    if isinstance(value, str) and has_control(value):
+        # Decimal() would quietly strip a trailing newline.
+        raise ValueError(f"invalid cpu count {shown(value)}: control characters are not allowed")
     try:
         number = Decimal(str(value))
     except InvalidOperation as exc:

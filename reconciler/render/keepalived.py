@@ -63,7 +63,8 @@ VRRP3_MAX_ADVERT_INTERVAL = 40  # VRRPv3 counts in centiseconds in 12 bits: at m
 
 _INDENT = "    "
 # Swarm node IDs are 25 lowercase base-36 characters; anything outside this set could end the Go
-# string literal in the priority expression.
+# string literal in the priority expression. Every pattern here is applied with fullmatch: `$` alone
+# also matches before a final newline (issue 14), and these values come from the engine.
 _NODE_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 # A secret's file target as written inside `{{ secret "..." }}`: no quote, backslash or brace.
 _SECRET_TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
@@ -108,7 +109,7 @@ def keepalived_template(
     auth_pass = None
     if vip.spec.password is not None:
         target = vip.spec.password.secret if password_target is None else password_target
-        if not _SECRET_TARGET.match(target):
+        if not _SECRET_TARGET.fullmatch(target):
             raise ValueError(f"{target!r} is not a secret target this renderer can reference")
         auth_pass = f'{{{{ secret "{target}" }}}}'
     return _render(vip, _priority_expression(nodes), auth_pass, nodes, check_program)
@@ -148,7 +149,7 @@ def keepalived_conf(
 
 def _render(vip: VirtualIP, priority: str, auth_pass: str | None, nodes: _Nodes, check_program: str) -> str:
     """The file, with ``priority`` and ``auth_pass`` pasted in as given (template actions or values)."""
-    if not _PROGRAM.match(check_program):
+    if not _PROGRAM.fullmatch(check_program):
         raise ValueError(f"{check_program!r} is not an absolute program path")
     spec = vip.spec
     family = _instance_family(vip)
@@ -278,12 +279,12 @@ def _priority_expression(nodes: _Nodes) -> str:
 
 
 def _check_node_id(node_id: str) -> None:
-    if not _NODE_ID.match(node_id):
+    if not _NODE_ID.fullmatch(node_id):
         raise ValueError(f"{node_id!r} is not a Swarm node ID")
 
 
 def _check_password(password: str) -> None:
-    if not _PASSWORD.match(password) or any(ch in _PASSWORD_FORBIDDEN for ch in password):
+    if not _PASSWORD.fullmatch(password) or any(ch in _PASSWORD_FORBIDDEN for ch in password):
         raise ValueError(
             f"the VRRP password must be 1-{VRRP_PASSWORD_MAX} printable ASCII characters without spaces, "
             "quotes, backslash, braces, '#', '!' or '$'"

@@ -21,7 +21,7 @@ _REL_PATH = re.compile(r"^[A-Za-z0-9._@+-][A-Za-z0-9._/@+-]*$")
 
 def _check_relative_file(value: str) -> str:
     parts = value.split("/")
-    if not _REL_PATH.match(value) or ".." in parts or "" in parts:
+    if not _REL_PATH.fullmatch(value) or ".." in parts or "" in parts:
         raise ValueError(f"{shown(value)} must be a path relative to the manifest's folder, without '..'")
     return value
 

@@ -21,8 +21,10 @@ _IMAGE = re.compile(
 )
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _ABS_PATH = re.compile(r"^/[A-Za-z0-9._~/@+-]*$")
-_CONSTRAINT = re.compile(r"^\s*[A-Za-z0-9_.-]+(\.[A-Za-z0-9_./-]+)?\s*(==|!=)\s*[A-Za-z0-9_.:/@-]+\s*$")
+# Spaces only: `\s` would also take a newline or tab into the engine's constraint.
+_CONSTRAINT = re.compile(r"^ *[A-Za-z0-9_.-]+(\.[A-Za-z0-9_./-]+)? *(==|!=) *[A-Za-z0-9_.:/@-]+ *$")
 _CAPABILITY = re.compile(r"^(CAP_)?[A-Z_]+$|^ALL$")
+_OCTAL = re.compile(r"[0-7]{1,4}")
 _DEPENDENCY = re.compile(r"^[A-Z][A-Za-z]+/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -58,12 +60,12 @@ class Mount(Spec):
 
 def _octal(value: object) -> object:
     """File modes are octal to humans: accept "0440", "0o440" and "440" as well as plain integers."""
-    if isinstance(value, str) and value.strip():
-        text = value.strip().lower().removeprefix("0o")
-        try:
-            return int(text, 8)
-        except ValueError:
-            raise ValueError(f"{shown(value)} is not an octal file mode such as 0440") from None
+    if isinstance(value, str) and value.strip(" "):
+        # int() would accept a trailing newline, underscores and a sign: only octal digits pass.
+        text = value.strip(" ").lower().removeprefix("0o")
+        if not _OCTAL.fullmatch(text):
+            raise ValueError(f"{shown(value)} is not an octal file mode such as 0440")
+        return int(text, 8)
     return value
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, JsonValue, field_validator, model_validator
 
+from reconciler.manifests.errors import has_control
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.types import Hostname, Name, Spec, matching, nested_error, shown
 
@@ -95,7 +96,7 @@ def _bad_option(value: Any, path: tuple[str | int, ...] = ()) -> tuple[tuple[str
     Options become label keys (``a.b.c``) and values; lists are comma-joined by Traefik."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if not isinstance(key, str) or not _OPTION_KEY.match(key):
+            if not isinstance(key, str) or not _OPTION_KEY.fullmatch(key):
                 return (*path, str(key)), f"{shown(key)} is not an option name (letters, digits, '_' and '-')"
             found = _bad_option(item, (*path, key))
             if found is not None:
@@ -111,7 +112,7 @@ def _bad_option(value: Any, path: tuple[str | int, ...] = ()) -> tuple[tuple[str
                 return found
     elif value is None:
         return path, "null is not a value"
-    elif any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in str(value)):
+    elif has_control(str(value)):
         return path, "control characters (newline, tab, ...) are not allowed"
     return None
 

@@ -26,7 +26,7 @@ _DRIVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]*$")
 
 
 def _check_nfs_option(value: str) -> str:
-    if not _NFS_OPTION.match(value):
+    if not _NFS_OPTION.fullmatch(value):
         raise ValueError(f"{shown(value)} is not an NFS mount option such as 'soft', 'timeo=600' or 'nolock'")
     if value.split("=", 1)[0] in _MANAGED_NFS_OPTIONS:
         raise ValueError(f"{shown(value)}: set the server with `server` and the version with `version`")
@@ -34,7 +34,7 @@ def _check_nfs_option(value: str) -> str:
 
 
 def _check_nfs_path(value: str) -> str:
-    if not _NFS_PATH.match(value) or "//" in value or "/../" in value + "/":
+    if not _NFS_PATH.fullmatch(value) or "//" in value or "/../" in value + "/":
         raise ValueError(f"{shown(value)} is not an absolute export path such as /srv/nfs/www")
     return value
 
