@@ -31,6 +31,7 @@ __all__ = [
     "MetadataKey",
     "Name",
     "SafeText",
+    "ServiceLabels",
     "Spec",
     "matching",
     "nested_error",
@@ -168,6 +169,25 @@ def _check_safe_text(value: str) -> str:
 
 SafeText = Annotated[str, AfterValidator(_check_safe_text)]
 Labels = dict[LabelKey, SafeText]
+
+# Traefik reads its configuration from these keys (its label parser ignores case). They are made
+# from Route and Middleware manifests, whose checks (router and middleware names owned, hosts not
+# claimed twice, catch-alls declared) a hand-written label would bypass (issue 14).
+_TRAEFIK_PREFIX = "traefik."
+
+
+def _check_service_label_key(value: str) -> str:
+    _check_label_key(value)
+    if value.lower().startswith(_TRAEFIK_PREFIX):
+        raise ValueError(
+            f"{shown(value)}: traefik.* labels are made from Route and Middleware manifests; "
+            "write a Route (hosts, pathPrefix, tls, middlewares) or a Middleware instead"
+        )
+    return value
+
+
+ServiceLabels = dict[Annotated[str, AfterValidator(_check_service_label_key)], SafeText]
+"""Labels of a Swarm service or its containers: no ``reconciler.swarm/`` key, no ``traefik.`` key."""
 
 
 class Metadata(Spec):

@@ -12,7 +12,17 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Reference, Resource
-from reconciler.manifests.types import Cpus, Duration, Labels, MemorySize, Name, SafeText, Spec, matching, shown
+from reconciler.manifests.types import (
+    Cpus,
+    Duration,
+    MemorySize,
+    Name,
+    SafeText,
+    ServiceLabels,
+    Spec,
+    matching,
+    shown,
+)
 
 __all__ = ["Service", "ServiceSpec"]
 
@@ -159,8 +169,9 @@ class ServiceSpec(Spec):
     rollback_config: UpdatePolicy | None = None
     restart_policy: RestartPolicy | None = None
     ports: list[PublishedPort] = Field(default_factory=list)
-    labels: Labels = Field(default_factory=dict, description="Labels on the service (Spec.Labels).")
-    container_labels: Labels = Field(default_factory=dict, description="Labels on each task's container.")
+    # No traefik.* keys (ServiceLabels): those come from Route and Middleware manifests.
+    labels: ServiceLabels = Field(default_factory=dict, description="Labels on the service (Spec.Labels).")
+    container_labels: ServiceLabels = Field(default_factory=dict, description="Labels on each task's container.")
     user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")] | None = None
     workdir: AbsPath | None = None
     hostname: Annotated[str, Field(pattern=r"^[A-Za-z0-9{}. _-]+$", max_length=253)] | None = None
