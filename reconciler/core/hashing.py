@@ -1,8 +1,8 @@
-"""Canonical JSON and short content hashes, and the content-hashed Swarm names built from them.
+"""Canonical JSON and short content hashes.
 
-A Config/Secret name carries a hash of its content and a Volume name a hash of its driver options,
-so a change makes a new object instead of silently reusing a stale one. Used by the renderers, the
-essences (``applied-hash``) and the controller's revision ids.
+A Config/Secret name carries a hash of its content and a Volume name a hash of its driver options
+(``reconciler.core.swarm_names``), so a change makes a new object instead of silently reusing a
+stale one. Used by those names, the essences (``applied-hash``) and the controller's revision ids.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-__all__ = ["hashed_name", "short_hash", "stable_json"]
+__all__ = ["short_hash", "stable_json"]
 
 
 def stable_json(value: Any) -> str:
@@ -25,8 +25,3 @@ def short_hash(value: bytes | str | Any, length: int = 8) -> str:
     elif not isinstance(value, bytes):
         value = stable_json(value).encode()
     return hashlib.sha256(value).hexdigest()[:length]
-
-
-def hashed_name(name: str, content: bytes | str | Any) -> str:
-    """``<name>-<hash8>``; Swarm names allow 64 characters and manifest names at most 63, so trim."""
-    return f"{name[:54]}-{short_hash(content)}"

@@ -16,6 +16,7 @@ from reconciler.manifests.kinds.service import Service
 from reconciler.manifests.kinds.traefik import Route
 from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.manifests.manifest_set import LoadedManifest
+from reconciler.manifests.name_checks import derived_name_clashes
 from reconciler.manifests.registry import KINDS
 from reconciler.manifests.yaml_source import FieldPath
 
@@ -32,7 +33,7 @@ def check_set(
     problems = list(unique.problems)
     by_key = unique.by_key
     problems += _references(by_key, broken or set())
-    for check in (_cycles, _route_claims, _vrrp_clashes):
+    for check in (_cycles, _route_claims, _vrrp_clashes, derived_name_clashes):
         problems += check(by_key)
     problems += _vrrp_passwords(by_key, contents)
     return problems
@@ -146,9 +147,23 @@ def _route_claims(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
 
 def _route_network(by_key: dict[str, LoadedManifest], item: LoadedManifest, route: Route) -> list[ManifestProblem]:
     target = by_key.get(ResourceKey.of("Service", route.spec.service))
-    if target is None or route.spec.network is None:
+    if target is None:
         return []
     assert isinstance(target.resource, Service)
+    names = target.resource.spec.network_names()
+    if route.spec.network is None and len(names) > 1:
+        # Without traefik.swarm.network, Traefik picks an address on any of the service's networks,
+        # and those it cannot reach fail (502).
+        return [
+            _problem(
+                item,
+                ("spec", "service"),
+                f"{target.resource.key} is on {len(names)} networks ({', '.join(names)}): "
+                "set `network` to the one Traefik reaches it on",
+            )
+        ]
+    if route.spec.network is None:
+        return []
     if route.spec.network in target.resource.spec.network_names():
         return []
     return [

@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from reconciler.core.hashing import hashed_name, short_hash
+from reconciler.core.hashing import short_hash
 from reconciler.core.labels import DEFAULT_INSTANCE, ownership_labels
+from reconciler.core.swarm_names import hashed_name
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.network import Network
 from reconciler.manifests.kinds.volume import Volume

@@ -13,8 +13,9 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core.hashing import hashed_name
 from reconciler.core.labels import DEFAULT_INSTANCE, REQUESTED_IMAGE, ownership_labels
+from reconciler.core.swarm_names import hashed_name, vip_config_base
+from reconciler.core.swarm_names import vip_service_name as _service_name
 from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.render.keepalived import keepalived_template
 
@@ -25,7 +26,8 @@ _SECOND = 1_000_000_000
 
 
 def vip_service_name(vip: VirtualIP) -> str:
-    return f"vip-{vip.name}"[:63]
+    """``vip-<name>``; a name too long for Swarm is cut and hashed (``core.swarm_names``)."""
+    return _service_name(vip.name)
 
 
 def vip_config_key(vip: VirtualIP) -> str:
@@ -37,7 +39,7 @@ def vip_config_spec(vip: VirtualIP, node_ids: Mapping[str, str], instance: str =
     content = keepalived_template(vip, node_ids).encode()
     labels = ownership_labels("VirtualIP", f"{vip.name}/config", instance)
     return {
-        "Name": hashed_name(f"vip-{vip.name}", content),
+        "Name": hashed_name(vip_config_base(vip.name), content),
         "Labels": labels,
         "Data": base64.b64encode(content).decode(),
         "Templating": {"Name": "golang"},

@@ -90,14 +90,14 @@ def _broken_tree(root: Path) -> list[str]:
     a = write(
         root,
         "a.yaml",
-        f"{HEAD}kind: Network\nmetadata:\n  name: Bad_Name\n---\n{HEAD}kind: Network\nmetadata:\n"
+        f"{HEAD}kind: Network\nmetadata:\n  name: Bad.Name\n---\n{HEAD}kind: Network\nmetadata:\n"
         "  name: ok\nspec:\n  attachable: true\n  colour: blue\n",
     )  # problems on lines 4 and 12: sorted as numbers, not as text
     c = write(root, "c.yml", f"{HEAD}kind: Gadget\nmetadata:\n  name: g\n")
     b = write(root, "sub/b.yaml", "apiVersion: [unclosed\n")
     write(root, ".hidden.yaml", "[also broken but skipped\n")
     return [
-        f"{a}:4:3: Network/Bad_Name: metadata.name: 'Bad_Name' does not match the pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        f"{a}:4:3: Network/Bad.Name: metadata.name: 'Bad.Name' does not match the pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         f"{a}:12:3: Network/ok: spec.colour: unknown field",
         f"{c}:2:1: Gadget/g: kind: unknown kind 'Gadget': expected one of {KIND_LIST}",
         f"{b}:2:1: -: -: invalid YAML: did not find expected ',' or ']'",

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Resource
+from reconciler.manifests.object_names import ExternalConfigMetadata, managed_name_problem
 from reconciler.manifests.types import Labels, Spec, shown
 
 __all__ = ["Config", "ConfigSpec", "Secret", "SecretSpec"]
@@ -62,10 +63,22 @@ class SecretSpec(_ContentSpec):
 class Config(Resource):
     KIND = "Config"
     kind: Literal["Config"]
+    metadata: ExternalConfigMetadata
     spec: ConfigSpec
+
+    @model_validator(mode="after")
+    def _managed_name(self) -> Config:
+        managed_name_problem(self.name, self.spec.external)
+        return self
 
 
 class Secret(Resource):
     KIND = "Secret"
     kind: Literal["Secret"]
+    metadata: ExternalConfigMetadata
     spec: SecretSpec
+
+    @model_validator(mode="after")
+    def _managed_name(self) -> Secret:
+        managed_name_problem(self.name, self.spec.external)
+        return self

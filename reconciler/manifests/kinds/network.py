@@ -8,9 +8,14 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from reconciler.manifests.kinds.base import Resource
-from reconciler.manifests.types import Labels, Spec
+from reconciler.manifests.object_names import ExternalNetworkMetadata, managed_name_problem
+from reconciler.manifests.types import Labels, Spec, nested_error
 
-__all__ = ["Ipam", "Network", "NetworkSpec"]
+__all__ = ["PREDEFINED_NETWORKS", "Ipam", "Network", "NetworkSpec"]
+
+# moby runconfig.IsPreDefinedNetwork (!NetworkMode.IsUserDefined): the daemon refuses to create
+# these ("is a pre-defined network and cannot be created", daemon/cluster/networks.go).
+PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none", "default"})
 
 
 class Ipam(Spec):
@@ -52,4 +57,16 @@ class NetworkSpec(Spec):
 class Network(Resource):
     KIND = "Network"
     kind: Literal["Network"]
+    metadata: ExternalNetworkMetadata
     spec: NetworkSpec = Field(default_factory=NetworkSpec)
+
+    @model_validator(mode="after")
+    def _managed_name(self) -> Network:
+        managed_name_problem(self.name, self.spec.external)
+        if not self.spec.external and self.name in PREDEFINED_NETWORKS:
+            raise nested_error(
+                ("metadata", "name"),
+                f"{self.name!r} is a network every Docker engine predefines and cannot be created: "
+                "choose another name, or set `external: true`",
+            )
+        return self

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Reference, Resource
+from reconciler.manifests.object_names import ConfigObjectName, SwarmObjectName
 from reconciler.manifests.types import (
     Cpus,
     Duration,
@@ -48,7 +49,7 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class NetworkAttachment(Spec):
-    name: Name
+    name: SwarmObjectName
     aliases: list[Name] = Field(default_factory=list)
 
 
@@ -85,7 +86,7 @@ FileMode = Annotated[int, BeforeValidator(_octal), Field(ge=0, le=0o777)]
 class FileMount(Spec):
     """A Config or Secret given to the service; ``target`` defaults to the manifest name."""
 
-    name: Name
+    name: ConfigObjectName
     target: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._/@+-]+$")
     uid: str = Field(default="0", pattern=r"^[0-9]+$")
     gid: str = Field(default="0", pattern=r"^[0-9]+$")
@@ -158,7 +159,7 @@ class ServiceSpec(Spec):
     env: dict[EnvKey, SafeText] = Field(default_factory=dict)
     mode: Literal["replicated", "global"] = "replicated"
     replicas: int | None = Field(default=None, ge=0, description="Default 1; only for replicated mode.")
-    networks: list[Name | NetworkAttachment] = Field(default_factory=list)
+    networks: list[SwarmObjectName | NetworkAttachment] = Field(default_factory=list)
     mounts: list[Mount] = Field(default_factory=list)
     configs: list[FileMount] = Field(default_factory=list)
     secrets: list[FileMount] = Field(default_factory=list)

@@ -14,7 +14,8 @@ from pydantic import Field, JsonValue, field_validator, model_validator
 
 from reconciler.manifests.errors import has_control
 from reconciler.manifests.kinds.base import Reference, Resource
-from reconciler.manifests.types import Hostname, Name, Spec, matching, nested_error, shown
+from reconciler.manifests.object_names import SwarmObjectName
+from reconciler.manifests.types import Hostname, Spec, matching, nested_error, shown
 
 __all__ = ["MIDDLEWARE_TYPES", "Middleware", "MiddlewareSpec", "Route", "RouteSpec", "RouteTls"]
 
@@ -27,7 +28,6 @@ MIDDLEWARE_TYPES = (
 )  # fmt: skip
 
 _PATH_PREFIX = re.compile(r"^/([A-Za-z0-9._~%!$&*+,;=:@-]+/?)*$")
-_SWARM_SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _TRAEFIK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 _MIDDLEWARE_REF = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(@[a-z0-9]+)?$")
 _OPTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -37,7 +37,6 @@ PathPrefix = Annotated[
     str,
     matching(_PATH_PREFIX, "a URL path prefix such as /blog (no spaces, quotes, backticks or '//')"),
 ]
-SwarmServiceName = Annotated[str, matching(_SWARM_SERVICE, "a Swarm service name such as wp_wordpress")]
 TraefikName = Annotated[str, matching(_TRAEFIK_NAME, "a Traefik name (letters, digits, '_' and '-')")]
 MiddlewareRef = Annotated[
     str, matching(_MIDDLEWARE_REF, "a Middleware name, or name@provider for one defined elsewhere")
@@ -50,7 +49,7 @@ class RouteTls(Spec):
 
 
 class RouteSpec(Spec):
-    service: SwarmServiceName = Field(
+    service: SwarmObjectName = Field(
         description="A Service manifest, or any existing Swarm service (e.g. one from `docker stack deploy`)."
     )
     port: int = Field(ge=1, le=65535, description="The container port Traefik sends traffic to.")
@@ -60,7 +59,10 @@ class RouteSpec(Spec):
     tls: bool | RouteTls = False
     middlewares: list[MiddlewareRef] = Field(default_factory=list, description="Applied in this order.")
     priority: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    network: Name | None = Field(default=None, description="The network Traefik reaches the service on.")
+    network: SwarmObjectName | None = Field(
+        default=None,
+        description="The network Traefik reaches the service on; required when the service has more than one.",
+    )
     catch_all: bool = Field(default=False, description="Required (and only allowed) when `hosts` is empty.")
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.kinds.service import Constraint, ImageRef
+from reconciler.manifests.object_names import ConfigObjectName
 from reconciler.manifests.types import Hostname, Name, Spec, matching
 
 __all__ = ["DEFAULT_KEEPALIVED_IMAGE", "SecretRef", "VipCheck", "VirtualIP", "VirtualIPSpec"]
@@ -62,7 +63,7 @@ Priority = Annotated[int, Field(ge=1, le=254)]
 
 
 class SecretRef(Spec):
-    secret: Name = Field(description="A Secret manifest holding the VRRP password (at most 8 characters).")
+    secret: ConfigObjectName = Field(description="A Secret manifest holding the VRRP password (at most 8 characters).")
 
 
 class VipCheck(Spec):
