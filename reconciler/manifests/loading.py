@@ -24,7 +24,7 @@ from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.manifest_set import LoadedManifest, ManifestSet
 from reconciler.manifests.registry import KINDS
 from reconciler.manifests.types import NESTED_PATH
-from reconciler.manifests.yaml_source import MAX_FILE_BYTES, FieldPath, SourceDocument, parse_yaml
+from reconciler.manifests.yaml_source import MAX_FILE_BYTES, FieldPath, RevisionBudget, SourceDocument, parse_yaml
 
 __all__ = ["MAX_CONTENT_BYTES", "load_manifests"]
 
@@ -36,14 +36,17 @@ def load_manifests(path: str | Path) -> ManifestSet:
     problems = list(found.problems)
     loaded: list[LoadedManifest] = []
     broken: set[str] = set()  # Kind/name of documents that failed: references to them are not news
+    budget = RevisionBudget()  # bounds the work of the whole load, not only of each file
     for file, name in found.files:
         try:
             raw = _read_regular_file(file, MAX_FILE_BYTES + 1)
         except OSError as exc:
             problems.append(ManifestProblem(_pos(name), "-", "-", f"cannot read file: {exc.strerror}"))
             continue
-        documents, parse_problems = parse_yaml(raw, name)
+        documents, parse_problems = parse_yaml(raw, name, budget)
         problems += parse_problems
+        if budget.ran_out:
+            break  # the revision is refused; reading the rest would only cost time
         for document in documents:
             resource, doc_problems = _validate(document)
             problems += doc_problems

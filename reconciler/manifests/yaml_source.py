@@ -4,7 +4,9 @@ Built on PyYAML's event parser (libyaml when present; events carry marks). Our o
 composer turns events into nodes, bounding depth as it goes: libyaml's own composer recurses in C and
 crashes the process on a deeply nested file. Our small constructor then turns nodes into data so that
 we can keep a position for every path, refuse duplicate keys and merge keys, keep timestamps as the
-strings the user wrote, and bound alias expansion (a YAML bomb).
+strings the user wrote, and bound alias expansion (a YAML bomb): values and characters of text
+are counted as they are built, per file and, through a ``RevisionBudget``, across the files of one
+revision, so an oversized revision is refused in milliseconds, at the place where it went over.
 Called by ``reconciler.manifests.loading`` for every file it finds.
 """
 
@@ -25,10 +27,30 @@ from yaml.resolver import Resolver
 
 from reconciler.manifests.errors import ManifestProblem, Position, dotted, shown
 
-__all__ = ["MAX_FILE_BYTES", "MAX_NODES", "FieldPath", "SourceDocument", "parse_yaml"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
+    "MAX_REVISION_BYTES",
+    "MAX_REVISION_NODES",
+    "MAX_REVISION_TEXT",
+    "MAX_TEXT",
+    "FieldPath",
+    "RevisionBudget",
+    "SourceDocument",
+    "parse_yaml",
+]
 
 MAX_FILE_BYTES = 1024 * 1024  # manifests are small; anything bigger is a mistake or an attack
 MAX_NODES = 100_000  # values after alias expansion, per file
+# Characters of scalar text (keys and values) after alias expansion, per file. Without it, one
+# 500,000-character string reused 1,000 times through aliases passed the value count and took 49 s
+# to validate (issue 14). A file without aliases holds at most MAX_FILE_BYTES of text.
+MAX_TEXT = 4 * 1024 * 1024
+# The same across the files of one revision, plus their bytes: what one load may cost at most
+# (about 2-3 s of parsing at the value bound), so the controller's loop is never held longer.
+MAX_REVISION_NODES = 250_000
+MAX_REVISION_TEXT = 8 * 1024 * 1024
+MAX_REVISION_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
@@ -59,8 +81,31 @@ class SourceDocument:
         return Position(self.file, 1, 1)
 
 
+@dataclass
+class RevisionBudget:
+    """What the rest of one revision may still hold: values, characters of text and file bytes.
+    ``parse_yaml`` draws on it; the loader makes one per load and stops reading once it ``ran_out``."""
+
+    nodes: int = MAX_REVISION_NODES
+    text: int = MAX_REVISION_TEXT
+    bytes: int = MAX_REVISION_BYTES
+    ran_out: bool = False
+
+
 class _TooBig(Exception):
-    pass
+    def __init__(self, message: str, node: Node | None = None, path: FieldPath = ()) -> None:
+        super().__init__(message)
+        self.node = node  # where it went over (its start mark), when known
+        self.path = path
+
+
+class _AliasNode(Node):
+    """A use of an anchor (``*a``): the anchored node plus the place of this use, so that positions
+    (and an expansion that goes over a bound) point at the alias rather than at the anchor."""
+
+    def __init__(self, target: Node, start_mark: Any) -> None:
+        super().__init__(target.tag, target.value, start_mark, start_mark)
+        self.target = target
 
 
 def _compose_all(text: str) -> Any:
@@ -93,7 +138,7 @@ def _compose_all(text: str) -> Any:
         elif isinstance(event, ev.AliasEvent):
             if event.anchor not in anchors:
                 raise ComposerError(None, None, f"found undefined alias {shown(event.anchor)}", start)
-            attach(anchors[event.anchor])
+            attach(_AliasNode(anchors[event.anchor], start))
         elif isinstance(event, ev.ScalarEvent | ev.SequenceStartEvent | ev.MappingStartEvent):
             node: Node
             if isinstance(event, ev.ScalarEvent):
@@ -119,20 +164,35 @@ def _compose_all(text: str) -> Any:
 
 
 class _Builder:
-    """Node graph to data. Aliases are re-walked, so the node budget bounds their expansion."""
+    """Node graph to data. Aliases are re-walked, so the value and text budgets (this file's and the
+    revision's) bound their expansion."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, revision: RevisionBudget) -> None:
         self.file = file
         self.budget = MAX_NODES
+        self.text = MAX_TEXT
+        self.revision = revision
         self.positions: dict[FieldPath, tuple[int, int]] = {}
         self.problems: list[ManifestProblem] = []
         self._scalars = SafeConstructor()
         self._refused: set[int] = set()  # ids of tagged collections already reported (aliases repeat them)
 
     def build(self, node: Node, path: FieldPath, mark: Node | None = None) -> Any:
+        if isinstance(node, _AliasNode):
+            return self.build(node.target, path, mark or node)
         self.budget -= 1
+        self.revision.nodes -= 1
         if self.budget < 0:
-            raise _TooBig(f"more than {MAX_NODES} values (counting alias expansions)")
+            raise _TooBig(f"more than {MAX_NODES} values (counting alias expansions)", mark or node, path)
+        if self.revision.nodes < 0:
+            raise _TooBig(
+                f"the revision holds more than {MAX_REVISION_NODES} values in all its files "
+                "(counting alias expansions): refused",
+                mark or node,
+                path,
+            )
+        if isinstance(node, ScalarNode):
+            self._charge(node.value, mark or node, path)
         if len(path) > MAX_DEPTH:
             raise _TooBig(f"nested deeper than {MAX_DEPTH} levels")
         where = (mark or node).start_mark
@@ -153,7 +213,8 @@ class _Builder:
 
     def _mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
+        for key_use, value_node in node.value:
+            key_node = key_use.target if isinstance(key_use, _AliasNode) else key_use
             if key_node.tag == "tag:yaml.org,2002:merge":
                 self._problem(key_node, path, "merge keys (<<) are not supported: write the fields out")
                 continue
@@ -161,11 +222,31 @@ class _Builder:
                 self._problem(key_node, path, "mapping keys must be plain strings")
                 continue
             key = key_node.value
+            self._charge(key, key_use, (*path, key))
             if key in result:
-                self._problem(key_node, (*path, key), f"duplicate key {shown(key)}")
+                self._problem(key_use, (*path, key), f"duplicate key {shown(key)}")
                 continue
-            result[key] = self.build(value_node, (*path, key), mark=key_node)
+            result[key] = self.build(value_node, (*path, key), mark=key_use)
         return result
+
+    def _charge(self, text: str, where: Node, path: FieldPath) -> None:
+        """Count ``text`` against this file's and the revision's text budgets; ``_TooBig`` at ``where``."""
+        self.text -= len(text)
+        self.revision.text -= len(text)
+        if self.text < 0:
+            raise _TooBig(
+                f"more than {MAX_TEXT // (1024 * 1024)} MiB of text (counting alias expansions): "
+                "a value reused through aliases counts each time",
+                where,
+                path,
+            )
+        if self.revision.text < 0:
+            raise _TooBig(
+                f"the revision holds more than {MAX_REVISION_TEXT // (1024 * 1024)} MiB of text in all its "
+                "files (counting alias expansions): refused",
+                where,
+                path,
+            )
 
     def _check_tag(self, node: CollectionNode, path: FieldPath, plain: str, what: str) -> None:
         """A tag on a mapping or sequence (``!!python/object:...``, ``!custom``) is refused like one on
@@ -181,14 +262,25 @@ class _Builder:
         )
 
 
-def parse_yaml(raw: bytes, file: str) -> tuple[list[SourceDocument], list[ManifestProblem]]:
-    """Decode and parse one file's bytes. Problems are returned, never raised; empty documents skipped."""
+def parse_yaml(
+    raw: bytes, file: str, revision: RevisionBudget | None = None
+) -> tuple[list[SourceDocument], list[ManifestProblem]]:
+    """Decode and parse one file's bytes. Problems are returned, never raised; empty documents skipped.
+
+    ``revision`` is what the rest of the revision may hold (a fresh budget when None); it is drawn on
+    and its ``ran_out`` set when this file went over one of the revision's bounds.
+    """
+    budget = RevisionBudget() if revision is None else revision
 
     def whole_file(message: str, line: int = 1, column: int = 1) -> tuple[list[SourceDocument], list[ManifestProblem]]:
         return [], [ManifestProblem(Position(file, line, column), "-", "-", message)]
 
     if len(raw) > MAX_FILE_BYTES:
         return whole_file(f"file is larger than {MAX_FILE_BYTES // 1024} KiB: not a manifest")
+    budget.bytes -= len(raw)
+    if budget.bytes < 0:
+        budget.ran_out = True
+        return whole_file(f"the revision's files hold more than {MAX_REVISION_BYTES // (1024 * 1024)} MiB: refused")
     if b"\x00" in raw:
         return whole_file("file contains NUL bytes: binary, not YAML")
     body = raw.removeprefix(codecs.BOM_UTF8)  # error offsets are then offsets into `body`
@@ -205,7 +297,7 @@ def parse_yaml(raw: bytes, file: str) -> tuple[list[SourceDocument], list[Manife
         for index, root in enumerate(_compose_all(text)):
             if root is None:
                 continue
-            builder = _Builder(file)
+            builder = _Builder(file, budget)
             data = builder.build(root, ())
             problems += builder.problems
             if data is None or (isinstance(data, str | int | float | bool) and not builder.problems):
@@ -231,7 +323,11 @@ def parse_yaml(raw: bytes, file: str) -> tuple[list[SourceDocument], list[Manife
     except yaml.YAMLError as exc:
         return documents, [*problems, *whole_file(f"invalid YAML: {exc}")[1]]
     except _TooBig as exc:
-        return documents, [*problems, *whole_file(str(exc))[1]]
+        budget.ran_out = min(budget.nodes, budget.text) < 0
+        mark = exc.node.start_mark if exc.node is not None else None
+        where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = ManifestProblem(Position(file, *where), "-", dotted(exc.path), str(exc))
+        return documents, [*problems, problem]
     except RecursionError:
         return documents, [*problems, *whole_file(f"nested deeper than {MAX_DEPTH} levels")[1]]
     return documents, problems  # the loader caps how many are listed (errors.capped)
