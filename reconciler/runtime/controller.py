@@ -78,6 +78,7 @@ class ControllerConfig:
     dependency_timeout_s: float = 120.0
     watch: bool = True
     events: bool = True
+    checkout: Path | None = None  # the Git sync's `current` link when it feeds `manifests` (below it)
 
 
 class Controller:
@@ -93,7 +94,7 @@ class Controller:
         self.swarm = swarm
         self.leadership = leadership
         self.metrics = metrics
-        self.source = ManifestSource(config.manifests, config.instance, revision_of)
+        self.source = ManifestSource(config.manifests, config.instance, revision_of, config.checkout)
         self.wakeup = Wakeup()
         self._lock = threading.Lock()
         self._failures = 0

@@ -149,6 +149,11 @@ class Manager:
                 sync = GitSync(s.git_url, s.git_ref, root=s.git_dir)
             except ValueError as exc:
                 raise CannotStart(f"cannot start: {exc}") from None
+            if s.manifests.is_absolute() or ".." in s.manifests.parts:
+                # Joined to the checkout, either would name a folder outside the repository.
+                raise CannotStart(
+                    f"cannot start: with --git-url, --manifests ({s.manifests}) must be a folder inside the repository"
+                )
 
         swarm = self._client()
         try:
@@ -163,6 +168,7 @@ class Manager:
             resync_s=s.resync_s,
             dependency_timeout_s=s.dependency_timeout_s,
             watch=s.git_url is None,  # a Git sync says itself when a revision is there
+            checkout=sync.current_path if sync is not None else None,
         )
         poller: GitPoller | None = None
         controller = Controller(config, swarm, leadership=elector, metrics=self.metrics,

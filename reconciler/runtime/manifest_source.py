@@ -2,9 +2,10 @@
 
 Safety rules the controller depends on: a revision with any invalid manifest is refused and the last
 good one stays in force; a revision whose files change while they are read is not used (the next
-event brings the settled one); an unchanged folder is not parsed again. The revision is the Git
-commit when a Git sync feeds the folder, else a content hash of the manifests. Called by the
-controller once per pass.
+event brings the settled one); an unchanged folder is not parsed again; when a Git sync feeds the
+folder, the folder and every symlink on the way to it must stay inside the checked-out revision,
+else the revision is refused. The revision is the Git commit when a Git sync feeds the folder,
+else a content hash of the manifests. Called by the controller once per pass.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.core.hashing import short_hash
+from reconciler.manifests.discovery import OutsideBase, resolve_inside
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet
@@ -77,18 +79,33 @@ def _fingerprint(root: Path) -> Fingerprint:
 
 
 class ManifestSource:
-    """Reads ``folder`` for ``instance``; ``revision_of`` names the Git commit when there is one."""
+    """Reads ``folder`` for ``instance``; ``revision_of`` names the Git commit when there is one.
 
-    def __init__(self, folder: Path, instance: str, revision_of: Callable[[], str | None] | None = None) -> None:
+    ``checkout`` is the Git sync's ``current`` link when one feeds the folder: ``folder`` is then a path
+    below it, and a revision whose folder is, or passes through, a symlink that leaves the checkout is
+    ``Refused`` (a plain folder may itself be a symlink; links below it are the loader's to refuse).
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        instance: str,
+        revision_of: Callable[[], str | None] | None = None,
+        checkout: Path | None = None,
+    ) -> None:
         self.folder = folder
         self.instance = instance
         self.revision_of = revision_of
+        self.checkout = checkout
         self.revision: str | None = None
         self.desired: DesiredState | None = None
         self._read: tuple[Path, Fingerprint] | None = None
 
     def load(self) -> LoadResult:
-        root = self.folder.resolve()  # one resolution: a swapped symlink is one revision
+        try:
+            root = self._root()  # one resolution: a swapped symlink is one revision
+        except OutsideBase as exc:
+            return Refused((f"{self.folder}: the manifest folder leaves the Git checkout: {exc}",))
         before = _fingerprint(root)
         if (root, before) == self._read and self.desired is not None:
             return Unchanged()  # nothing on disk changed since the last good load: no need to parse again
@@ -105,3 +122,12 @@ class ManifestSource:
         self.desired = compile_desired(manifests, self.instance)
         self.revision = revision
         return Loaded(revision, self.desired, len(manifests))
+
+    def _root(self) -> Path:
+        if self.checkout is None:
+            return self.folder.resolve()
+        try:
+            relative = self.folder.relative_to(self.checkout)
+        except ValueError:
+            raise OutsideBase(f"{self.folder} is not below {self.checkout}") from None
+        return resolve_inside(self.checkout, relative)
