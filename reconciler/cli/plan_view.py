@@ -77,7 +77,7 @@ def print_plan(console: Console, plan: Plan, show_noop: bool = False) -> None:
         for c in plan.changes
         if show_noop
         or c.action is not Action.NOOP
-        or c.state is ObjectState.NOT_IN_MANIFESTS
+        or c.state in (ObjectState.NOT_IN_MANIFESTS, ObjectState.RETAINED)
         or (c.health is not None and not c.health.healthy)
     ]
     for change in shown:

@@ -55,21 +55,23 @@ def describe(diff: tuple[FieldDiff, ...], most: int = 5) -> str:
     return "; ".join(parts) + more
 
 
-def check_fixpoint(applied: ApplyResult, replan: Callable[[], Plan]) -> tuple[NotConverging, ...]:
-    """``replan``: observe again and plan (only called when something was written)."""
+def check_fixpoint(applied: ApplyResult, replan: Callable[[], Plan]) -> tuple[tuple[NotConverging, ...], Plan | None]:
+    """``replan``: observe again and plan (only called when something was written). Returns what did
+    not converge and the re-observed plan (its health is the swarm's right after the writes)."""
     written = {
         o.change.key: o.change.desired.hash
         for o in applied.outcomes
         if o.status is OutcomeStatus.DONE and o.change.action in _WRITES and o.change.desired is not None
     }
     if not written:
-        return ()
+        return (), None
     after = replan()
-    return tuple(
+    found = tuple(
         NotConverging(c.key, written[c.key], c.diff)
         for c in after.changes
         if c.key in written and c.action in (Action.UPDATE, Action.REPLACE)
     )
+    return found, after
 
 
 @dataclass

@@ -45,6 +45,7 @@ class Result:
     requeue_after: float | None = None
     error: ReconcileError | None = None
     not_converging: tuple[NotConverging, ...] = ()  # written, yet read back different (the fixpoint check)
+    after: Plan | None = None  # the plan re-observed after the writes (None when nothing was written)
 
     @property
     def converged(self) -> bool:
@@ -153,9 +154,9 @@ def _apply_until_settled(
         observed, plan = plan_once(swarm, desired, options, on_event)
         if confirmed is not None:
             plan = _restrict(plan, confirmed)
-    not_converging = check_fixpoint(applied, lambda: plan_once(swarm, desired, replace(options, prune=False))[1])
+    not_converging, after = check_fixpoint(applied, lambda: plan_once(swarm, desired, replace(options, prune=False))[1])
     transient = applied.needs_retry or any(not e.terminal for e in applied.errors)
-    return Result(first_plan, applied, attempt, REQUEUE_AFTER if transient else None, None, not_converging)
+    return Result(first_plan, applied, attempt, REQUEUE_AFTER if transient else None, None, not_converging, after)
 
 
 def _restrict(plan: Plan, keys: set[ResourceKey]) -> Plan:

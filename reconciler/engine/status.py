@@ -59,16 +59,22 @@ def object_statuses(plan: Plan) -> list[ObjectStatus]:
     return [ObjectStatus(c.key, c.swarm_name, c.state, c.reason, c.health) for c in plan.changes]
 
 
-def after_apply(plan: Plan, applied: ApplyResult, not_converging: tuple[NotConverging, ...] = ()) -> Plan:
+def after_apply(
+    plan: Plan, applied: ApplyResult, not_converging: tuple[NotConverging, ...] = (), after: Plan | None = None
+) -> Plan:
     """The plan as the swarm stands after applying it: a change that was done is in sync (unless the
-    fixpoint check found it still differs), and a deletion that was done is gone."""
+    fixpoint check found it still differs), and a deletion that was done is gone. ``after``, the plan
+    re-observed after the writes, gives the objects' health as it is now."""
     done = {id(o.change) for o in applied.outcomes if o.status is OutcomeStatus.DONE}
     differing = {n.key: n for n in not_converging}
+    health_now = {c.key: c.health for c in after.changes} if after is not None else {}
 
     def settled(change: Change) -> Change:
+        health = health_now.get(change.key, change.health)
         if change.key in differing:
-            return replace(change, reason=differing[change.key].reason, state=ObjectState.NOT_CONVERGING)
-        return replace(change, action=Action.NOOP, reason="applied", drift=False, state=ObjectState.IN_SYNC)
+            return replace(change, reason=differing[change.key].reason, state=ObjectState.NOT_CONVERGING, health=health)
+        return replace(change, action=Action.NOOP, reason="applied", drift=False, state=ObjectState.IN_SYNC,
+                       health=health)  # fmt: skip
 
     return Plan(
         tuple(

@@ -236,7 +236,8 @@ class Controller:
                     self._status["last_error"] = None
         self._set_terminal(result)
         ok = result.converged
-        self._record(began, after_apply(result.plan, result.applied, result.not_converging), ok, applied, drifted)
+        now = after_apply(result.plan, result.applied, result.not_converging, result.after)
+        self._record(began, now, ok, applied, drifted)
         self._schedule(retry_after=result.requeue_after)
 
     def _set_terminal(self, result: Result) -> None:

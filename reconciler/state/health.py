@@ -59,9 +59,11 @@ def service_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> 
         return Health(HealthState.DEGRADED, f"Swarm paused the update: {message}".rstrip(": "))
     if update_state == "rollback_completed":
         return Health(HealthState.DEGRADED, f"Swarm rolled the update back: {message}".rstrip(": "))
+    since = parse_time(service.get("UpdatedAt") or service.get("CreatedAt"))
+    recent = [t for t in tasks if since is None or (parse_time(_stamp(t)) or since) >= since]
     current = [t for t in tasks if t.get("DesiredState") == "running"]
     running = [t for t in current if _state(t) == "running"]
-    wanted = _wanted(service, current)
+    wanted = _wanted(service, current, recent)
     counts = f"{len(running)}/{wanted} running"
     if update_state == "rollback_started":
         return Health(HealthState.PROGRESSING, f"{counts}; Swarm is rolling the update back: {message}".rstrip(": "))
@@ -72,11 +74,7 @@ def service_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> 
     unschedulable = [t for t in current if _state(t) in _STARTING and _err(t)]
     if unschedulable:
         return Health(HealthState.DEGRADED, f"{counts}; a task is {_state(unschedulable[0])}: {_err(unschedulable[0])}")
-    since = parse_time(service.get("UpdatedAt") or service.get("CreatedAt"))
-    failures = sorted(
-        (t for t in tasks if _state(t) in _FAILED and (since is None or (parse_time(_stamp(t)) or since) >= since)),
-        key=lambda t: _stamp(t),
-    )
+    failures = sorted((t for t in recent if _state(t) in _FAILED), key=_stamp)
     if failures:
         last = failures[-1]
         why = _err(last) or (last.get("Status") or {}).get("Message") or _state(last)
@@ -96,10 +94,12 @@ def network_health(network: dict[str, Any], now: float) -> Health:
     return Health(HealthState.PROGRESSING, "being allocated by the swarm")
 
 
-def _wanted(service: dict[str, Any], current: Sequence[dict[str, Any]]) -> int:
+def _wanted(service: dict[str, Any], current: Sequence[dict[str, Any]], recent: Sequence[dict[str, Any]]) -> int:
     mode = (service.get("Spec") or {}).get("Mode") or {}
     if "Global" in mode:
-        return len(current)  # one task per eligible node: the orchestrator made exactly those
+        # One task per eligible node: every node that has had a task since the last update (a
+        # rejected task leaves none current until the restart delay has passed).
+        return len({t.get("NodeID") for t in [*current, *recent]})
     return int((mode.get("Replicated") or {}).get("Replicas", 1))
 
 

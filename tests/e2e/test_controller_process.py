@@ -204,6 +204,8 @@ def test_status_reads_a_running_controller(ws: Workspace, busybox: str) -> None:
         wait_for(lambda: label(ws) == "1", timeout=30)
         wait_for(lambda: solo.get("/readyz")[0] == 200, timeout=10)
         assert solo.get("/healthz")[0] == 200
+        # Right after its first write the controller says Progressing; it looks again within seconds.
+        wait_for(lambda: ws.cli("status", "--controller", f"http://127.0.0.1:{solo.port}").exit_code == 0, timeout=15)
         out = ws.cli("-o", "json", "status", "--controller", f"http://127.0.0.1:{solo.port}")
         assert out.exit_code == 0, out.stdout
         report = json.loads(out.stdout)

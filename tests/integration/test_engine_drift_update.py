@@ -99,7 +99,7 @@ def test_a_changed_task_field_rolls_the_tasks(ws: Workspace, busybox: str) -> No
     assert after and after != before
 
 
-def test_config_rotation_creates_new_updates_users_then_removes_old(ws: Workspace, busybox: str) -> None:
+def test_config_rotation_keeps_the_version_a_rollback_needs_and_removes_older_ones(ws: Workspace, busybox: str) -> None:
     def write(content: str) -> None:
         ws.write(
             ws.doc("Config", "conf", {"data": content}),
@@ -119,8 +119,17 @@ def test_config_rotation_creates_new_updates_users_then_removes_old(ws: Workspac
     new = ws.service("app")["Spec"]["TaskTemplate"]["ContainerSpec"]["Configs"][0]["ConfigName"]
     assert new != old and new.startswith(ws.name("conf") + "-")
     names = {c["Spec"]["Name"] for c in ws.client.api.configs(filters={"name": ws.name("conf")})}
-    assert names == {new}
+    assert names == {old, new}  # the previous spec names the old one: Swarm's rollback needs it
+    assert "kept" in result.stdout and "can roll back" in result.stdout
     assert ws.cli("diff", str(ws.folder)).exit_code == 0
+    assert ws.cli("status", str(ws.folder)).exit_code == 0  # kept for rollback is in sync
+
+    write("three\n")
+    assert ws.cli("apply", "--yes", str(ws.folder)).exit_code == 0
+    newest = ws.service("app")["Spec"]["TaskTemplate"]["ContainerSpec"]["Configs"][0]["ConfigName"]
+    assert ws.cli("apply", "--yes", str(ws.folder)).exit_code == 0  # nothing can roll back to "one" now
+    names = {c["Spec"]["Name"] for c in ws.client.api.configs(filters={"name": ws.name("conf")})}
+    assert names == {new, newest}
 
 
 def test_old_config_still_used_by_a_hand_made_service_is_kept(ws: Workspace, busybox: str) -> None:

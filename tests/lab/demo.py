@@ -50,6 +50,11 @@ def _adapt(doc: dict[str, Any], lab_socket: str, standin: str, notes: list[str])
             f"Volume/{name}: NFS {spec['nfs']['server']}:{spec['nfs']['path']} → a local volume (no NFS client here)"
         )
     if kind == "Service":
+        placement = spec.get("placement") or {}
+        if placement.get("maxReplicasPerNode") and spec.get("replicas", 1) > placement["maxReplicasPerNode"]:
+            # One node here: the replicas beyond the limit could never run (the service would be Degraded).
+            notes.append(f"Service/{name}: maxReplicasPerNode {placement.pop('maxReplicasPerNode')} dropped "
+                         f"(the lab has one node, and {spec['replicas']} replicas could not all run)")  # fmt: skip
         notes.append(f"Service/{name}: image {spec['image']} → {standin}")
         spec["env"] = {**spec.get("env", {}), "STANDIN_FOR": spec["image"]}
         spec["image"] = standin
