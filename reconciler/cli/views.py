@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 
-from reconciler.manifests.errors import ManifestProblem
+from reconciler.manifests.errors import ManifestProblem, ManifestWarning
 
-__all__ = ["err_console", "out_console", "print_json", "print_problems"]
+__all__ = [
+    "err_console",
+    "out_console",
+    "print_json",
+    "print_problems",
+    "print_warnings",
+    "problems_as_json",
+    "warnings_as_json",
+]
 
 
 # Not on a terminal (CI logs, pipes), lines are never wrapped or cut: tables take the width they need.
@@ -38,23 +47,39 @@ def print_json(value: Any) -> None:
 
 
 def problems_as_json(problems: list[ManifestProblem]) -> list[dict[str, Any]]:
-    """Raw values, not ``str(problem)``: JSON escapes control characters itself."""
+    """Raw values, not ``str(problem)``: JSON escapes control characters itself. A problem about a
+    whole file or document has ``null`` object and field."""
     return [
         {
             "file": p.position.file,
             "line": p.position.line,
             "column": p.position.column,
-            "object": p.subject,
-            "field": p.field_path,
+            "object": None if p.subject == "-" else p.subject,
+            "field": None if p.field_path == "-" else p.field_path,
             "message": p.message,
         }
         for p in problems
     ]
 
 
-def print_problems(problems: list[ManifestProblem], output: str) -> None:
+def warnings_as_json(warnings: list[ManifestWarning]) -> list[dict[str, Any]]:
+    return problems_as_json(list(warnings))
+
+
+def print_warnings(warnings: list[ManifestWarning]) -> None:
+    """``file:line:column: warning: Kind/name: field: message`` on stderr, one a line."""
+    console = err_console()
+    for warning in warnings:
+        console.print(str(warning), style="yellow")
+
+
+def print_problems(problems: list[ManifestProblem], output: str, warnings: Sequence[ManifestWarning] = ()) -> None:
+    """The problems (text: on stderr, then their count). Warnings found beside them are in the JSON
+    view only: the text view shows them once the problems are fixed."""
     if output == "json":
-        print_json({"valid": False, "problems": problems_as_json(problems)})
+        print_json(
+            {"valid": False, "problems": problems_as_json(problems), "warnings": warnings_as_json(list(warnings))}
+        )
         return
     console = err_console()
     for problem in problems:

@@ -20,6 +20,7 @@ __all__ = [
     "RUN_NOTE",
     "ManifestError",
     "ManifestProblem",
+    "ManifestWarning",
     "Position",
     "capped",
     "clip",
@@ -104,8 +105,8 @@ class ManifestProblem:
     """
 
     position: Position
-    subject: str = "-"  # "Kind/name", or "-" where the document has no usable kind or name yet
-    field_path: str = "-"
+    subject: str = "-"  # "Kind/name", or "-" (not printed) where the document has no usable kind or name yet
+    field_path: str = "-"  # "-" (not printed) when the problem is about a whole file or document
     message: str = ""
     note: int = 0
 
@@ -131,18 +132,38 @@ class ManifestProblem:
             return NotImplemented
         return self._key() < other._key()
 
+    def _parts(self) -> list[str]:
+        """Position, object and field, leaving out those the problem has none of ("-")."""
+        return [str(self.position), *(part for part in (self.subject, self.field_path) if part != "-")]
+
     def __str__(self) -> str:
-        return escape_control(f"{self.position}: {self.subject}: {self.field_path}: {self.message}")
+        return escape_control(": ".join([*self._parts(), self.message]))
+
+
+@total_ordering
+@dataclass(frozen=True, eq=True)
+class ManifestWarning(ManifestProblem):
+    """Something legal that is almost surely not what was meant (a check weight that can never move
+    a floating address, a route to a service no manifest declares). It does not stop a load:
+    ``ManifestSet.warnings`` carries it, ``validate`` prints it and ``validate --strict`` fails on it.
+    Printed ``file:line:column: warning: Kind/name: field: message``."""
+
+    def __str__(self) -> str:
+        position, *rest = self._parts()
+        return escape_control(": ".join([position, "warning", *rest, self.message]))
 
 
 @dataclass
 class ManifestError(Exception):
-    """Raised by the loader when any problem was found; it carries all of them, sorted (notes last)."""
+    """Raised by the loader when any problem was found; it carries all of them, sorted (notes last),
+    and the warnings found meanwhile."""
 
     problems: list[ManifestProblem] = field(default_factory=list)
+    warnings: list[ManifestWarning] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.problems = sorted(self.problems)
+        self.warnings = sorted(self.warnings)
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

@@ -1,7 +1,8 @@
 """A manifest path to a validated ``ManifestSet``, or a ``ManifestError`` listing every problem.
 
 discover files → parse YAML with positions → validate each document against its kind's model →
-read `file:` contents → cross-resource checks. Nothing is returned unless everything is valid: an
+read `file:` contents → cross-resource checks → warnings (``warning_checks``, carried on the
+result or the error, never blocking). Nothing is returned unless everything is valid: an
 invalid set is never partially applied. The problems listed are capped (``errors.capped``): per file
 and per run. Called by the CLI and by the controller for each revision.
 """
@@ -24,6 +25,7 @@ from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.manifest_set import LoadedManifest, ManifestSet
 from reconciler.manifests.registry import KINDS
 from reconciler.manifests.types import NESTED_PATH
+from reconciler.manifests.warning_checks import check_warnings
 from reconciler.manifests.yaml_source import MAX_FILE_BYTES, FieldPath, RevisionBudget, SourceDocument, parse_yaml
 
 __all__ = ["MAX_CONTENT_BYTES", "load_manifests"]
@@ -57,9 +59,10 @@ def load_manifests(path: str | Path) -> ManifestSet:
     contents, content_problems = _read_contents(loaded, found.root)
     problems += content_problems
     problems += check_set(loaded, contents, broken)
+    warnings = check_warnings(loaded)
     if problems:
-        raise ManifestError(capped(problems, _pos(str(path))))
-    return ManifestSet(root=found.root, items=tuple(loaded), contents=contents)
+        raise ManifestError(capped(problems, _pos(str(path))), warnings)
+    return ManifestSet(root=found.root, items=tuple(loaded), contents=contents, warnings=tuple(sorted(warnings)))
 
 
 def _pos(file: str) -> Position:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from reconciler.manifests.errors import ManifestWarning
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.registry import APPLY_ORDER
 from reconciler.manifests.yaml_source import SourceDocument
@@ -33,6 +34,8 @@ class ManifestSet:
     items: tuple[LoadedManifest, ...] = ()
     # Content of Config/Secret `file:` references, read at load time so that one load is one revision.
     contents: dict[str, bytes] = field(default_factory=dict, repr=False)
+    # Legal but almost surely wrong (``warning_checks``): shown by `validate`, never blocking.
+    warnings: tuple[ManifestWarning, ...] = field(default=(), compare=False)
     _by_key: dict[str, LoadedManifest] = field(init=False, repr=False, compare=False)
     _by_kind: dict[str, list[Resource]] = field(init=False, repr=False, compare=False)
 

@@ -18,7 +18,7 @@ class TestSyntaxAndEnvelope:
     def test_yaml_syntax_error(self, tmp_path: Path) -> None:
         f = write(tmp_path, "a.yaml", f"{HEAD}kind: Network\nmetadata:\n  name: web: x\n")
         line = only_problem(run(tmp_path))
-        assert line == f"{f}:4:12: -: -: invalid YAML: mapping values are not allowed in this context"
+        assert line == f"{f}:4:12: invalid YAML: mapping values are not allowed in this context"
 
     def test_unclosed_flow_mapping(self, tmp_path: Path) -> None:
         f = write(tmp_path, "a.yaml", f"{HEAD}kind: Network\nmetadata:\n  name: web\nspec: {{attachable: true\n")
@@ -57,7 +57,7 @@ class TestSyntaxAndEnvelope:
     def test_document_that_is_not_a_mapping(self, tmp_path: Path) -> None:
         f = write(tmp_path, "a.yaml", f"{HEAD}kind: Network\nmetadata:\n  name: a\n---\n- 1\n---\n42\n")
         message = "a manifest must be a mapping with apiVersion, kind, metadata and spec"
-        assert problem_lines(run(tmp_path)) == [f"{f}:6:1: -: -: {message}", f"{f}:8:1: -: -: {message}"]
+        assert problem_lines(run(tmp_path)) == [f"{f}:6:1: {message}", f"{f}:8:1: {message}"]
 
     @pytest.mark.parametrize(
         ("kind", "got"), [("[Network]", "a list"), ("{a: 1}", "a mapping"), ("3", "int"), ("true", "bool")]
@@ -72,18 +72,18 @@ class TestSyntaxAndEnvelope:
 class TestYamlFeatures:
     def test_duplicate_mapping_keys(self, tmp_path: Path) -> None:
         f = write(tmp_path, "a.yaml", f"{HEAD}kind: Network\nmetadata:\n  name: a\n  name: b\n")
-        assert only_problem(run(tmp_path)) == f"{f}:5:3: -: metadata.name: duplicate key 'name'"
+        assert only_problem(run(tmp_path)) == f"{f}:5:3: metadata.name: duplicate key 'name'"
 
     def test_merge_keys(self, tmp_path: Path) -> None:
         f = write(tmp_path, "a.yaml", f"{HEAD}kind: Network\nmetadata:\n  name: a\nspec:\n  <<: {{attachable: true}}\n")
         assert only_problem(run(tmp_path)) == (
-            f"{f}:6:3: -: spec: merge keys (<<) are not supported: write the fields out"
+            f"{f}:6:3: spec: merge keys (<<) are not supported: write the fields out"
         )
 
     def test_python_tag_on_a_scalar(self, tmp_path: Path) -> None:
         f = write(tmp_path, "a.yaml", f"{HEAD}kind: Network\nmetadata:\n  name: !!python/name:os.system a\n")
         assert only_problem(run(tmp_path)) == (
-            f"{f}:4:9: -: -: invalid YAML: unsupported YAML value: could not determine a constructor "
+            f"{f}:4:9: invalid YAML: unsupported YAML value: could not determine a constructor "
             "for the tag 'tag:yaml.org,2002:python/name:os.system'"
         )
 
@@ -92,26 +92,26 @@ class TestYamlFeatures:
         [
             (
                 f"--- !!python/object:os.system\n{HEAD}kind: Network\nmetadata:\n  name: a\n",
-                "1:5: -: -: unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system': "
+                "1:5: unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system': "
                 "only plain mappings are allowed",
             ),
             (
                 f"{HEAD}kind: Network\nmetadata: !!python/object:os.system\n  name: a\n",
-                "3:11: -: metadata: unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system': "
+                "3:11: metadata: unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system': "
                 "only plain mappings are allowed",
             ),
             (
                 f"{ROUTE}  hosts: !!python/object/apply:os.system [a.example.org]\n",
-                "8:10: -: spec.hosts: unsupported YAML tag 'tag:yaml.org,2002:python/object/apply:os.system': "
+                "8:10: spec.hosts: unsupported YAML tag 'tag:yaml.org,2002:python/object/apply:os.system': "
                 "only plain sequences are allowed",
             ),
             (
                 f"{HEAD}kind: Network\nmetadata: !custom\n  name: a\n",
-                "3:11: -: metadata: unsupported YAML tag '!custom': only plain mappings are allowed",
+                "3:11: metadata: unsupported YAML tag '!custom': only plain mappings are allowed",
             ),
             (
                 f"{HEAD}kind: Network\nmetadata: !!seq\n  name: a\n",
-                "3:11: -: metadata: unsupported YAML tag 'tag:yaml.org,2002:seq': only plain mappings are allowed",
+                "3:11: metadata: unsupported YAML tag 'tag:yaml.org,2002:seq': only plain mappings are allowed",
             ),
         ],
         ids=["document", "mapping", "sequence", "local-tag", "seq-tag-on-a-mapping"],
@@ -132,16 +132,16 @@ class TestYamlFeatures:
             "  annotations: *l\nspec:\n  labels: *l\n",
         )
         assert only_problem(run(tmp_path)) == (
-            f"{f}:5:11: -: metadata.labels: unsupported YAML tag '!custom': only plain mappings are allowed"
+            f"{f}:5:11: metadata.labels: unsupported YAML tag '!custom': only plain mappings are allowed"
         )
 
     def test_binary_tag(self, tmp_path: Path) -> None:
         f = write(tmp_path, "a.yaml", f"{HEAD}kind: Network\nmetadata:\n  name: a\nspec: !!binary aGVsbG8=\n")
-        assert f"{f}:5:7: -: spec: binary (!!binary) values are not supported" in problem_lines(run(tmp_path))
+        assert f"{f}:5:7: spec: binary (!!binary) values are not supported" in problem_lines(run(tmp_path))
 
     def test_non_string_mapping_key(self, tmp_path: Path) -> None:
         f = write(tmp_path, "a.yaml", f"{HEAD}kind: Network\nmetadata:\n  name: a\n  1: b\n")
-        assert only_problem(run(tmp_path)) == f"{f}:5:3: -: metadata: mapping keys must be plain strings"
+        assert only_problem(run(tmp_path)) == f"{f}:5:3: metadata: mapping keys must be plain strings"
 
     def test_timestamps_stay_strings(self, tmp_path: Path) -> None:
         write(tmp_path, "a.yaml", f"{HEAD}kind: Network\nmetadata:\n  name: a\n  labels:\n    since: 2024-01-01\n")

@@ -80,21 +80,21 @@ class TestContentFiles:
 
 class TestPaths:
     def test_empty_folder(self, tmp_path: Path) -> None:
-        assert only_problem(run(tmp_path)) == f"{tmp_path}:1:1: -: -: no manifests (*.yaml, *.yml) found"
+        assert only_problem(run(tmp_path)) == f"{tmp_path}:1:1: no manifests (*.yaml, *.yml) found"
 
     def test_folder_with_only_hidden_and_other_files(self, tmp_path: Path) -> None:
         write(tmp_path, ".hidden.yaml", "not: [valid\n")
         write(tmp_path, ".git/config.yaml", "not: [valid\n")
         write(tmp_path, "notes.txt", "not: [valid\n")
-        assert only_problem(run(tmp_path)) == f"{tmp_path}:1:1: -: -: no manifests (*.yaml, *.yml) found"
+        assert only_problem(run(tmp_path)) == f"{tmp_path}:1:1: no manifests (*.yaml, *.yml) found"
 
     def test_only_empty_documents(self, tmp_path: Path) -> None:
         write(tmp_path, "a.yaml", "---\n# nothing\n---\n")
-        assert only_problem(run(tmp_path)) == f"{tmp_path}:1:1: -: -: no manifests (*.yaml, *.yml) found"
+        assert only_problem(run(tmp_path)) == f"{tmp_path}:1:1: no manifests (*.yaml, *.yml) found"
 
     def test_non_existent_path(self, tmp_path: Path) -> None:
         missing = tmp_path / "nope"
-        assert only_problem(run(missing)) == f"{missing}:1:1: -: -: no such file or folder"
+        assert only_problem(run(missing)) == f"{missing}:1:1: no such file or folder"
 
     def test_symlinks_leaving_the_root_are_refused(self, tmp_path: Path) -> None:
         root, outside = tmp_path / "root", tmp_path / "outside"
@@ -104,8 +104,8 @@ class TestPaths:
         (root / "folder").symlink_to(outside)
         message = "symlink points outside the manifest root: refused"
         assert problem_lines(run(root)) == [
-            f"{root}/file.yaml:1:1: -: -: {message}",
-            f"{root}/folder:1:1: -: -: {message}",
+            f"{root}/file.yaml:1:1: {message}",
+            f"{root}/folder:1:1: {message}",
         ]
 
     def test_symlink_loop_inside_the_root_terminates(self, tmp_path: Path) -> None:
@@ -116,13 +116,13 @@ class TestPaths:
 
     def test_dangling_symlink(self, tmp_path: Path) -> None:
         (tmp_path / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
-        assert only_problem(run(tmp_path)) == f"{tmp_path}/gone.yaml:1:1: -: -: not a readable file"
+        assert only_problem(run(tmp_path)) == f"{tmp_path}/gone.yaml:1:1: not a readable file"
 
     @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
     def test_manifest_that_is_a_named_pipe_is_not_opened(self, tmp_path: Path) -> None:
         os.mkfifo(tmp_path / "pipe.yaml")
         write(tmp_path, "a.yaml", f"{HEAD}kind: Network\nmetadata:\n  name: a\n")
-        assert only_problem(run(tmp_path)) == f"{tmp_path}/pipe.yaml:1:1: -: -: not a readable file"
+        assert only_problem(run(tmp_path)) == f"{tmp_path}/pipe.yaml:1:1: not a readable file"
 
     def test_single_file_path(self, tmp_path: Path) -> None:
         f = write(tmp_path, "a.yaml", f"{HEAD}kind: Network\nmetadata:\n  name: web\nspec:\n  bogus: 1\n")

@@ -35,9 +35,9 @@ class TestProblemTextIsEscaped:
         ("document", "expected"),
         [
             (
-                f'{HEAD}kind: Network\nmetadata:\n  name: "x\\n/etc/passwd:1:1: -: -: forged"\n',
-                "4:3: Network/x\\n/etc/passwd:1:1: -: -: forged: metadata.name: "
-                f"'x\\n/etc/passwd:1:1: -: -: forged' does not match the pattern {NAME_PATTERN}",
+                f'{HEAD}kind: Network\nmetadata:\n  name: "x\\n/etc/passwd:1:1: forged"\n',
+                "4:3: Network/x\\n/etc/passwd:1:1: forged: metadata.name: "
+                f"'x\\n/etc/passwd:1:1: forged' does not match the pattern {NAME_PATTERN}",
             ),
             (
                 f'{HEAD}kind: Network\nmetadata:\n  name: "x\\e[2J\\e[31m"\n',
@@ -100,7 +100,7 @@ def _broken_tree(root: Path) -> list[str]:
         f"{a}:4:3: Network/Bad.Name: metadata.name: 'Bad.Name' does not match the pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         f"{a}:12:3: Network/ok: spec.colour: unknown field",
         f"{c}:2:1: Gadget/g: kind: unknown kind 'Gadget': expected one of {KIND_LIST}",
-        f"{b}:2:1: -: -: invalid YAML: did not find expected ',' or ']'",
+        f"{b}:2:1: invalid YAML: did not find expected ',' or ']'",
     ]
 
 
@@ -119,9 +119,9 @@ class TestReporting:
         )
         lines = problem_lines(run(tmp_path))
         assert len(lines) == 21
-        assert lines[0] == f"{f}:5:3: -: metadata.name: duplicate key 'name'"
+        assert lines[0] == f"{f}:5:3: metadata.name: duplicate key 'name'"
         # the note takes the position of the 20th problem shown (document 20, line 5)
-        assert f"{f}:119:3: -: -: ... and 5 more problems in this file" in lines
+        assert f"{f}:119:3: ... and 5 more problems in this file" in lines
 
     def test_capped_note_comes_last(self, tmp_path: Path) -> None:
         f = write(
@@ -130,8 +130,8 @@ class TestReporting:
             "".join(f"{HEAD}kind: Network\nmetadata:\n  name: n{i}\n  name: x\n---\n" for i in range(25)),
         )
         lines = problem_lines(run(tmp_path))
-        assert lines[-2] == f"{f}:119:3: -: metadata.name: duplicate key 'name'"
-        assert lines[-1] == f"{f}:119:3: -: -: ... and 5 more problems in this file"
+        assert lines[-2] == f"{f}:119:3: metadata.name: duplicate key 'name'"
+        assert lines[-1] == f"{f}:119:3: ... and 5 more problems in this file"
 
     def test_validation_problems_are_capped_per_file_too(self, tmp_path: Path) -> None:
         f = write(
@@ -142,7 +142,7 @@ class TestReporting:
         lines = problem_lines(run(tmp_path))
         assert lines[0] == f"{f}:6:3: Network/a: spec.x00: unknown field"
         assert lines[MAX_PROBLEMS - 1] == f"{f}:25:3: Network/a: spec.x19: unknown field"
-        assert lines[MAX_PROBLEMS:] == [f"{f}:25:3: -: -: ... and 10 more problems in this file"]
+        assert lines[MAX_PROBLEMS:] == [f"{f}:25:3: ... and 10 more problems in this file"]
 
     def test_problems_per_run_are_capped_but_every_file_keeps_its_first(self, tmp_path: Path) -> None:
         bad = f"{HEAD}kind: Network\nmetadata:\n  name: a\nspec:\n" + "".join(f"  x{i:02}: 1\n" for i in range(25))
@@ -154,10 +154,10 @@ class TestReporting:
             shown = 14 if n < 5 else 13
             assert len(mine) == shown + 1
             assert mine[0] == f"{f}:6:3: Network/a: spec.x00: unknown field"
-            assert mine[-1] == f"{f}:{5 + shown}:3: -: -: ... and {25 - shown} more problems in this file"
+            assert mine[-1] == f"{f}:{5 + shown}:3: ... and {25 - shown} more problems in this file"
         assert len(lines) == MAX_PROBLEMS_PER_RUN + 15 + 1
         assert lines[-1] == (
-            f"{tmp_path}:1:1: -: -: ... 175 problems in all were left out: "
+            f"{tmp_path}:1:1: ... 175 problems in all were left out: "
             f"at most {MAX_PROBLEMS} per file and {MAX_PROBLEMS_PER_RUN} per run are listed"
         )
 
@@ -178,7 +178,10 @@ class TestReporting:
         problems = report["problems"]
         assert all(set(p) == {"file", "line", "column", "object", "field", "message"} for p in problems)
         as_text = [
-            f"{p['file']}:{p['line']}:{p['column']}: {p['object']}: {p['field']}: {p['message']}" for p in problems
+            ": ".join(
+                [f"{p['file']}:{p['line']}:{p['column']}", *(x for x in (p["object"], p["field"]) if x), p["message"]]
+            )
+            for p in problems
         ]
         assert as_text == expected
         assert problems[1] == {
@@ -198,8 +201,8 @@ class TestReporting:
                 "file": str(tmp_path / "nope"),
                 "line": 1,
                 "column": 1,
-                "object": "-",
-                "field": "-",
+                "object": None,
+                "field": None,
                 "message": "no such file or folder",
             }
         ]
@@ -212,7 +215,10 @@ class TestThroughTheCommandGroup:
         assert result.exit_code == 1, result.output
         problems = json.loads(result.stdout)["problems"]
         assert [
-            f"{p['file']}:{p['line']}:{p['column']}: {p['object']}: {p['field']}: {p['message']}" for p in problems
+            ": ".join(
+                [f"{p['file']}:{p['line']}:{p['column']}", *(x for x in (p["object"], p["field"]) if x), p["message"]]
+            )
+            for p in problems
         ] == expected
 
     def test_text_output(self, tmp_path: Path) -> None:

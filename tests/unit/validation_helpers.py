@@ -72,7 +72,8 @@ def only_problem(result: Result) -> str:
 
 
 def head(file: str, line: int, column: int, subject: str, field: str) -> str:
-    return f"{file}:{line}:{column}: {subject}: {field}: "
+    """The start of a problem line; an object or field of "-" (none) is not printed."""
+    return ": ".join([f"{file}:{line}:{column}", *(part for part in (subject, field) if part != "-"), ""])
 
 
 def check(line: str, file: str, row: int, column: int, subject: str, field: str, *fragments: str) -> None:
