@@ -2,31 +2,40 @@
 
 ``RequestHandler`` does the protocol work the endpoints should not see: ``Expect: 100-continue`` (an
 oversized webhook body is refused before it is sent), ``Content-Length`` checks (repeats that disagree
-are refused), reading the webhook body under one deadline and a size cap, draining what a client is
-still sending after an early answer, a short 500 for a failing callback (details to the log), and
-per-request log lines at DEBUG, never to stderr. ``EndpointServer`` is the ``ThreadingHTTPServer``
-that carries the endpoints and limits to its handlers; ``reconciler.runtime.http_server`` binds it.
+are refused), reading the request line and headers under one deadline counted from the accept, the
+webhook body under another and a size cap, draining what a client is still sending after an early
+answer, a short 500 for a failing callback (details to the log), and per-request log lines at DEBUG,
+never to stderr. ``EndpointServer`` is the ``HTTPServer`` that carries the endpoints and limits to
+its handlers and serves connections on a fixed pool of worker threads (``http_limits``);
+``reconciler.runtime.http_server`` binds it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.runtime.http_endpoints import TEXT, WEBHOOK_PATH, Endpoints
+from reconciler.runtime.http_limits import DeadlineReader, WorkerPool, refuse_busy
 
-__all__ = ["MAX_WEBHOOK_BODY", "EndpointServer", "RequestHandler", "RequestHeaders"]
+__all__ = ["MAX_PENDING", "MAX_WEBHOOK_BODY", "WORKERS", "EndpointServer", "RequestHandler", "RequestHeaders"]
 
 # The name these lines had before the handler had a module of its own: log collectors may filter on it.
 log = logging.getLogger("reconciler.runtime.http_server")
 
 MAX_WEBHOOK_BODY = 1 << 20
 """The largest webhook body accepted (1 MiB); Git push payloads are a few kilobytes."""
+WORKERS = 8
+"""Threads serving requests: the endpoints answer in milliseconds, so a few serve any scraper."""
+MAX_PENDING = 64
+"""Accepted connections that may wait for a worker; the next one is answered 503 at once."""
 
 # After an early answer (413, 404, ...), reading what the client is still sending lets it finish and
 # read that answer; closing with unread data would reset the connection under it. Bounded, so a huge
@@ -62,16 +71,19 @@ class RequestHeaders(Mapping[str, str]):
         return f"RequestHeaders({dict(self.items())!r})"
 
 
-class EndpointServer(ThreadingHTTPServer):
-    """A threading HTTP server whose handlers answer through ``endpoints``.
+class EndpointServer(HTTPServer):
+    """An HTTP server whose handlers answer through ``endpoints``, on ``workers`` threads.
 
-    ``request_timeout`` (seconds) bounds reading a request: per read for the request line and headers,
-    overall for the body; ``max_body`` (bytes) caps the webhook body.
+    ``request_timeout`` (seconds) bounds reading a request: the request line and headers together,
+    counted from the accept (a connection that waited for a worker has had part of it), then the body;
+    ``max_body`` (bytes) caps the webhook body. At most ``max_pending`` accepted connections wait for
+    a worker; one more is answered 503 and closed. A stuck client holds one worker for at most
+    ``request_timeout``; ``server_close`` does not wait for it.
     """
 
-    daemon_threads = True
-    # A slow or stuck client must not hold up stop(); its daemon thread dies with its socket.
-    block_on_close = False
+    # The listen backlog: socketserver's 5 drops a burst of connects (each retried after 1 s) before
+    # the accept loop can answer them; the kernel, not a thread, holds these.
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -80,11 +92,37 @@ class EndpointServer(ThreadingHTTPServer):
         *,
         request_timeout: float,
         max_body: int,
+        workers: int = WORKERS,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self.endpoints = endpoints
         self.request_timeout = request_timeout
         self.max_body = max_body
+        self._pool: WorkerPool | None = None
         super().__init__(address, RequestHandler)
+        # Only once the socket is bound: a failed bind leaves no threads behind.
+        self._pool = WorkerPool(
+            self._serve, workers=workers, max_pending=max_pending, name=f"controller-http-{self.server_address[1]}"
+        )
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Called on serve_forever's thread for each accepted connection: hand it over, never block.
+        if self._pool is None or not self._pool.submit(request, client_address):
+            log.warning("HTTP: every worker is busy, %s answered 503", client_address)
+            refuse_busy(request)
+
+    def _serve(self, connection: socket.socket, address: Any, accepted_at: float) -> None:
+        try:
+            RequestHandler(connection, address, self, accepted_at=accepted_at)
+        except Exception:
+            self.handle_error(connection, address)
+        finally:
+            self.shutdown_request(connection)
+
+    def server_close(self) -> None:
+        super().server_close()  # also called by __init__ when the bind fails, before there is a pool
+        if self._pool is not None:
+            self._pool.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # socketserver's default prints a traceback to stderr.
@@ -106,10 +144,20 @@ class RequestHandler(BaseHTTPRequestHandler):
     server_version = "swarm-reconciler"
     sys_version = ""
 
+    def __init__(
+        self, request: Any, client_address: Any, server: EndpointServer, *, accepted_at: float | None = None
+    ) -> None:
+        # ``accepted_at`` (time.monotonic()): when the connection was accepted; None: now.
+        self._accepted_at = time.monotonic() if accepted_at is None else accepted_at
+        super().__init__(request, client_address, server)  # serves the request before it returns
+
     def setup(self) -> None:
         super().setup()
-        # Per-read socket timeout for the request line and headers; the body has an overall deadline.
-        self.connection.settimeout(self.server.request_timeout)
+        # One deadline for the request line and all headers together, counted from the accept: a
+        # per-read timeout never fires for a client that sends a header line every few seconds.
+        self.rfile.close()
+        self._reader = DeadlineReader(self.connection, self._accepted_at + self.server.request_timeout)
+        self.rfile = io.BufferedReader(self._reader, _CHUNK)
         self._responded = False
         self._body_left: int | None = 0
 
@@ -174,17 +222,14 @@ class RequestHandler(BaseHTTPRequestHandler):
     def _read_body(self, length: int) -> bytes:
         # One deadline for the whole body: a per-read timeout alone would let a client trickle a byte
         # at a time and keep the thread forever.
-        deadline = time.monotonic() + self.server.request_timeout
+        self._reader.deadline = time.monotonic() + self.server.request_timeout
         chunks: list[bytes] = []
         left = length
         while left > 0:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _BodyError(408, "request body timed out\n")
-            self.connection.settimeout(remaining)
             try:
                 chunk = self.rfile.read1(min(left, _CHUNK))
             except TimeoutError:
+                self._body_left = None  # a client too slow to send its body is not waited for again
                 raise _BodyError(408, "request body timed out\n") from None
             if not chunk:
                 raise _BodyError(400, "request body shorter than Content-Length\n")
@@ -197,13 +242,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         left = self._body_left
         if not left or left > _DRAIN_MAX_BYTES:
             return
-        deadline = time.monotonic() + _DRAIN_MAX_S
+        self._reader.deadline = time.monotonic() + _DRAIN_MAX_S
         try:
             while left > 0:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                self.connection.settimeout(remaining)
                 chunk = self.rfile.read1(min(left, _CHUNK))
                 if not chunk:
                     return
@@ -221,6 +262,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         content_type: str = TEXT,
     ) -> None:
         data = body.encode() if isinstance(body, str) else body
+        # Reads left the socket with what remained of their deadline; a write gets a timeout of its own.
+        self.connection.settimeout(self.server.request_timeout)
         self._responded = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from reconciler.runtime.http_endpoints import Endpoints, Webhook
-from reconciler.runtime.http_handler import MAX_WEBHOOK_BODY, EndpointServer
+from reconciler.runtime.http_handler import MAX_PENDING, MAX_WEBHOOK_BODY, WORKERS, EndpointServer
 from reconciler.runtime.metrics import Metrics
 
 __all__ = ["ControllerHTTP", "parse_listen"]
@@ -64,14 +64,12 @@ class _Server(EndpointServer):
         family: int,
         dual_stack: bool,
         endpoints: Endpoints,
-        *,
-        request_timeout: float,
-        max_body: int,
+        **limits: Any,
     ) -> None:
         # TCPServer.__init__ creates the socket from address_family, so it must be set first.
         self.address_family = family
         self._dual_stack = dual_stack
-        super().__init__(address, endpoints, request_timeout=request_timeout, max_body=max_body)
+        super().__init__(address, endpoints, **limits)
 
     def server_bind(self) -> None:
         if self._dual_stack:
@@ -82,8 +80,9 @@ class _Server(EndpointServer):
         self.server_port = int(self.server_address[1])
 
 
-def _bind(host: str, port: int, endpoints: Endpoints, *, request_timeout: float, max_body: int) -> _Server:
-    """The first address of ``host`` that binds; ``""`` is IPv4+IPv6 where the host has IPv6, else IPv4."""
+def _bind(host: str, port: int, endpoints: Endpoints, **limits: Any) -> _Server:
+    """The first address of ``host`` that binds; ``""`` is IPv4+IPv6 where the host has IPv6, else IPv4.
+    ``limits`` are ``EndpointServer``'s keyword arguments (timeouts, body cap, workers)."""
     candidates: list[tuple[int, tuple[Any, ...], bool]] = []
     if host:
         for af, _, _, _, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
@@ -97,7 +96,7 @@ def _bind(host: str, port: int, endpoints: Endpoints, *, request_timeout: float,
         raise OSError(errno.EADDRNOTAVAIL, f"no IPv4 or IPv6 address for {host!r}")
     for i, (family, address, dual_stack) in enumerate(candidates):
         try:
-            return _Server(address, family, dual_stack, endpoints, request_timeout=request_timeout, max_body=max_body)
+            return _Server(address, family, dual_stack, endpoints, **limits)
         except OSError as exc:
             # Only "this family does not work here" moves on; "port in use" is the answer.
             if i == len(candidates) - 1 or exc.errno not in _NO_IPV6:
@@ -110,8 +109,10 @@ class ControllerHTTP:
     """The controller's HTTP endpoint on a daemon thread: ``start()``, then ``stop()``; single use.
 
     Callbacks run on request threads, concurrently with each other and with the loop; ``webhook``
-    should only wake the loop and return, e.g. ``(202, "sync queued\\n")``. ``request_timeout`` bounds
-    reading a request (per read for headers, overall for the body); ``max_body`` caps the webhook body.
+    should only wake the loop and return, e.g. ``(202, "sync queued\\n")``. ``request_timeout`` (seconds)
+    bounds reading a request: the request line and headers together from the accept, then the body;
+    ``max_body`` (bytes) caps the webhook body; ``workers`` threads serve requests, and at most
+    ``max_pending`` accepted connections wait for one (more are answered 503 at once).
     """
 
     def __init__(
@@ -125,12 +126,18 @@ class ControllerHTTP:
         *,
         request_timeout: float = 10.0,
         max_body: int = MAX_WEBHOOK_BODY,
+        workers: int = WORKERS,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self.listen = listen
         self._host, self._requested_port = parse_listen(listen)
         self.endpoints = Endpoints(metrics, status, ready, healthy, webhook)
-        self._request_timeout = request_timeout
-        self._max_body = max_body
+        self._limits: dict[str, Any] = {
+            "request_timeout": request_timeout,
+            "max_body": max_body,
+            "workers": workers,
+            "max_pending": max_pending,
+        }
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -150,13 +157,7 @@ class ControllerHTTP:
             if self._used:
                 raise RuntimeError("ControllerHTTP.start: already started (single use)")
             self._used = True
-            server = _bind(
-                self._host,
-                self._requested_port,
-                self.endpoints,
-                request_timeout=self._request_timeout,
-                max_body=self._max_body,
-            )
+            server = _bind(self._host, self._requested_port, self.endpoints, **self._limits)
             self._server = server
             self._port = server.server_port
             self._thread = threading.Thread(
