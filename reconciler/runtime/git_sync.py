@@ -6,13 +6,15 @@ resolves ``current`` once always sees one complete revision::
 
     root/
       cache.git/          bare cache, fetched each sync (the URL is never stored in it)
-      rev-<sha12>/        one complete revision per folder, no .git
+      rev-<sha12>/        one complete revision per folder, submodules included; no .git
+                          (a checked-out submodule has a .git file pointing into the cache)
       current -> rev-<sha12>
 
 Called by ``reconciler.runtime.git_poller.GitPoller`` (on its interval and on the webhook's trigger);
 the manager of ``reconciler run --git-url`` points the controller at ``current``. Each git command
 runs through ``reconciler.runtime.git_command.run_git``; every error is a ``GitSyncError`` without
-credentials from the URL.
+credentials from the URL. A revision is read whole or not at all: its submodules are checked out
+(``reconciler.runtime.git_submodules``), and when that fails the sync fails and ``current`` stays.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reconciler.runtime.git_command import GitSyncError, redact_credentials, run_git
+from reconciler.runtime.git_submodules import check_out_submodules
 
 __all__ = ["GitSync"]
 
@@ -165,7 +168,8 @@ class GitSync:
         self._git("init", ["init", "--bare", "--quiet", str(self.cache_dir)], cancel)
 
     def _materialise(self, sha: str, revision_dir: Path, cancel: threading.Event | None) -> None:
-        """Write the commit's tree into a temp folder, then rename it to ``revision_dir``."""
+        """Write the commit's tree, with its submodules, into a temp folder, then rename it to
+        ``revision_dir``; ``GitSyncError`` (and no folder) when any part cannot be checked out."""
         tmp_dir = Path(self._tmp_name(f"rev-{sha[:12]}-"))
         tmp_dir.mkdir(mode=0o755)
         # A private index file: the cache's own index is neither used nor touched, and no
@@ -176,6 +180,11 @@ class GitSync:
             env = {"GIT_INDEX_FILE": str(index)}
             self._git("read-tree", [*common, "read-tree", sha], cancel, env=env, cwd=tmp_dir)
             self._git("checkout-index", [*common, "checkout-index", "--all", "--force"], cancel, env=env, cwd=tmp_dir)
+            check_out_submodules(
+                lambda what, args, extra: self._git(what, args, cancel, env={**env, **extra}, cwd=tmp_dir),
+                common,
+                self._url,
+            )
             # The folder only gets its rev-* name once every file is written.
             os.rename(tmp_dir, revision_dir)
         except BaseException:
