@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from reconciler import API_VERSION
 from reconciler.manifests.cross_checks import check_set
 from reconciler.manifests.discovery import discover, inside
+from reconciler.manifests.engine_limits import MAX_CONFIG_BYTES, content_size_problem
 from reconciler.manifests.errors import ManifestError, ManifestProblem, Position, capped, clip, dotted, shown
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
@@ -30,7 +31,7 @@ from reconciler.manifests.yaml_source import MAX_FILE_BYTES, FieldPath, Revision
 
 __all__ = ["MAX_CONTENT_BYTES", "load_manifests"]
 
-MAX_CONTENT_BYTES = 500 * 1024  # Swarm's limit for one config or secret
+MAX_CONTENT_BYTES = MAX_CONFIG_BYTES  # the most a config or secret file is read for (engine_limits)
 
 
 def load_manifests(path: str | Path) -> ManifestSet:
@@ -216,12 +217,20 @@ def _read_contents(loaded: list[LoadedManifest], root: Path) -> tuple[dict[str, 
                 ManifestProblem(where, resource.key, "spec.file", f"cannot read {resource.spec.file}: {exc.strerror}")
             )
             continue
-        if len(data) > MAX_CONTENT_BYTES:
-            problems.append(ManifestProblem(where, resource.key, "spec.file", "larger than Swarm's 500 KiB limit"))
+        too_big = content_size_problem(resource.KIND, len(data))
+        if too_big is not None:
+            problems.append(ManifestProblem(where, resource.key, "spec.file", f"{resource.spec.file}: {too_big}"))
             continue
         contents[resource.key] = data
     for item in loaded:
         resource = item.resource
         if isinstance(resource, Config) and resource.spec.data is not None:
-            contents[resource.key] = resource.spec.data.encode()
+            data = resource.spec.data.encode()
+            too_big = content_size_problem(resource.KIND, len(data))
+            if too_big is not None:
+                problems.append(
+                    ManifestProblem(item.source.position(("spec", "data")), resource.key, "spec.data", too_big)
+                )
+                continue
+            contents[resource.key] = data
     return contents, problems

@@ -23,7 +23,7 @@ def warning(item: LoadedManifest, path: FieldPath, message: str) -> ManifestWarn
 
 
 def check_warnings(loaded: list[LoadedManifest]) -> list[ManifestWarning]:
-    by_key = {item.resource.key: item for item in loaded}
+    by_key: dict[str, LoadedManifest] = {item.resource.key: item for item in loaded}
     found = _routes_to_unknown_services(by_key)
     for item in loaded:
         found += [warning(item, path, message) for path, message in vrrp_warnings(item.resource)]

@@ -42,7 +42,7 @@ def every_kind(ws: Workspace, busybox: str) -> list[dict[str, object]]:
                 "secrets": [{"name": ws.name("pw"), "uid": "1000", "gid": "1000", "mode": "0400"}],
                 "placement": {
                     "constraints": ["node.role == manager", "node.platform.os == linux"],
-                    "preferences": [{"spread": "node.id"}],
+                    "preferences": [{"spread": "node.labels.zone"}],
                     "maxReplicasPerNode": 2,
                 },
                 "resources": {"limits": {"cpus": 0.5, "memory": "64M"}, "reservations": {"cpus": "0.1", "memory": "8Mi"}},

@@ -52,7 +52,7 @@ def test_wordpress_service_spec(examples: ManifestSet) -> None:
     assert container["Healthcheck"]["StartPeriod"] == 60_000_000_000
     assert spec["TaskTemplate"]["Resources"]["Limits"] == {"NanoCPUs": 500_000_000, "MemoryBytes": 512 * 2**20}
     assert spec["TaskTemplate"]["Placement"] == {
-        "Preferences": [{"Spread": {"SpreadDescriptor": "node.id"}}],
+        "Preferences": [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}],
         "MaxReplicas": 1,
     }
     assert spec["UpdateConfig"] == {

@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from reconciler.manifests.engine_limits import HealthDuration, check_cpus, memory_problem
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.object_names import ConfigObjectName, SwarmObjectName
+from reconciler.manifests.placement import check_constraint, check_spread
 from reconciler.manifests.types import (
     Cpus,
     Duration,
@@ -22,8 +24,10 @@ from reconciler.manifests.types import (
     ServiceLabels,
     Spec,
     matching,
+    nested_error,
     shown,
 )
+from reconciler.manifests.units import parse_memory
 
 __all__ = ["Service", "ServiceSpec"]
 
@@ -36,12 +40,17 @@ _ABS_PATH = re.compile(r"^/[A-Za-z0-9._~/@+-]*$")
 _CONSTRAINT = re.compile(r"^ *[A-Za-z0-9_.-]+(\.[A-Za-z0-9_./-]+)? *(==|!=) *[A-Za-z0-9_.:/@-]+ *$")
 _CAPABILITY = re.compile(r"^(CAP_)?[A-Z_]+$|^ALL$")
 _OCTAL = re.compile(r"[0-7]{1,4}")
+_SPREAD = re.compile(r"^(node|engine)\.labels\.[A-Za-z0-9_.-]+$", re.IGNORECASE)
 _DEPENDENCY = re.compile(r"^[A-Z][A-Za-z]+/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 ImageRef = Annotated[str, matching(_IMAGE, "an image reference such as nginx:1.27 or registry:5000/app@sha256:…")]
 AbsPath = Annotated[str, matching(_ABS_PATH, "an absolute path without spaces")]
-Constraint = Annotated[str, matching(_CONSTRAINT, "a placement constraint such as 'node.role == manager'")]
+Constraint = Annotated[
+    str,
+    matching(_CONSTRAINT, "a placement constraint such as 'node.role == manager'"),
+    AfterValidator(check_constraint),
+]
 Capability = Annotated[str, matching(_CAPABILITY, "a capability such as NET_ADMIN or CAP_NET_ADMIN")]
 Dependency = Annotated[str, matching(_DEPENDENCY, "a reference of the form Kind/name, e.g. Service/db")]
 EnvKey = Annotated[str, matching(_ENV_KEY, "an environment variable name")]
@@ -94,7 +103,12 @@ class FileMount(Spec):
 
 
 class SpreadPreference(Spec):
-    spread: Annotated[str, Field(pattern=r"^node\.(labels\.[A-Za-z0-9_.-]+|id|hostname|role|platform\.os)$")]
+    spread: Annotated[
+        str,
+        AfterValidator(check_spread),
+        matching(_SPREAD, "a label key such as node.labels.zone (letters, digits, '_', '.', '-')"),
+        Field(description="node.labels.<label> or engine.labels.<label>: the only descriptors Swarm spreads over."),
+    ]
 
 
 class Placement(Spec):
@@ -104,21 +118,40 @@ class Placement(Spec):
 
 
 class ResourceAmounts(Spec):
-    cpus: Cpus | None = None
+    cpus: Annotated[Cpus, AfterValidator(check_cpus)] | None = None
     memory: MemorySize | None = None
 
 
 class Resources(Spec):
+    """The engine's minimums (``engine_limits``): cpus at least 0.001, memory at least 4MiB, a
+    memory limit at least 6MiB and not below the reservation."""
+
     limits: ResourceAmounts | None = None
     reservations: ResourceAmounts | None = None
+
+    @model_validator(mode="after")
+    def _engine_minimums(self) -> Resources:
+        for key, amounts in (("limits", self.limits), ("reservations", self.reservations)):
+            if amounts is not None and amounts.memory is not None:
+                problem = memory_problem(amounts.memory, is_limit=key == "limits")
+                if problem is not None:
+                    raise nested_error((key, "memory"), problem)
+        limit = self.limits.memory if self.limits is not None else None
+        reserved = self.reservations.memory if self.reservations is not None else None
+        if limit is not None and reserved is not None and 0 < parse_memory(limit) < parse_memory(reserved):
+            raise nested_error(
+                ("limits", "memory"),
+                f"the limit {limit} is below the reservation {reserved}: the engine refuses to start such a container",
+            )
+        return self
 
 
 class Healthcheck(Spec):
     test: list[SafeText] = Field(min_length=1, description='e.g. ["CMD", "curl", "-f", "http://localhost/"]')
-    interval: Duration | None = None
-    timeout: Duration | None = None
+    interval: HealthDuration | None = None
+    timeout: HealthDuration | None = None
     retries: int | None = Field(default=None, ge=0)
-    start_period: Duration | None = None
+    start_period: HealthDuration | None = None
 
     @model_validator(mode="after")
     def _known_form(self) -> Healthcheck:
@@ -196,6 +229,17 @@ class ServiceSpec(Spec):
         targets = [m.target for m in self.mounts]
         if len(targets) != len(set(targets)):
             raise ValueError("two mounts share one target path")
+        # swarmkit controlapi/service.go validateSecretRefsSpec/validateConfigRefsSpec: two
+        # references with one target file "have a conflicting target".
+        for field, default in (("secrets", ""), ("configs", "/")):
+            seen_targets: set[str] = set()
+            for index, ref in enumerate(getattr(self, field)):
+                target = ref.target or f"{default}{ref.name}"
+                if target in seen_targets:
+                    raise nested_error(
+                        (field, index, "target"), f"{target} is already the target of another of {field}"
+                    )
+                seen_targets.add(target)
         return self
 
     def network_names(self) -> list[str]:
