@@ -17,7 +17,9 @@ from reconciler.manifests.kinds.traefik import Route
 from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.manifests.manifest_set import LoadedManifest
 from reconciler.manifests.name_checks import derived_name_clashes
+from reconciler.manifests.published_ports import port_clashes
 from reconciler.manifests.registry import KINDS
+from reconciler.manifests.template_checks import template_problems
 from reconciler.manifests.yaml_source import FieldPath
 
 __all__ = ["check_set"]
@@ -33,7 +35,7 @@ def check_set(
     problems = list(unique.problems)
     by_key = unique.by_key
     problems += _references(by_key, broken or set())
-    for check in (_cycles, _route_claims, _vrrp_clashes, derived_name_clashes):
+    for check in (_cycles, _route_claims, _vrrp_clashes, derived_name_clashes, port_clashes, template_problems):
         problems += check(by_key)
     problems += _vrrp_passwords(by_key, contents)
     return problems

@@ -46,6 +46,11 @@ _DEPENDENCY = re.compile(r"^[A-Z][A-Za-z]+/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 ImageRef = Annotated[str, matching(_IMAGE, "an image reference such as nginx:1.27 or registry:5000/app@sha256:…")]
 AbsPath = Annotated[str, matching(_ABS_PATH, "an absolute path without spaces")]
+# A bind source may name Swarm template fields, e.g. /srv/{{.Node.Hostname}}/data (template_checks).
+_BIND_PATH = re.compile(r"^/([A-Za-z0-9._~/@+-]|\{\{ ?\.[A-Za-z.]+ ?\}\})*$")
+BindPath = Annotated[
+    str, matching(_BIND_PATH, "an absolute path without spaces (Swarm template fields such as {{.Node.ID}} allowed)")
+]
 Constraint = Annotated[
     str,
     matching(_CONSTRAINT, "a placement constraint such as 'node.role == manager'"),
@@ -66,7 +71,9 @@ class Mount(Spec):
     """Exactly one source: a ``Volume`` manifest, a host path (``bind``) or ``tmpfs: true``."""
 
     volume: Name | None = Field(default=None, description="The name of a Volume manifest.")
-    bind: AbsPath | None = Field(default=None, description="A path on the node, e.g. /var/run/docker.sock.")
+    bind: BindPath | None = Field(
+        default=None, description="A path on the node, e.g. /var/run/docker.sock; may hold {{.Node.Hostname}} etc."
+    )
     tmpfs: bool = False
     target: AbsPath
     read_only: bool = False
@@ -208,7 +215,10 @@ class ServiceSpec(Spec):
     container_labels: ServiceLabels = Field(default_factory=dict, description="Labels on each task's container.")
     user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")] | None = None
     workdir: AbsPath | None = None
-    hostname: Annotated[str, Field(pattern=r"^[A-Za-z0-9{}. _-]+$", max_length=253)] | None = None
+    hostname: Annotated[str, Field(pattern=r"^[A-Za-z0-9{}. _-]+$", max_length=253)] | None = Field(
+        default=None,
+        description="May use Swarm template fields, e.g. {{.Service.Name}}-{{.Task.Slot}}; at most 63 characters expanded.",
+    )
     cap_add: list[Capability] = Field(default_factory=list)
     cap_drop: list[Capability] = Field(default_factory=list)
     stop_grace_period: Duration | None = None
