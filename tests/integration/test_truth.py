@@ -147,3 +147,15 @@ def test_no_repeated_writes_for_what_the_engine_respells(ws: Workspace, busybox:
     for _ in range(3):
         again = reconcile_once(ws.swarm(), ws.desired())
         assert [o for o in again.applied.outcomes if o.status is OutcomeStatus.DONE] == []
+
+
+def test_a_network_the_swarm_cannot_allocate_is_a_failed_change_and_not_healthy(ws: Workspace) -> None:
+    # A pool that overlaps another network's (made by hand here) is never allocated: no driver, no IPAM.
+    docker(ws, "network", "create", "--driver", "overlay", "--subnet", "10.239.0.0/16", ws.name("wide"))
+    ws.write(ws.doc("Network", "inside", {"ipam": {"subnet": "10.239.1.0/24"}}))
+    applied = ws.cli("apply", "--yes", str(ws.folder))
+    assert applied.exit_code == 1, applied.stdout
+    assert "has not allocated it" in applied.stdout
+    code, objects = status(ws)
+    inside = objects[f"Network/{ws.name('inside')}"]
+    assert code == 1 and inside["health"] in ("Progressing", "Degraded"), inside

@@ -40,11 +40,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests.lab.engines import engine_install, requested_engine
 from tests.lab.host import (
     IP_FORWARD,
     LAB_NAME,
     RUN_DIRS,
-    SBIN_PATH,
     TRUST_KEY,
     LabError,
     _alive,
@@ -106,7 +106,7 @@ UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the terminating NUL
 class Lab:
     """One isolated single-node lab dockerd with an active swarm. ``up()`` starts or reuses it."""
 
-    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str] | None = None, engine: str | None = None) -> None:
         raw = os.fspath(root) if root is not None else os.environ.get(LAB_DIR_ENV) or DEFAULT_LAB_DIR
         path = Path(raw)
         if not path.is_absolute():
@@ -124,6 +124,8 @@ class Lab:
         self.containerd_sock = self.exec_dir / "containerd" / "containerd.sock"
         #: True once this object started the daemon itself; False when ``up()`` reused a running lab.
         self.started = False
+        #: The engine it runs ("28" or "20.10"; ``RECONCILER_LAB_ENGINE``, see ``tests/lab/engines.py``).
+        self.engine = engine or requested_engine()
         self._proc: subprocess.Popen[bytes] | None = None
         for sock in (self.socket_path, self.containerd_sock):
             if len(os.fsencode(sock)) > UNIX_PATH_MAX:
@@ -266,11 +268,8 @@ class Lab:
             raise LabError(f"apt-get install docker.io iproute2 succeeded, yet {', '.join(still)} is missing")
 
     def dockerd_args(self, token: str) -> list[str]:
-        dockerd = _which("dockerd")
-        if dockerd is None:
-            raise LabError("dockerd not found")
         return [
-            dockerd,
+            engine_install(self.engine).dockerd,
             "--storage-driver=vfs",
             "--data-root", str(self.data_dir),
             "--exec-root", str(self.exec_dir),
@@ -289,6 +288,8 @@ class Lab:
         if os.geteuid() != 0:
             raise LabError("the lab dockerd needs root")
         self.ensure_installed()
+        if self.is_running() and (self.state() or {}).get("engine", "20.10") != self.engine:
+            self.down()  # one engine at a time: the lab is started again with the one asked for
         if self.is_running():
             self._ensure_swarm()
             self.started = False
@@ -328,6 +329,7 @@ class Lab:
                 "token": token,
                 "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "root": str(self.root),
+                "engine": self.engine,
                 "advertise_addr": None,
                 "dummy_iface": None,
                 "host_before": host_before,
@@ -346,7 +348,7 @@ class Lab:
 
     def _spawn(self, token: str) -> subprocess.Popen[bytes]:
         env = {
-            "PATH": SBIN_PATH,
+            "PATH": engine_install(self.engine).path,  # dockerd finds its own docker-proxy and containerd
             "HOME": os.environ.get("HOME", "/root"),
             "LANG": "C.UTF-8",
             "HTTP_PROXY": DEAD_PROXY,

@@ -21,8 +21,8 @@ import time
 from typing import Any
 
 from tests.lab.engine import DEAD_PROXY, SHUTDOWN_TIMEOUT
+from tests.lab.engines import engine_install, requested_engine
 from tests.lab.host import (
-    SBIN_PATH,
     LabError,
     _alive,
     _argv,
@@ -87,7 +87,7 @@ def dockerd_argv(n: Node, token: str) -> list[str]:
     """The node's dockerd command line, prefixed by the nsenter that puts it in the node's namespaces."""
     return [
         *nsenter_argv(n),
-        need("dockerd"),
+        engine_install(requested_engine()).dockerd,
         "--storage-driver=vfs",
         "--data-root", str(n.data_dir),
         "--exec-root", str(n.exec_dir),
@@ -108,7 +108,7 @@ def spawn(n: Node, token: str) -> subprocess.Popen[bytes]:
     """Start the node's dockerd in the background (its output appended to ``dockerd.log``). nsenter execs
     dockerd: the Popen's pid is the dockerd's."""
     env = {
-        "PATH": SBIN_PATH,
+        "PATH": engine_install(requested_engine()).path,  # the engine's own docker-proxy and containerd
         "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8",
         "HTTP_PROXY": DEAD_PROXY,  # any registry access fails at once instead of leaving the machine
