@@ -27,7 +27,7 @@ class Ipam(Spec):
     def _ipv4_only(self) -> Ipam:
         # Neither engine allocates an IPv6 overlay network from a manifest's pool: Engine 28.5 leaves
         # it "being allocated" for ever (no driver, no IPAM config), with EnableIPv6 or without
-        # (tried in the lab: tests/integration/test_truth.py); refuse it here rather than at apply.
+        # (tried by hand on the lab); refuse it here rather than at apply.
         if self.subnet.version == 6:
             raise ValueError(
                 f"subnet {self.subnet} is IPv6: the swarm does not allocate IPv6 overlay networks (Engine 28 "
