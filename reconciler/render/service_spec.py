@@ -14,7 +14,6 @@ from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import DEFAULT_INSTANCE, REQUESTED_IMAGE, ownership_labels
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.service import FileMount, Service, UpdatePolicy
-from reconciler.manifests.kinds.traefik import Middleware, Route
 from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.manifest_set import ManifestSet
 from reconciler.manifests.units import parse_cpus, parse_duration, parse_memory
@@ -26,8 +25,8 @@ __all__ = ["service_spec"]
 
 def service_spec(service: Service, manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:
     spec = service.spec
-    routes = [r for r in manifests.of_kind(Route) if r.spec.service == service.name]
-    middlewares = {m.name: m for m in manifests.of_kind(Middleware)}
+    routes = manifests.routes_by_service.get(service.name, [])
+    middlewares = manifests.middlewares_by_name
     labels = {
         **spec.labels,
         **routes_labels(routes, middlewares),
