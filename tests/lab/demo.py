@@ -4,8 +4,10 @@ The lab cannot run the examples verbatim, so a copy is adapted, and every adapta
 no registry can be reached (each image is replaced by ``lab/standin:1``, which serves HTTP on :80
 and passes the examples' health checks), the kernel has no NFS client (NFS volumes become plain
 ``local`` volumes), there is no ``/var/run/docker.sock`` (the socket proxy mounts the lab's socket
-instead), and a VirtualIP would put a floating address on this machine's real interface (it is
-left out). Then: ``reconciler apply --yes``, ``reconciler status`` and ``reconciler diff``.
+instead), a VirtualIP would put a floating address on this machine's real interface (it is
+left out), and published ports would open on every interface of this machine, since Swarm cannot bind
+a port to one address (they are left out: the services are reached inside the lab, on their overlay
+networks). Then: ``reconciler apply --yes``, ``reconciler status`` and ``reconciler diff``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def _adapt(doc: dict[str, Any], lab_socket: str, standin: str, notes: list[str])
         notes.append(f"Service/{name}: image {spec['image']} → {standin}")
         spec["env"] = {**spec.get("env", {}), "STANDIN_FOR": spec["image"]}
         spec["image"] = standin
+        ports = spec.pop("ports", None)
+        if ports:
+            opened = ", ".join(str(port.get("published", port.get("target"))) for port in ports)
+            notes.append(f"Service/{name}: ports {opened} not published (Swarm would open them on 0.0.0.0 of "
+                         "this machine; the demo opens no port outside the lab)")  # fmt: skip
         for mount in spec.get("mounts", []):
             if mount.get("bind") == _DOCKER_SOCKET:
                 mount["bind"] = lab_socket
@@ -81,5 +88,6 @@ def run_demo(examples: Path) -> int:
         if code != 0:
             print(f"reconciler {step[0]} exited {code}", file=sys.stderr)
             return code
-    print(f"\nThe examples run on the lab swarm. Look around: export DOCKER_HOST={lab.base_url}; docker service ls")
+    print("\nNo port is published on this machine: the services are reachable inside the lab swarm only.")
+    print(f"The examples run on the lab swarm. Look around: export DOCKER_HOST={lab.base_url}; docker service ls")
     return 0
