@@ -16,6 +16,7 @@ from reconciler.manifests.kinds.service import Service
 from reconciler.manifests.kinds.traefik import Route
 from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.manifests.manifest_set import LoadedManifest
+from reconciler.manifests.middleware_chains import chain_cycles
 from reconciler.manifests.name_checks import derived_name_clashes
 from reconciler.manifests.published_ports import port_clashes
 from reconciler.manifests.registry import KINDS
@@ -35,7 +36,15 @@ def check_set(
     problems = list(unique.problems)
     by_key = unique.by_key
     problems += _references(by_key, broken or set())
-    for check in (_cycles, _route_claims, _vrrp_clashes, derived_name_clashes, port_clashes, template_problems):
+    for check in (
+        _cycles,
+        _route_claims,
+        _vrrp_clashes,
+        derived_name_clashes,
+        port_clashes,
+        template_problems,
+        chain_cycles,
+    ):
         problems += check(by_key)
     problems += _vrrp_passwords(by_key, contents)
     return problems

@@ -2,8 +2,8 @@
 
 Pure: validated manifests in, positioned ``ManifestWarning`` values out. None of them stops a load;
 ``validate`` prints them and ``validate --strict`` fails on them. Called by
-``reconciler.manifests.loading`` once the set is valid; the VirtualIP warnings come from
-``vrrp_warnings``.
+``reconciler.manifests.loading``; the VirtualIP warnings come from ``vrrp_warnings``, those about
+wildcard hosts and deprecated Traefik options from ``route_warnings``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from reconciler.core.keys import ResourceKey
 from reconciler.manifests.errors import ManifestWarning, dotted
 from reconciler.manifests.kinds.traefik import Route
 from reconciler.manifests.manifest_set import LoadedManifest
+from reconciler.manifests.route_warnings import deprecated_option_warnings, wildcard_warnings
 from reconciler.manifests.vrrp_warnings import vrrp_warnings
 from reconciler.manifests.yaml_source import FieldPath
 
@@ -27,6 +28,9 @@ def check_warnings(loaded: list[LoadedManifest]) -> list[ManifestWarning]:
     found = _routes_to_unknown_services(by_key)
     for item in loaded:
         found += [warning(item, path, message) for path, message in vrrp_warnings(item.resource)]
+        found += [warning(item, path, message) for path, message in deprecated_option_warnings(item.resource)]
+    routes = [item.resource for item in loaded if isinstance(item.resource, Route)]
+    found += [warning(by_key[route.key], path, message) for route, path, message in wildcard_warnings(routes)]
     return found
 
 

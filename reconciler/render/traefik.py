@@ -1,7 +1,8 @@
 """``Route`` + ``Middleware`` manifests to the Traefik v3 labels put on the target service's Spec.Labels.
 
 Hosts, paths and names were restricted by the models to characters that need no escaping inside
-a backquoted Traefik rule, so rules are built by formatting alone. Called by the service renderer
+a backquoted Traefik rule, so rules are built by formatting alone (``manifests.route_rules``).
+A route's middlewares are followed through chains to every member. Called by the service renderer
 (routes to managed services) and, for services the reconciler does not manage, by the engine.
 """
 
@@ -11,21 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.manifests.kinds.traefik import Middleware, Route, RouteTls
+from reconciler.manifests.middleware_chains import closure
+from reconciler.manifests.route_rules import host_matcher, route_rule
 
-__all__ = ["ENABLE", "middleware_labels", "route_labels", "route_rule", "routes_labels"]
+__all__ = ["ENABLE", "host_matcher", "middleware_labels", "route_labels", "route_rule", "routes_labels"]
 
 ENABLE = "traefik.enable"
-
-
-def route_rule(route: Route) -> str:
-    spec = route.spec
-    hosts = " || ".join(f"Host(`{host}`)" for host in spec.hosts)
-    if spec.path_prefix is None:
-        return hosts or "PathPrefix(`/`)"
-    path = f"PathPrefix(`{spec.path_prefix}`)"
-    if not hosts:
-        return path
-    return f"({hosts}) && {path}" if len(spec.hosts) > 1 else f"{hosts} && {path}"
 
 
 def route_labels(route: Route) -> dict[str, str]:
@@ -82,11 +74,11 @@ def middleware_labels(middleware: Middleware) -> dict[str, str]:
 
 
 def routes_labels(routes: Iterable[Route], middlewares: Mapping[str, Middleware]) -> dict[str, str]:
-    """All labels for the routes that target one service, with the middlewares they use."""
+    """All labels for the routes that target one service, with the middlewares they use, followed
+    through ``chain`` middlewares to every member (Traefik finds a chain's members by name)."""
     labels: dict[str, str] = {}
     for route in sorted(routes, key=lambda r: r.name):
         labels.update(route_labels(route))
-        for name in route.spec.middlewares:
-            if name in middlewares:
-                labels.update(middleware_labels(middlewares[name]))
+        for name in closure(route.spec.middlewares, middlewares):
+            labels.update(middleware_labels(middlewares[name]))
     return dict(sorted(labels.items()))

@@ -100,7 +100,7 @@ def test_routes_labels_bring_the_used_middlewares_only() -> None:
     ("field", "value"),
     [
         ("hosts", ["a.test`) || Host(`evil"]),
-        ("hosts", ["*.example.org"]),
+        ("hosts", ["a.*.example.org"]),  # a wildcard only as the first label
         ("hosts", ["UPPER.test"]),
         ("hosts", ["a.test."]),
         ("pathPrefix", "/a`) || PathPrefix(`/"),

@@ -10,26 +10,20 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, JsonValue, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, JsonValue, field_validator, model_validator
 
 from reconciler.manifests.errors import has_control
 from reconciler.manifests.kinds.base import Reference, Resource
+from reconciler.manifests.middleware_options import MIDDLEWARE_TYPES, middleware_type_problem, option_problem
 from reconciler.manifests.object_names import SwarmObjectName
-from reconciler.manifests.types import Hostname, Spec, matching, nested_error, shown
+from reconciler.manifests.types import Spec, matching, nested_error, shown
 
 __all__ = ["MIDDLEWARE_TYPES", "Middleware", "MiddlewareSpec", "Route", "RouteSpec", "RouteTls"]
-
-# Traefik v3 HTTP middlewares (https://doc.traefik.io/traefik/middlewares/http/overview/).
-MIDDLEWARE_TYPES = (
-    "addPrefix", "basicAuth", "buffering", "chain", "circuitBreaker", "compress", "contentType",
-    "digestAuth", "errors", "forwardAuth", "grpcWeb", "headers", "ipAllowList", "inFlightReq",
-    "passTLSClientCert", "rateLimit", "redirectRegex", "redirectScheme", "replacePath",
-    "replacePathRegex", "retry", "stripPrefix", "stripPrefixRegex",
-)  # fmt: skip
 
 _PATH_PREFIX = re.compile(r"^/([A-Za-z0-9._~%!$&*+,;=:@-]+/?)*$")
 _TRAEFIK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 _MIDDLEWARE_REF = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(@[a-z0-9]+)?$")
+_HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _OPTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -43,6 +37,30 @@ MiddlewareRef = Annotated[
 ]
 
 
+def _check_route_host(value: str) -> str:
+    """A lowercase DNS name, or ``*.`` and one with at least two labels (``*.example.org``): the
+    ``*`` stands for exactly one label, as in DNS and TLS wildcards."""
+    rest = value.removeprefix("*.")
+    labels = rest.split(".")
+    if (
+        len(value) > 253
+        or not all(_HOST_LABEL.fullmatch(label) for label in labels)
+        or (rest != value and len(labels) < 2)
+    ):
+        raise ValueError(
+            f"{shown(value)} is not a valid lowercase DNS name (letters, digits, '-' and '.', no trailing "
+            "dot; a wildcard is '*.' and a domain of two labels or more, e.g. *.example.org)"
+        )
+    return value
+
+
+RouteHost = Annotated[
+    str,
+    AfterValidator(_check_route_host),
+    Field(description="A lowercase DNS name such as app.example.org, or a wildcard such as *.example.org."),
+]
+
+
 class RouteTls(Spec):
     cert_resolver: TraefikName | None = Field(default=None, description="e.g. letsencrypt")
     options: TraefikName | None = Field(default=None, description="A Traefik TLS options name.")
@@ -53,7 +71,9 @@ class RouteSpec(Spec):
         description="A Service manifest, or any existing Swarm service (e.g. one from `docker stack deploy`)."
     )
     port: int = Field(ge=1, le=65535, description="The container port Traefik sends traffic to.")
-    hosts: list[Hostname] = Field(default_factory=list)
+    hosts: list[RouteHost] = Field(
+        default_factory=list, description="*.example.org matches one label in front of example.org (HostRegexp)."
+    )
     path_prefix: PathPrefix | None = None
     entry_points: list[TraefikName] = Field(default_factory=list, description="Default: all of Traefik's.")
     tls: bool | RouteTls = False
@@ -119,8 +139,18 @@ def _bad_option(value: Any, path: tuple[str | int, ...] = ()) -> tuple[tuple[str
     return None
 
 
+def _known_type(value: object) -> object:
+    problem = middleware_type_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 class MiddlewareSpec(Spec):
-    type: Literal[MIDDLEWARE_TYPES]  # type: ignore[valid-type]
+    """Options are checked against Traefik v3's own (``middleware_options``); a ``chain`` names the
+    middlewares it runs in ``options.middlewares``."""
+
+    type: Annotated[Literal[MIDDLEWARE_TYPES], BeforeValidator(_known_type)]  # type: ignore[valid-type]
     options: dict[str, JsonValue] = Field(
         default_factory=dict,
         description="The middleware's Traefik options, nested as in Traefik's docs; "
@@ -135,8 +165,38 @@ class MiddlewareSpec(Spec):
             raise nested_error(*found)  # points at the option itself, not at `options`
         return options
 
+    @model_validator(mode="after")
+    def _traefik_options(self) -> MiddlewareSpec:
+        found = option_problem(self.type, self.options)
+        if found is not None:
+            path, reason = found
+            raise nested_error(("options", *path), reason)
+        for index, member in enumerate(self.chain_members()):
+            if not _MIDDLEWARE_REF.fullmatch(member):
+                raise nested_error(
+                    ("options", "middlewares", index),
+                    f"{shown(member)} is not a Middleware name, or name@provider for one defined elsewhere",
+                )
+        return self
+
+    def chain_members(self) -> list[str]:
+        """The middlewares a ``chain`` runs, in order (a list, or one comma-separated value)."""
+        if self.type != "chain":
+            return []
+        members = self.options.get("middlewares", [])
+        items = members if isinstance(members, list) else str(members).split(",")
+        return [str(item).strip() for item in items]
+
 
 class Middleware(Resource):
     KIND = "Middleware"
     kind: Literal["Middleware"]
     spec: MiddlewareSpec
+
+    def references(self) -> list[Reference]:
+        """A chain's members that are not ``name@provider`` must be Middleware manifests."""
+        return [
+            Reference(kind="Middleware", name=member, field_path=("spec", "options", "middlewares", index))
+            for index, member in enumerate(self.spec.chain_members())
+            if "@" not in member
+        ]

@@ -1,0 +1,75 @@
+"""``chain`` middlewares followed to their members: which Middleware manifests a route needs on its
+service, and chains that run into themselves.
+
+Traefik resolves a chain's members by name when it builds a router; a member defined nowhere
+disables the router ("middleware ... does not exist", every request 404), and a chain that reaches
+itself is refused ("recursion detected"). So a route's service carries the labels of every
+Middleware its middlewares reach (``closure``, used by ``reconciler.render.traefik``), members
+that are not ``name@provider`` must be manifests (``Middleware.references``), and cycles are
+refused (``chain_cycles``, called by ``cross_checks.check_set``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from reconciler.manifests.errors import ManifestProblem, dotted
+from reconciler.manifests.kinds.traefik import Middleware
+from reconciler.manifests.manifest_set import LoadedManifest
+
+__all__ = ["chain_cycles", "closure"]
+
+
+def closure(names: Iterable[str], middlewares: Mapping[str, Middleware]) -> list[str]:
+    """``names`` and every Middleware manifest their chains reach, each once, in first-use order;
+    ``name@provider`` and unknown names are left out (they have no manifest to render)."""
+    seen: list[str] = []
+    pending = list(names)
+    while pending:
+        name = pending.pop(0)
+        if name in seen or name not in middlewares:
+            continue
+        seen.append(name)
+        pending += middlewares[name].spec.chain_members()
+    return seen
+
+
+def chain_cycles(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
+    """A problem at each chain through which a chain reaches itself."""
+    middlewares = {item.resource.name: item for item in by_key.values() if isinstance(item.resource, Middleware)}
+    problems = []
+    for name, item in sorted(middlewares.items()):
+        assert isinstance(item.resource, Middleware)
+        for index, member in enumerate(item.resource.spec.chain_members()):
+            trail = _path_back(member, name, middlewares)
+            if trail is not None:
+                path = ("spec", "options", "middlewares", index)
+                problems.append(
+                    ManifestProblem(
+                        item.source.position(path),
+                        item.resource.key,
+                        dotted(path),
+                        "chain runs into itself: "
+                        + " -> ".join([name, *trail])
+                        + " (Traefik refuses it: recursion detected)",
+                    )
+                )
+                break
+    return problems
+
+
+def _path_back(start: str, goal: str, middlewares: Mapping[str, LoadedManifest]) -> list[str] | None:
+    """The chain members from ``start`` to ``goal`` (both included), or None."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    visited: set[str] = set()
+    while stack:
+        name, trail = stack.pop()
+        if name == goal:
+            return trail
+        if name in visited or name not in middlewares:
+            continue
+        visited.add(name)
+        resource = middlewares[name].resource
+        assert isinstance(resource, Middleware)
+        stack += [(member, [*trail, member]) for member in resource.spec.chain_members()]
+    return None
