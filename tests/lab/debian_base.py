@@ -47,6 +47,7 @@ __all__ = [
     "DEBIAN_IMAGE",
     "DEFAULT_MIRROR",
     "base_record",
+    "debian_tarball",
     "ensure_debian_base",
     "machine_mirrors",
 ]
@@ -340,6 +341,17 @@ def ensure_debian_base(
             _build_tarball(tarball, tarball.with_suffix(".json"))
         _import(env, tarball, image)
     return image
+
+
+def debian_tarball(cache_dir: str | os.PathLike[str]) -> Path:
+    """The cached bookworm minbase tarball in ``cache_dir`` (made with debootstrap first if it is not there),
+    for what needs a clean Debian root file system rather than an image (``scripts/install`` in a chroot)."""
+    cache = Path(cache_dir)
+    tarball = cache / f"{SUITE}-slim-r{BASE_REVISION}.tar"
+    with file_lock(cache / ".lock"):
+        if not tarball.is_file():
+            _build_tarball(tarball, tarball.with_suffix(".json"))
+    return tarball
 
 
 def base_record(env: Mapping[str, str], *, cache_dir: str | os.PathLike[str] | None = None) -> dict[str, object]:
