@@ -50,6 +50,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _needs_lab(item) and item.get_closest_marker("lab") is None:
             item.add_marker(pytest.mark.lab)
+    # Tests that start a lab of their own run before the session's lab starts (a stable sort keeps the
+    # rest in order): two labs cannot run on one host at once.
+    items.sort(key=lambda item: item.get_closest_marker("own_lab") is None)
 
 
 @pytest.hookimpl(wrapper=True)

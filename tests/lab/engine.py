@@ -99,6 +99,8 @@ DEAD_PROXY = "http://127.0.0.1:9"
 
 MARKER = ".srlab-lab"
 BRIDGES = ("docker0", "docker_gwbridge")
+#: Links dockerd makes in the host namespace for networks and containers (removed by down() when new).
+LAB_LINK_PREFIXES = ("br-", "vx-", "veth")
 SYSTEM_CONTAINERD_SOCK = "/run/containerd/containerd.sock"
 UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the terminating NUL
 
@@ -522,11 +524,19 @@ class Lab:
         for link in BRIDGES:
             if link not in links_before and link in _links():
                 _run(["ip", "link", "del", link])
+        # A bridge network's br-<id>, an overlay's vx-<id> (left in this namespace when dockerd dies
+        # before it moved it into the overlay's sandbox) and a container's veth end: new since the lab
+        # started, so the lab's. A stale vxlan device blocks later overlay networks with its VNI.
+        for link in _links():
+            if link not in links_before and link.startswith(LAB_LINK_PREFIXES):
+                _run(["ip", "link", "del", link])
         if not before.get("docker_chains"):
             self._remove_docker_iptables()
             policy = before.get("forward_policy")
             if policy in ("ACCEPT", "DROP") and _forward_policy() not in (None, policy):
                 _run(["iptables", "-w", "-P", "FORWARD", policy])
+        if before.get("docker_chains6") == []:  # recorded, and none: Engine 28's ip6tables chains are the lab's
+            self._remove_docker_iptables("ip6tables")
         if before.get("ip_forward") == "0" and (_read(IP_FORWARD) or "").strip() == "1":
             with contextlib.suppress(OSError):
                 IP_FORWARD.write_text("0\n")
@@ -538,20 +548,21 @@ class Lab:
                 os.unlink(TRUST_KEY)
 
     @staticmethod
-    def _remove_docker_iptables() -> None:
-        for table in ("filter", "nat"):
-            rules = _iptables_rules(table)
+    def _remove_docker_iptables(tool: str = "iptables") -> None:
+        # raw: Engine 28's rules that drop traffic to a container from outside its bridge.
+        for table in ("filter", "nat", "raw"):
+            rules = _iptables_rules(table, tool)
             for line in rules:
                 args = shlex.split(line)
                 if len(args) < 3 or args[0] != "-A" or args[1].startswith("DOCKER"):
                     continue
-                if any(a.startswith("DOCKER") or a in BRIDGES for a in args[2:]):
-                    _run(["iptables", "-w", "-t", table, "-D", *args[1:]])
+                if any(a.startswith(("DOCKER", "br-")) or a in BRIDGES for a in args[2:]):
+                    _run([tool, "-w", "-t", table, "-D", *args[1:]])
             chains = [ln.split()[1] for ln in rules if ln.startswith("-N DOCKER")]
             for chain in chains:
-                _run(["iptables", "-w", "-t", table, "-F", chain])
+                _run([tool, "-w", "-t", table, "-F", chain])
             for chain in chains:
-                _run(["iptables", "-w", "-t", table, "-X", chain])
+                _run([tool, "-w", "-t", table, "-X", chain])
 
     # ------------------------------------------------------------------------------------------ status
 

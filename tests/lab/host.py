@@ -188,17 +188,18 @@ def _links() -> list[str]:
         return []
 
 
-def _iptables_rules(table: str) -> list[str]:
-    if _which("iptables") is None:
+def _iptables_rules(table: str, tool: str = "iptables") -> list[str]:
+    """``-S`` of one table, with ``iptables`` or ``ip6tables`` (Engine 28 writes both)."""
+    if _which(tool) is None:
         return []
-    proc = _run(["iptables", "-w", "-t", table, "-S"])
+    proc = _run([tool, "-w", "-t", table, "-S"])
     return proc.stdout.splitlines() if proc.returncode == 0 else []
 
 
-def _docker_chains() -> list[str]:
+def _docker_chains(tool: str = "iptables") -> list[str]:
     chains: list[str] = []
     for table in ("filter", "nat"):
-        for line in _iptables_rules(table):
+        for line in _iptables_rules(table, tool):
             parts = line.split()
             if len(parts) >= 2 and parts[0] == "-N" and parts[1].startswith("DOCKER"):
                 chains.append(f"{table}:{parts[1]}")
@@ -218,6 +219,7 @@ def _host_snapshot() -> dict[str, Any]:
     return {
         "links": _links(),
         "docker_chains": _docker_chains(),
+        "docker_chains6": _docker_chains("ip6tables"),
         "forward_policy": _forward_policy(),
         "ip_forward": (_read(IP_FORWARD) or "").strip(),
         "run_dirs": [d for d in RUN_DIRS if os.path.exists(d)],
