@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.context import settings
+from reconciler.cli.context import EXIT_ERROR, settings
+from reconciler.manifests.discovery import discover
 from reconciler.runtime.git_command import GitSyncError
 from reconciler.runtime.manager import EXIT_LEASE_LOST, Manager
 from reconciler.runtime.settings import LOG_LEVELS, RunSettings, default_identity
@@ -37,8 +38,9 @@ from reconciler.runtime.settings import LOG_LEVELS, RunSettings, default_identit
     help="Seconds between full passes.",
 )
 @click.option("--prune", is_flag=True, help="Delete managed objects no longer in the manifests.")
-@click.option("--allow-empty", is_flag=True, help="Allow pruning when the manifest set is empty.")
-@click.option("--max-prune", type=click.IntRange(min=0), default=RunSettings.max_prune, show_default=True)
+@click.option("--allow-empty", is_flag=True, help="Start from a folder without manifests, and prune from an empty set.")
+@click.option("--max-prune", type=click.IntRange(min=0), default=RunSettings.max_prune, show_default=True,
+              help="Most deletions per pass; more blocks all of them.")  # fmt: skip
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
@@ -47,8 +49,9 @@ from reconciler.runtime.settings import LOG_LEVELS, RunSettings, default_identit
     help="Seconds to wait for a dependency's tasks to run.",
 )
 @click.option("--git-url", help="Clone and follow this repository instead of reading a folder that is synced.")
-@click.option("--git-ref", default=RunSettings.git_ref, show_default=True)
-@click.option("--git-interval", type=click.FloatRange(min=1), default=RunSettings.git_interval_s, show_default=True)
+@click.option("--git-ref", default=RunSettings.git_ref, show_default=True, help="Branch or tag to follow.")
+@click.option("--git-interval", type=click.FloatRange(min=1), default=RunSettings.git_interval_s, show_default=True,
+              help="Seconds between fetches of --git-url.")  # fmt: skip
 @click.option(
     "--git-dir",
     type=click.Path(path_type=Path),
@@ -61,23 +64,45 @@ from reconciler.runtime.settings import LOG_LEVELS, RunSettings, default_identit
     type=click.Path(path_type=Path, dir_okay=False),
     help="HMAC secret for POST /hooks/git (GitHub's X-Hub-Signature-256); also $RECONCILER_WEBHOOK_SECRET.",
 )
+@click.option(
+    "--path-prefix",
+    default=RunSettings.path_prefix,
+    help="The dashboard's path behind a proxy that strips it (e.g. /reconciler); default: relative links.",
+)
+@click.option(
+    "--notify-urls-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Apprise URLs, one a line (e.g. a Swarm secret); also $RECONCILER_NOTIFY_URLS.",
+)
+@click.option(
+    "--notify-repeat",
+    type=click.FloatRange(min=0),
+    default=RunSettings.notify_repeat_s,
+    show_default=True,
+    help="Seconds before the same condition is notified again.",
+)
 @click.option("--identity", default=default_identity, help="This replica's name in the lease.")
-@click.option("--lease", "lease_s", type=click.FloatRange(min=1), default=RunSettings.lease_s, show_default=True)
+@click.option("--lease", "lease_s", type=click.FloatRange(min=1), default=RunSettings.lease_s, show_default=True,
+              help="Seconds a leader's lease lasts without renewal (followers take over after it).")  # fmt: skip
 @click.option(
     "--renew-deadline",
     "renew_s",
     type=click.FloatRange(min=0.5),
     default=RunSettings.renew_deadline_s,
     show_default=True,
+    help="Seconds within which the leader must renew, or stop writing and exit 3.",
 )
-@click.option("--retry", "retry_s", type=click.FloatRange(min=0.1), default=RunSettings.retry_s, show_default=True)
+@click.option("--retry", "retry_s", type=click.FloatRange(min=0.1), default=RunSettings.retry_s, show_default=True,
+              help="Seconds between attempts to take or renew the lease.")  # fmt: skip
 @click.option("--no-leader-election", is_flag=True, help="Write without a lease (one replica only).")
-@click.option("--log-level", default=RunSettings.log_level, show_default=True, type=click.Choice(LOG_LEVELS))
+@click.option("--log-level", default=RunSettings.log_level, show_default=True, type=click.Choice(LOG_LEVELS),
+              help="Least severe log level written.")  # fmt: skip
 @click.pass_context
 def run(ctx: click.Context, manifests: Path, listen: str, resync: float, prune: bool, allow_empty: bool, max_prune: int,
         timeout: float, git_url: str | None, git_ref: str, git_interval: float, git_dir: Path,
         webhook_secret_file: Path | None, identity: str, lease_s: float, renew_s: float, retry_s: float,
-        no_leader_election: bool, log_level: str) -> None:  # fmt: skip
+        no_leader_election: bool, log_level: str, path_prefix: str, notify_urls_file: Path | None,
+        notify_repeat: float) -> None:  # fmt: skip
     """Run the controller: converge the swarm continuously to the manifests."""
     conf = settings(ctx)
     run_settings = RunSettings(
@@ -101,7 +126,15 @@ def run(ctx: click.Context, manifests: Path, listen: str, resync: float, prune: 
         lease_s=lease_s,
         renew_deadline_s=renew_s,
         retry_s=retry_s,
+        path_prefix=path_prefix,
+        notify_urls_file=notify_urls_file,
+        notify_repeat_s=notify_repeat,
     )
+    if git_url is None and not allow_empty and not discover(manifests).files:
+        # As for diff and apply: a mistyped folder must not start a controller that manages nothing.
+        click.echo(f"reconciler run: no manifests (*.yaml, *.yml) found under {manifests}: check --manifests, "
+                   "or pass --allow-empty if an empty set is meant", err=True)  # fmt: skip
+        ctx.exit(EXIT_ERROR)
     code = Manager(run_settings).run()
     if code:
         ctx.exit(code)

@@ -16,10 +16,14 @@ from typing import Any
 
 from reconciler.runtime.metrics import Metrics
 
-__all__ = ["ROUTES", "TEXT", "WEBHOOK_PATH", "Answer", "Endpoints", "Webhook"]
+__all__ = ["ROUTES", "TEXT", "WEBHOOK_PATH", "Answer", "Endpoints", "Pages", "Webhook"]
 
 Webhook = Callable[[bytes, Mapping[str, str]], tuple[int, str]]
 """``(body, headers) -> (status, text)``; headers are looked up case-insensitively."""
+
+Pages = Callable[[str, str, Mapping[str, str]], "Answer | None"]
+"""``(path, query, headers) -> answer`` for a GET of a path none of ``ROUTES`` serves, or None when it
+is not one of the pages' either: the dashboard (``reconciler.runtime.dashboard``)."""
 
 WEBHOOK_PATH = "/hooks/git"
 TEXT = "text/plain; charset=utf-8"
@@ -56,19 +60,24 @@ class Endpoints:
         ready: Callable[[], bool],
         healthy: Callable[[], bool],
         webhook: Webhook | None = None,
+        pages: Pages | None = None,
     ) -> None:
+        self.pages = pages
         self.metrics = metrics
         self.status = status
         self.ready = ready
         self.healthy = healthy
         self.webhook = webhook
 
-    def answer(self, method: str, path: str) -> Answer | None:
-        """The answer to ``method`` on ``path`` (without its query); None for a call of the webhook,
-        whose answer needs the request's body: ``call_webhook``."""
+    def answer(
+        self, method: str, path: str, query: str = "", headers: Mapping[str, str] | None = None
+    ) -> Answer | None:
+        """The answer to ``method`` on ``path`` (``query`` and ``headers`` only matter to the pages);
+        None for a call of the webhook, whose answer needs the request's body: ``call_webhook``."""
         allowed = ROUTES.get(path)
         if allowed is None:
-            return Answer(404, "not found\n")
+            page = self._page(method, path, query, headers or {})
+            return page if page is not None else Answer(404, "not found\n")
         if method not in allowed:
             return Answer(405, "method not allowed\n", headers={"Allow": ", ".join(sorted(allowed))})
         if path == "/healthz":
@@ -85,6 +94,14 @@ class Endpoints:
         if self.webhook is None:
             return Answer(404, "no webhook configured\n")
         return None
+
+    def _page(self, method: str, path: str, query: str, headers: Mapping[str, str]) -> Answer | None:
+        if self.pages is None:
+            return None
+        page = self.pages(path, query, headers)
+        if page is not None and method not in _GET:  # the dashboard is read-only
+            return Answer(405, "method not allowed\n", headers={"Allow": "GET, HEAD"})
+        return page
 
     def call_webhook(self, body: bytes, headers: Mapping[str, str]) -> Answer:
         """The webhook's answer to ``body``; ``TypeError`` if it returned something other than

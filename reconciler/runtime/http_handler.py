@@ -198,7 +198,8 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         endpoints = self.server.endpoints
-        answer = endpoints.answer(self.command, urlsplit(self.path).path)
+        url = urlsplit(self.path)
+        answer = endpoints.answer(self.command, url.path, url.query, RequestHeaders(self.headers.items()))
         if answer is None:  # the webhook: its answer needs the body
             answer = endpoints.call_webhook(self._webhook_body(), RequestHeaders(self.headers.items()))
         self._send(answer.status, answer.body, answer.headers, answer.content_type)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from reconciler.runtime.http_endpoints import Endpoints, Webhook
+from reconciler.runtime.http_endpoints import Endpoints, Pages, Webhook
 from reconciler.runtime.http_handler import MAX_PENDING, MAX_WEBHOOK_BODY, WORKERS, EndpointServer
 from reconciler.runtime.metrics import Metrics
 
@@ -128,10 +128,11 @@ class ControllerHTTP:
         max_body: int = MAX_WEBHOOK_BODY,
         workers: int = WORKERS,
         max_pending: int = MAX_PENDING,
+        pages: Pages | None = None,
     ) -> None:
         self.listen = listen
         self._host, self._requested_port = parse_listen(listen)
-        self.endpoints = Endpoints(metrics, status, ready, healthy, webhook)
+        self.endpoints = Endpoints(metrics, status, ready, healthy, webhook, pages)
         self._limits: dict[str, Any] = {
             "request_timeout": request_timeout,
             "max_body": max_body,

@@ -22,19 +22,24 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
 
 from reconciler.engine.planning import PlanOptions
 from reconciler.runtime.controller import Controller, ControllerConfig
+from reconciler.runtime.dashboard import Dashboard, is_dashboard_path
 from reconciler.runtime.git_poller import GitPoller
 from reconciler.runtime.git_sync import GitSync
+from reconciler.runtime.http_endpoints import Answer
 from reconciler.runtime.http_server import ControllerHTTP, parse_listen
+from reconciler.runtime.journal import Journal
 from reconciler.runtime.leader import LeaderElector
+from reconciler.runtime.listen_errors import listen_error
 from reconciler.runtime.logs import configure_logging
 from reconciler.runtime.metrics import Metrics
+from reconciler.runtime.notify import Notifier, read_notify_urls
 from reconciler.runtime.settings import RunSettings
 from reconciler.runtime.webhooks import GitWebhook, read_webhook_secret
 from reconciler.swarm import docker_api
@@ -71,6 +76,7 @@ class _Pieces:
     elector: LeaderElector | None
     sync: GitSync | None
     poller: GitPoller | None
+    notifier: Notifier | None = None
 
 
 class Manager:
@@ -143,6 +149,10 @@ class Manager:
             raise CannotStart(
                 f"cannot read the webhook secret {s.webhook_secret_file}: {exc.strerror or exc}"
             ) from None
+        journal = Journal()
+        notifier = self._notifier()
+        if notifier is not None:
+            journal.subscribe(notifier.notify)
         sync: GitSync | None = None
         if s.git_url:
             try:
@@ -172,7 +182,8 @@ class Manager:
         )
         poller: GitPoller | None = None
         controller = Controller(config, swarm, leadership=elector, metrics=self.metrics,
-                                revision_of=(lambda: poller.revision if poller else None) if sync else None)  # fmt: skip
+                                revision_of=(lambda: poller.revision if poller else None) if sync else None,
+                                journal=journal)  # fmt: skip
         if elector is not None:
             # Set before the elector's thread starts, so both callbacks see the controller.
             elector.on_started = lambda: self._on_leading(controller)
@@ -180,7 +191,17 @@ class Manager:
         if sync is not None:
             poller = GitPoller(sync, s.git_interval_s, on_revision=lambda sha: controller.wakeup.wake("git"),
                                on_error=self._on_git_error, stop_event=self._stop)  # fmt: skip
-        pieces = _Pieces(controller, elector, sync, poller)
+        pieces = _Pieces(controller, elector, sync, poller, notifier)
+        try:
+            dashboard = Dashboard(
+                lambda: self._dashboard_state(pieces), controller.object_detail, journal, s.path_prefix
+            )
+        except ValueError as exc:
+            raise CannotStart(f"cannot start: {exc}") from None
+
+        def pages(path: str, query: str, headers: Mapping[str, str]) -> Answer | None:
+            return dashboard.answer(path, query, headers) if is_dashboard_path(path) else None
+
         http = ControllerHTTP(
             s.listen,
             self.metrics,
@@ -188,8 +209,25 @@ class Manager:
             ready=controller.ready,
             healthy=lambda: not self._lost.is_set(),
             webhook=GitWebhook(secret, poller.trigger) if poller is not None else None,
+            pages=pages,
         )
         return pieces, http
+
+    def _notifier(self) -> Notifier | None:
+        """The notifier for ``--notify-urls-file`` or ``$RECONCILER_NOTIFY_URLS``; None without URLs."""
+        s = self.settings
+        try:
+            urls = read_notify_urls(s.notify_urls_file)
+        except OSError as exc:
+            raise CannotStart(
+                f"cannot read the notification URLs {s.notify_urls_file}: {exc.strerror or exc}"
+            ) from None
+        if not urls:
+            return None
+        try:
+            return Notifier(urls, s.notify_repeat_s)
+        except ValueError as exc:
+            raise CannotStart(f"cannot start: {exc}") from None
 
     def _client(self, timeout: int | None = None) -> DockerSwarm:
         """An Engine API client for ``--docker-host``; ``timeout`` in seconds, None: the client's default."""
@@ -217,7 +255,7 @@ class Manager:
         try:
             http.start()
         except OSError as exc:
-            raise CannotStart(f"cannot listen on {self.settings.listen}: {exc}") from exc
+            raise CannotStart(listen_error(self.settings.listen, exc)) from exc
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -229,6 +267,8 @@ class Manager:
             )
         if pieces.poller is not None:
             pieces.poller.start()
+        if pieces.notifier is not None:
+            pieces.notifier.start()
         for thread in threads:
             thread.start()
         try:
@@ -241,6 +281,8 @@ class Manager:
                 thread.join(timeout=5)
             if pieces.poller is not None:
                 pieces.poller.stop()
+            if pieces.notifier is not None:
+                pieces.notifier.stop()
             http.stop()
 
     @contextlib.contextmanager
@@ -267,9 +309,12 @@ class Manager:
 
     # -- what the HTTP endpoints show -------------------------------------------------------------
 
-    def _status(self, pieces: _Pieces) -> dict[str, Any]:
+    def _dashboard_state(self, pieces: _Pieces) -> dict[str, Any]:
+        return self._status(pieces, pieces.controller.dashboard_state())
+
+    def _status(self, pieces: _Pieces, report: dict[str, Any] | None = None) -> dict[str, Any]:
         s = self.settings
-        report = pieces.controller.status()
+        report = pieces.controller.status() if report is None else report
         report.update(
             identity=s.identity,
             leader_identity=pieces.elector.leader_identity if pieces.elector else s.identity,

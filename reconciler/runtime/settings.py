@@ -68,6 +68,16 @@ class RunSettings:
     """File holding the HMAC secret for ``POST /hooks/git`` (``--webhook-secret-file``); None: the
     environment's ``$RECONCILER_WEBHOOK_SECRET``, and without it webhooks are not verified."""
 
+    # -- the dashboard and notifications -----------------------------------------------------------
+    path_prefix: str = ""
+    """The dashboard's path behind a proxy that strips it (``--path-prefix``, e.g. ``/reconciler``);
+    empty: links are relative (or from the request's ``X-Forwarded-Prefix``)."""
+    notify_urls_file: Path | None = None
+    """Apprise URLs, one a line (``--notify-urls-file``, e.g. a Swarm secret's path); None: the
+    environment's ``$RECONCILER_NOTIFY_URLS``, and without it no notifications."""
+    notify_repeat_s: float = 3600.0
+    """Seconds the same condition stays unsaid after a notification (``--notify-repeat``)."""
+
     # -- leader election ----------------------------------------------------------------------------
     leader_election: bool = True
     """Hold a lease before writing; False (``--no-leader-election``) for a single replica."""

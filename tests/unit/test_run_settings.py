@@ -126,7 +126,9 @@ def test_run_settings_are_frozen_and_name_their_units() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.listen = ":9200"  # type: ignore[misc]
     durations = {f.name for f in dataclasses.fields(RunSettings) if f.type in ("float", float)}
-    assert durations == {"resync_s", "dependency_timeout_s", "git_interval_s", "lease_s", "renew_deadline_s", "retry_s"}
+    assert durations == {
+        "resync_s", "dependency_timeout_s", "git_interval_s", "lease_s", "renew_deadline_s", "retry_s", "notify_repeat_s",
+    }  # fmt: skip
 
 
 def test_the_default_identity_is_host_and_pid() -> None:
