@@ -14,6 +14,7 @@ import click
 
 from reconciler import __version__
 from reconciler.cli.context import EXIT_ERROR, Settings
+from reconciler.cli.global_options import OUTPUT_CHOICES, add_global_options
 
 __all__ = ["cli", "main"]
 
@@ -43,7 +44,7 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(module), attribute)
         if not isinstance(command, click.Command):
             raise TypeError(f"{module}.{attribute} is not a click command")
-        return command
+        return add_global_options(command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_text) for name, (_, _, help_text) in _COMMANDS.items()]
@@ -59,7 +60,8 @@ class LazyGroup(click.Group):
     help="Engine or socket-proxy address (default: $DOCKER_HOST, then the local socket).",
 )
 @click.option("--instance", default="reconciler", show_default=True, help="Owner name written in managed-by labels.")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Choice(OUTPUT_CHOICES), default="text", show_default=True,
+              help="Output format: text, or json for scripts.")  # fmt: skip
 @click.pass_context
 def cli(ctx: click.Context, docker_host: str | None, instance: str, output: str) -> None:
     """Reconcile a Docker Swarm with the manifests in a folder."""

@@ -1,5 +1,6 @@
 """``reconciler apply [PATH]``: show the plan, ask, converge once, stream progress, summarise.
-Exit 0 converged, 1 some change failed or is blocked, 2 error."""
+Exit 0 converged, 1 some change failed or is blocked, 2 error, 4 declined at the prompt, 5 ``--dry-run``
+with changes to make (the table is in ``reconciler.cli.context`` and the README)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 
 import click
 
-from reconciler.cli.context import EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, settings
+from reconciler.cli.context import EXIT_DECLINED, EXIT_ERROR, EXIT_OK, EXIT_PENDING, EXIT_PROBLEMS, settings
 from reconciler.cli.plan_view import EventPrinter, print_plan, print_summary, result_json
 from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
 from reconciler.cli.views import err_console, out_console, print_json
@@ -25,7 +26,7 @@ from reconciler.swarm.port import SwarmError
 @click.option("--dry-run", is_flag=True, help="Show the plan only.")
 @click.option("--adopt", is_flag=True, help="Take over unmanaged objects that have a manifest's name.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--allow-empty", is_flag=True, help="Allow pruning when the manifest set is empty.")
+@click.option("--allow-empty", is_flag=True, help="Accept a folder without manifests, and prune from it.")
 @click.option("--max-prune", type=click.IntRange(min=0), default=10, show_default=True, help="Most deletions per run.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
               help="Seconds to wait for a dependency's tasks to run, and for a rollout to become healthy.")  # fmt: skip
@@ -47,7 +48,7 @@ def apply(
 ) -> None:
     """Converge the swarm once to the manifests under PATH."""
     conf = settings(ctx)
-    desired = desired_or_exit(ctx, path, conf)
+    desired = desired_or_exit(ctx, path, conf, allow_empty=allow_empty)
     swarm = connect_or_exit(ctx, conf)
     options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty, max_prune=max_prune)
     as_json = conf.output == "json"
@@ -56,15 +57,20 @@ def apply(
         observed, plan = plan_once(swarm, desired, options)
         if not as_json:
             print_plan(console, plan)
-        if dry_run or not any(c.changes_something for c in plan.changes):
+        pending = any(c.changes_something for c in plan.changes)
+        if dry_run or not pending:
             if as_json:
                 print_json(result_json(plan, None))
+            if dry_run and pending:
+                ctx.exit(EXIT_PENDING)
             ctx.exit(EXIT_OK if plan.in_sync else EXIT_PROBLEMS)
         if not yes:
             if not sys.stdin.isatty():
                 err_console().print("Not on a terminal: pass --yes to apply without confirmation.", style="red")
                 ctx.exit(EXIT_ERROR)
-            click.confirm("Apply these changes?", abort=True)
+            if not click.confirm("Apply these changes?"):
+                err_console().print("Declined: nothing was changed.")
+                ctx.exit(EXIT_DECLINED)
         sink = discard if as_json else EventPrinter(console)
         written_at = time.time()
         result = apply_confirmed(swarm, desired, options, observed, plan, sink, timeout)

@@ -6,11 +6,16 @@ from dataclasses import dataclass
 
 import click
 
-__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_PROBLEMS", "Settings", "settings"]
+__all__ = ["EXIT_DECLINED", "EXIT_ERROR", "EXIT_OK", "EXIT_PENDING", "EXIT_PROBLEMS", "Settings", "settings"]
 
-EXIT_OK = 0
-EXIT_PROBLEMS = 1  # invalid manifests, differences, failed or blocked changes
-EXIT_ERROR = 2  # could not do the job at all
+# One table for every command (README, "Exit codes"). 0 and 1 follow `kubectl diff` (1: differences);
+# a run that changed nothing on purpose gets a code of its own, so scripts never read it as a failure.
+EXIT_OK = 0  # nothing to change, or done and healthy
+EXIT_PROBLEMS = 1  # invalid manifests, differences (diff), failed or blocked changes, not in sync (status)
+EXIT_ERROR = 2  # could not do the job at all: bad flag, no engine, empty manifest folder, ...
+# 3 is `run`'s: the lease was lost (reconciler.runtime.manager.EXIT_LEASE_LOST).
+EXIT_DECLINED = 4  # apply: "n" at the prompt; nothing was changed
+EXIT_PENDING = 5  # apply --dry-run: there are changes to make; nothing was changed (terraform's "changes present")
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,15 @@ from reconciler.swarm.port import SwarmError
 @click.option("--prune", is_flag=True, help="Show what `apply --prune` would delete.")
 @click.option("--adopt", is_flag=True, help="Show unmanaged objects of the same name as adopted.")
 @click.option("--all", "show_all", is_flag=True, help="Also list objects that are in sync.")
+@click.option("--allow-empty", is_flag=True, help="Accept a folder without manifests (else an error, exit 2).")
 @click.pass_context
-def diff(ctx: click.Context, path: str, prune: bool, adopt: bool, show_all: bool) -> None:
+def diff(ctx: click.Context, path: str, prune: bool, adopt: bool, show_all: bool, allow_empty: bool) -> None:
     """Show how the swarm differs from the manifests under PATH."""
     conf = settings(ctx)
-    desired = desired_or_exit(ctx, path, conf)
+    desired = desired_or_exit(ctx, path, conf, allow_empty=allow_empty)
     swarm = connect_or_exit(ctx, conf)
     try:
-        _, plan = plan_once(swarm, desired, PlanOptions(prune=prune, adopt=adopt))
+        _, plan = plan_once(swarm, desired, PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty))
     except SwarmError as exc:
         fail(ctx, f"error: {exc}")
     if conf.output == "json":

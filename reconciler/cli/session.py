@@ -25,18 +25,23 @@ def fail(ctx: click.Context, message: str) -> NoReturn:
     raise AssertionError("unreachable")  # ctx.exit raises
 
 
-def load_or_exit(ctx: click.Context, path: str, settings: Settings) -> ManifestSet:
+def load_or_exit(ctx: click.Context, path: str, settings: Settings, *, allow_empty: bool = False) -> ManifestSet:
     try:
-        return load_manifests(path)
+        loaded = load_manifests(path)
     except ManifestError as exc:
         print_problems(exc.problems, settings.output)
         err_console().print("Nothing was changed: an invalid manifest set is never applied.", style="red")
         ctx.exit(EXIT_ERROR)
         raise AssertionError("unreachable") from exc
+    if len(loaded) == 0 and not allow_empty:
+        # A mistyped path must not read as "nothing to do" (diff) or as "delete everything" (apply --prune).
+        fail(ctx, f"error: no manifests (*.yaml, *.yml) found under {path}: check the path, or pass --allow-empty "
+                  "if an empty set is meant")  # fmt: skip
+    return loaded
 
 
-def desired_or_exit(ctx: click.Context, path: str, settings: Settings) -> DesiredState:
-    desired = compile_desired(load_or_exit(ctx, path, settings), settings.instance)
+def desired_or_exit(ctx: click.Context, path: str, settings: Settings, *, allow_empty: bool = False) -> DesiredState:
+    desired = compile_desired(load_or_exit(ctx, path, settings, allow_empty=allow_empty), settings.instance)
     for note in desired.notes:
         err_console().print(f"note: {note}", style="dim")
     return desired

@@ -27,7 +27,10 @@ def _from_controller(ctx: click.Context, url: str) -> tuple[list[dict[str, Any]]
         with urllib.request.urlopen(url.rstrip("/") + "/status", timeout=10) as answer:
             report: dict[str, Any] = json.load(answer)
     except (OSError, ValueError) as exc:
-        fail(ctx, f"error: cannot read {url}/status: {exc}")
+        reason = getattr(exc, "reason", None) or exc  # urllib's URLError wraps the socket's error
+        reason = getattr(reason, "strerror", None) or reason
+        fail(ctx, f"error: cannot read {url.rstrip('/')}/status ({reason}): check the URL, and that "
+                  "`reconciler run` listens there (--listen)")  # fmt: skip
     return list(report.get("objects", [])), report
 
 
@@ -50,7 +53,8 @@ def status(ctx: click.Context, path: str, controller: str | None) -> None:
     if controller:
         rows, report = _from_controller(ctx, controller)
     else:
-        desired = desired_or_exit(ctx, path, conf)
+        # An empty folder is no danger here (it lists what is managed, and exits 1): allowed.
+        desired = desired_or_exit(ctx, path, conf, allow_empty=True)
         swarm = connect_or_exit(ctx, conf)
         try:
             _, plan = plan_once(swarm, desired, PlanOptions())
@@ -81,7 +85,9 @@ def status(ctx: click.Context, path: str, controller: str | None) -> None:
         console.print(table)
         if report:
             error = report.get("last_error")
-            console.print(f"controller: revision {report.get('revision')}, leader {report.get('leader')}"
+            said = report.get("leader")
+            leader = "yes" if said is True else "no" if said is False else "unknown"
+            console.print(f"controller: revision {report.get('revision')}, leader {leader}"
                           + (f", last error ({error['stage']}): {error['message'].splitlines()[0]}" if error else ""))  # fmt: skip
         verdict = "in sync and healthy" if ok else ("NOT healthy" if in_sync else "NOT in sync")
         console.print(f"instance {report.get('instance', conf.instance)}: {verdict}")

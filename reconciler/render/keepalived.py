@@ -216,7 +216,9 @@ def _header(vip: VirtualIP, nodes: _Nodes) -> list[str]:
     ]
     lines += [f"#   {host} {node_id} {priority}" for host, node_id, priority in nodes.resolved]
     if nodes.unresolved:
-        lines.append(f"# In `priorities` but not in the swarm (no node ID), so the default {nodes.default} applies:")
+        # Offline (`render` without --node) nothing is resolved: do not claim the nodes are missing.
+        lines.append(f"# In `priorities` with no node ID known (not in the swarm, or rendered without --node), "
+                     f"so the default {nodes.default} applies:")  # fmt: skip
         lines += [f"#   {host}" for host in nodes.unresolved]
     return lines
 

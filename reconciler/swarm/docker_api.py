@@ -29,6 +29,7 @@ from reconciler.swarm.port import (
     VersionConflict,
 )
 from reconciler.swarm.proxy_rules import PROXY_SETTING, proxy_setting_for
+from reconciler.swarm.unreachable import describe_unreachable, engine_address
 
 __all__ = ["PROXY_SETTING", "DockerSwarm", "connect", "proxy_setting_for"]
 
@@ -44,16 +45,17 @@ def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT) -> DockerSw
         else:
             api = docker.APIClient(version="auto", timeout=timeout, **docker.utils.kwargs_from_env())
     except docker_errors.DockerException as exc:
-        where = docker_host or "the default socket"
+        where = engine_address(docker_host)
         if "403" in str(exc):  # the API version is negotiated with GET /version before anything else
             raise Forbidden(f"GET /version at {where}: refused (403); the socket proxy needs VERSION=1", 403) from exc
-        raise EngineUnavailable(f"cannot reach the engine at {where}: {exc}") from exc
-    return DockerSwarm(api)
+        raise EngineUnavailable(describe_unreachable(where, exc)) from exc
+    return DockerSwarm(api, engine_address(docker_host))
 
 
 class DockerSwarm:
-    def __init__(self, api: docker.APIClient) -> None:
+    def __init__(self, api: docker.APIClient, address: str | None = None) -> None:
         self.api = api
+        self.address = address or str(api.base_url)  # named in errors (docker-py's is http+docker://localhost)
         self.requests = 0  # every call counts: the benchmarks report it
 
     @property
@@ -125,7 +127,7 @@ class DockerSwarm:
         try:
             stream: EventSource = self.api.events(decode=True, filters={"type": list(types)})
         except (requests.exceptions.RequestException, docker_errors.DockerException) as exc:
-            raise EngineUnavailable(f"GET /events: no answer from the engine: {exc}") from exc
+            raise EngineUnavailable(f"GET /events: {describe_unreachable(self.address, exc)}") from exc
         return stream
 
     def inspect_network(self, network_id: str) -> ApiObject:
@@ -187,7 +189,7 @@ class DockerSwarm:
         except docker_errors.APIError as exc:
             raise _translate(method, path, exc) from exc
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, docker_errors.DockerException) as exc:
-            raise EngineUnavailable(f"{method} {path}: no answer from the engine: {exc}") from exc
+            raise EngineUnavailable(f"{method} {path}: {describe_unreachable(self.address, exc)}") from exc
 
 
 def _query(path: str) -> dict[str, str]:

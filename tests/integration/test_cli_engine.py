@@ -57,7 +57,7 @@ def test_apply_without_yes_and_without_a_terminal_refuses(ws: Workspace, busybox
 def test_dry_run_shows_the_plan_and_changes_nothing(ws: Workspace, busybox: str) -> None:
     ws.write(*small(ws, busybox))
     dry = ws.cli("apply", "--dry-run", str(ws.folder))
-    assert dry.exit_code == 1, dry.stdout
+    assert dry.exit_code == 5, dry.stdout  # changes pending, nothing changed
     for base in ("net", "conf", "web"):
         assert ws.name(base) in dry.stdout
     assert dry.stdout.count("create: not in the swarm") == 3
@@ -73,7 +73,7 @@ def test_dry_run_shows_the_plan_and_changes_nothing(ws: Workspace, busybox: str)
 
     ws.write(ws.doc("Network", "net", {}))
     prune = ws.cli("-o", "json", "apply", "--dry-run", "--prune", "--yes", str(ws.folder))
-    assert prune.exit_code == 1
+    assert prune.exit_code == 5
     plan = json.loads(prune.stdout)
     assert plan["counts"] == {"delete": 2, "noop": 1} and plan["outcomes"] == [] and plan["ok"] is False
     assert managed(ws) == names  # --yes does not turn a dry run into a real one

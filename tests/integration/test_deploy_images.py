@@ -368,6 +368,7 @@ def test_reconciler_image_turns_healthy_behind_the_socket_proxy_image(
         "-e", f"DOCKER_HOST=tcp://{proxy}:2375", "-v", f"{manifests}:/manifests:ro",
         "--health-interval", "1s", "--health-timeout", "5s", "--health-retries", "3",
         reconciler_image, "--instance", f"srt-img-{token}", "run", "--manifests", "/manifests", "--no-leader-election",
+        "--allow-empty",
     )  # fmt: skip
     assert done.returncode == 0, shown(done)
     deadline = time.monotonic() + 60

@@ -191,7 +191,8 @@ def test_an_unreachable_docker_host_is_a_clear_error(ws: Workspace, busybox: str
     no_traceback(diff, apply, status, doctor)
     assert (diff.exit_code, apply.exit_code, status.exit_code, doctor.exit_code) == (2, 2, 2, 1)
     for out in (diff, apply, status):
-        assert "cannot reach the engine at tcp://127.0.0.1:1" in out.stderr, out.stderr
+        assert "nothing answers at tcp://127.0.0.1:1 (connection refused): start the engine" in out.stderr, out.stderr
+        assert "urllib3" not in out.stderr and "HTTPConnectionPool" not in out.stderr
     assert "FAIL" in doctor.stdout and "engine reachable" in doctor.stdout and "127.0.0.1:1" in doctor.stdout
     code, report = doctor_json(ws, UNREACHABLE)
     assert code == 1 and report["ok"] is False

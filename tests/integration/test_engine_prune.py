@@ -216,19 +216,15 @@ def test_an_empty_manifest_set_never_prunes_without_allow_empty(ws: Workspace, b
     everything = (*STACK, ("network", "keep"))
     deployed(ws, busybox)
     for empty in empty_sets(ws):
-        kept = ws.cli("apply", "--yes", str(empty))
+        # A folder without manifests is an error (exit 2) for diff and apply, before anything is planned:
+        # a mistyped path must read neither as "in sync" nor as "delete everything" (issue 16).
+        for argv in (("apply", "--yes"), ("apply", "--yes", "--prune"), ("diff",), ("diff", "--prune"),
+                     ("-o", "json", "apply", "--yes", "--prune")):  # fmt: skip
+            out = ws.cli(*argv, str(empty))
+            assert out.exit_code == 2, (argv, out.stdout)
+            assert "no manifests" in out.stderr and "--allow-empty" in out.stderr, out.stderr
+        kept = ws.cli("apply", "--yes", "--allow-empty", str(empty))
         assert kept.exit_code == 0, kept.stdout  # without --prune: everything kept, nothing to do
-
-        code, refused = apply_json(ws, "--prune", folder=empty)
-        assert code == 1, empty
-        assert len(refused["changes"]) == 5
-        assert {c["action"] for c in refused["changes"]} == {"blocked"}
-        assert all(
-            "the manifest set is empty" in c["reason"] and "--allow-empty" in c["reason"] for c in refused["changes"]
-        )
-        text = ws.cli("apply", "--yes", "--prune", str(empty))
-        assert text.exit_code == 1 and "refusing to prune without --allow-empty" in text.stdout
-        assert ws.cli("diff", "--prune", str(empty)).exit_code == 1
         assert all(exists(ws, kind, ws.name(base)) for kind, base in everything)
 
     code, pruned = apply_json(ws, "--prune", "--allow-empty", folder=empty)

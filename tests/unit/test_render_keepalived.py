@@ -382,7 +382,7 @@ def test_unknown_and_unresolved_nodes_get_the_default_priority() -> None:
     assert "node9" not in line_of(template, "priority")
     comments = [line for line in template.splitlines() if line.startswith("#")]
     assert comments[-2:] == [
-        "# In `priorities` but not in the swarm (no node ID), so the default 77 applies:",
+        "# In `priorities` with no node ID known (not in the swarm, or rendered without --node), so the default 77 applies:",
         "#   node9",
     ]
     assert "#   node1 id1 150" in comments

@@ -1,0 +1,61 @@
+"""One plain sentence for an engine that cannot be reached, naming the address and the fix.
+
+docker-py wraps the cause in requests and urllib3 exceptions ("Connection aborted.",
+"HTTPConnectionPool(...) Max retries exceeded"), which tell a person nothing they can act on. The
+operating-system error at the bottom of the chain does: no socket file, no permission, refused.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+__all__ = ["DEFAULT_SOCKET", "describe_unreachable", "engine_address"]
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+_FIX = "start the engine, or point --docker-host (or DOCKER_HOST) at its socket"
+
+
+def engine_address(docker_host: str | None) -> str:
+    """The address a client for ``docker_host`` talks to, as docker-py picks it (flag, env, default)."""
+    return docker_host or os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The deepest OSError in the chain or the arguments (urllib3 keeps it in ``args``)."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    found: OSError | None = None
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno is not None:
+            found = current
+        stack.extend(a for a in current.args if isinstance(a, BaseException))
+        for nxt in (current.__cause__, current.__context__, getattr(current, "reason", None)):
+            if isinstance(nxt, BaseException):
+                stack.append(nxt)
+    return found
+
+
+def describe_unreachable(address: str, exc: BaseException) -> str:
+    """Why ``address`` did not answer, and what to do, in one sentence."""
+    where = address.removeprefix("unix://") if address.startswith("unix://") else address
+    # The default socket was used because nothing named another one: say so, it is often the mistake.
+    source = " (DOCKER_HOST is not set)" if address == DEFAULT_SOCKET and not os.environ.get("DOCKER_HOST") else ""
+    cause = _os_error(exc)
+    code = cause.errno if cause is not None else None
+    text = str(exc)
+    if code == errno.ENOENT or "No such file or directory" in text:
+        return f"no Docker engine socket at {where}{source}: {_FIX}"
+    if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
+        return (f"no permission to use the engine socket {where}: run as root or as a member of the docker group, "
+                "or point --docker-host at a socket proxy")  # fmt: skip
+    if code == errno.ECONNREFUSED or "Connection refused" in text:
+        return f"nothing answers at {where}{source} (connection refused): {_FIX}"
+    if "timed out" in text.lower() or "timeout" in type(exc).__name__.lower():
+        return f"the engine at {where} did not answer in time: check that it runs and is not overloaded"
+    reason = cause.strerror if cause is not None and cause.strerror else type(exc).__name__
+    return f"cannot reach the engine at {where}: {reason}; {_FIX}"
