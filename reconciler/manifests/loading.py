@@ -20,6 +20,7 @@ from reconciler import API_VERSION
 from reconciler.manifests.cross_checks import check_set
 from reconciler.manifests.discovery import discover, inside
 from reconciler.manifests.engine_limits import MAX_CONFIG_BYTES, content_size_problem
+from reconciler.manifests.error_text import error_message
 from reconciler.manifests.errors import ManifestError, ManifestProblem, Position, capped, clip, dotted, shown
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
@@ -133,7 +134,7 @@ def _validate(document: SourceDocument) -> tuple[Resource | None, list[ManifestP
     try:
         resource = KINDS[kind].model_validate(data)
     except ValidationError as exc:
-        return None, problems + _translate(exc, document, subject)
+        return None, problems + _translate(exc, document, subject, KINDS[kind])
     return (resource if not problems else None), problems
 
 
@@ -143,7 +144,9 @@ def _type_name(value: object) -> str:
     return "a list" if isinstance(value, list) else type(value).__name__
 
 
-def _translate(exc: ValidationError, document: SourceDocument, subject: str) -> list[ManifestProblem]:
+def _translate(
+    exc: ValidationError, document: SourceDocument, subject: str, model: type[Resource]
+) -> list[ManifestProblem]:
     """Pydantic errors to positioned problems. Union branches add type names to ``loc`` that are not
     in the document; they are dropped, and the alternatives' messages for one field are joined.
     A ``types.nested_error`` carries the path of the value it is about below its field."""
@@ -156,7 +159,7 @@ def _translate(exc: ValidationError, document: SourceDocument, subject: str) -> 
         if isinstance(nested, tuple):
             loc = (*loc, *nested)
         path = _data_path(document.data, loc)
-        message = _message(error)
+        message = error_message(error, model, document.data)
         messages = by_path.setdefault(path, [])
         if message not in messages:
             messages.append(message)
@@ -182,20 +185,6 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
             current = current[part]
         # else: a union branch or a type tag, not a place in the document
     return tuple(path)
-
-
-def _message(error: Any) -> str:
-    kind, text = error["type"], str(error["msg"])
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "string_pattern_mismatch":
-        return f"{shown(error['input'])} does not match the pattern {error['ctx']['pattern']}"
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if text.startswith(prefix):
-            return text[len(prefix) :]
-    return text
 
 
 def _read_contents(loaded: list[LoadedManifest], root: Path) -> tuple[dict[str, bytes], list[ManifestProblem]]:

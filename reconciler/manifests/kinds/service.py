@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from reconciler.manifests.engine_limits import HealthDuration, check_cpus, memory_problem
 from reconciler.manifests.kinds.base import Reference, Resource
@@ -99,6 +99,14 @@ def _octal(value: object) -> object:
 FileMode = Annotated[int, BeforeValidator(_octal), Field(ge=0, le=0o777)]
 
 
+# A network by name, or with aliases: the branch is chosen by the value's shape, so an error speaks
+# of that branch only (an undiscriminated union reports both, one under an internal branch name).
+NetworkEntry = Annotated[
+    Annotated[SwarmObjectName, Tag("name")] | Annotated[NetworkAttachment, Tag("attachment")],
+    Discriminator(lambda value: "attachment" if isinstance(value, dict | NetworkAttachment) else "name"),
+]
+
+
 class FileMount(Spec):
     """A Config or Secret given to the service; ``target`` defaults to the manifest name."""
 
@@ -183,6 +191,31 @@ class RestartPolicy(Spec):
     window: Duration | None = None
 
 
+_COMPOSE_PORT = re.compile(
+    r"(?:(?P<ip>[0-9]+(?:\.[0-9]+){3}|\[[0-9a-fA-F:]+\]):)?(?:(?P<published>[0-9]+(?:-[0-9]+)?):)?"
+    r"(?P<target>[0-9]+(?:-[0-9]+)?)(?:/(?P<protocol>tcp|udp|sctp))?"
+)
+
+
+def _long_form(value: object) -> object:
+    """Compose's short port syntax ("8080:80", 80) is refused with the long form to write instead."""
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else None
+    match = _COMPOSE_PORT.fullmatch(text) if text is not None else None
+    if match is None:
+        return value
+    fields = [f"target: {match['target']}"]
+    if match["published"]:
+        fields.insert(0, f"published: {match['published']}")
+    if match["protocol"]:
+        fields.append(f"protocol: {match['protocol']}")
+    notes = ""
+    if "-" in (match["target"] + (match["published"] or "")):
+        notes += "; a range is one entry per port"
+    if match["ip"]:
+        notes += "; Swarm publishes on every address of the node (no address to bind to)"
+    raise ValueError(f"{shown(value)} is Compose's short form: write {{{', '.join(fields)}}}{notes}")
+
+
 class PublishedPort(Spec):
     target: Port
     published: Port | None = None
@@ -199,7 +232,7 @@ class ServiceSpec(Spec):
     env: dict[EnvKey, SafeText] = Field(default_factory=dict)
     mode: Literal["replicated", "global"] = "replicated"
     replicas: int | None = Field(default=None, ge=0, description="Default 1; only for replicated mode.")
-    networks: list[SwarmObjectName | NetworkAttachment] = Field(default_factory=list)
+    networks: list[NetworkEntry] = Field(default_factory=list)
     mounts: list[Mount] = Field(default_factory=list)
     configs: list[FileMount] = Field(default_factory=list)
     secrets: list[FileMount] = Field(default_factory=list)
@@ -209,7 +242,7 @@ class ServiceSpec(Spec):
     update_config: UpdatePolicy | None = None
     rollback_config: UpdatePolicy | None = None
     restart_policy: RestartPolicy | None = None
-    ports: list[PublishedPort] = Field(default_factory=list)
+    ports: list[Annotated[PublishedPort, BeforeValidator(_long_form)]] = Field(default_factory=list)
     # No traefik.* keys (ServiceLabels): those come from Route and Middleware manifests.
     labels: ServiceLabels = Field(default_factory=dict, description="Labels on the service (Spec.Labels).")
     container_labels: ServiceLabels = Field(default_factory=dict, description="Labels on each task's container.")

@@ -1,0 +1,147 @@
+"""A pydantic error on a manifest to the message a person reads: plain words, no internal class
+names, and a "did you mean" for an unknown field.
+
+An unknown field is compared (``difflib``) with the fields the model accepts at that place; on a
+Service, the keys of a Compose file (``volumes``, ``environment``, ``deploy: {replicas: ...}``, ...)
+are answered with the field that does the same here. A value of the wrong type where a group of
+fields is expected reads "expected a mapping" rather than pydantic's "instance of PublishedPort".
+Called by ``reconciler.manifests.loading`` for every validation error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from reconciler.manifests.errors import shown
+
+__all__ = ["COMPOSE_HINTS", "error_message"]
+
+# Compose keys on a service (docs.docker.com/reference/compose-file/services/) that are spelt
+# differently here, with what to write instead. `deploy` is answered per key (COMPOSE_DEPLOY).
+COMPOSE_HINTS = {
+    "volumes": "Compose's `volumes` is `mounts` here: - {volume: <Volume manifest>, target: /path}, "
+    "- {bind: /host/path, target: /path} or - {tmpfs: true, target: /path}",
+    "environment": "Compose's `environment` is `env` here, a mapping NAME: value",
+    "entrypoint": "Compose's `entrypoint` is `command` here (and Compose's `command` is `args`)",
+    "working_dir": "Compose's `working_dir` is `workdir` here",
+    "restart": "Swarm restarts by `restartPolicy: {condition: any | on-failure | none}`",
+    "container_name": "Swarm names the tasks itself; the service is named by metadata.name",
+    "build": "the reconciler deploys images: build it elsewhere and name it in `image`",
+    "links": "use `networks` (with `aliases`) instead of links",
+    "expose": "nothing is needed to reach a port on an overlay network; publish one with `ports` or route to it with a Route",
+    "network_mode": "Swarm services use overlay `networks`",
+}
+COMPOSE_DEPLOY = {
+    "replicas": "replicas",
+    "mode": "mode",
+    "placement": "placement",
+    "resources": "resources",
+    "update_config": "updateConfig",
+    "rollback_config": "rollbackConfig",
+    "restart_policy": "restartPolicy",
+    "labels": "labels",
+}
+_CLASS_ERRORS = frozenset({"model_type", "model_attributes_type", "dataclass_type", "dataclass_exact_type"})
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number" if isinstance(value, int | float) else type(value).__name__
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field's annotation can hold, through Optional, unions, lists and dict values."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _models(get_args(annotation)[0])
+    if origin in (Union, types.UnionType, list, tuple, set, frozenset):
+        return [model for arg in get_args(annotation) for model in _models(arg)]
+    if origin is dict:
+        return _models(get_args(annotation)[1])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return []
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _models_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[type[BaseModel]]:
+    """The models that validate the mapping at ``loc`` (list indexes, dict keys and union tags in
+    ``loc`` leave the candidates as they are)."""
+    current = [model]
+    for part in loc:
+        if not isinstance(part, str):
+            continue
+        found = [
+            inner
+            for candidate in current
+            for name, info in candidate.model_fields.items()
+            if part in (name, info.alias)
+            for inner in _models(info.annotation)
+        ]
+        if found:
+            current = found
+    return current
+
+
+def _value_at(data: Any, loc: tuple[int | str, ...]) -> Any:
+    for part in loc:
+        if isinstance(data, dict):
+            data = data.get(part, data)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+    return data
+
+
+def _unknown_field(model: type[BaseModel], loc: tuple[int | str, ...], data: Any) -> str:
+    key = str(loc[-1])
+    candidates = _models_at(model, loc[:-1])
+    names = sorted({name for candidate in candidates for name in _field_names(candidate)})
+    on_service = any(candidate.__name__ == "ServiceSpec" for candidate in candidates)
+    if on_service and key == "deploy":
+        value = _value_at(data, loc)
+        moves = [
+            f"deploy.{sub} to spec.{COMPOSE_DEPLOY[sub]}"
+            for sub in (value if isinstance(value, dict) else {})
+            if sub in COMPOSE_DEPLOY
+        ]
+        fields = ", ".join(moves) if moves else ", ".join(f"`{v}`" for v in dict.fromkeys(COMPOSE_DEPLOY.values()))
+        return f"unknown field: Compose's `deploy` settings are fields of spec here: move {fields}"
+    if on_service and COMPOSE_HINTS.get(key):
+        return f"unknown field: {COMPOSE_HINTS[key]}"
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    if not close:
+        lowered = {name.lower().replace("_", ""): name for name in names}
+        match = lowered.get(key.lower().replace("_", "").replace("-", ""))
+        close = [match] if match else []
+    return f"unknown field: did you mean `{close[0]}`?" if close else "unknown field"
+
+
+def error_message(error: Any, model: type[BaseModel], data: Any) -> str:
+    """The message for one pydantic error on a document of ``model`` holding ``data``."""
+    kind, text = error["type"], str(error["msg"])
+    if kind == "extra_forbidden":
+        return _unknown_field(model, tuple(error["loc"]), data)
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "string_pattern_mismatch":
+        return f"{shown(error['input'])} does not match the pattern {error['ctx']['pattern']}"
+    if kind in _CLASS_ERRORS:
+        return f"expected a mapping of fields, not {_type_name(error.get('input'))}"
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
