@@ -106,6 +106,8 @@ class Controller:
             "revision": None, "last_error": None, "last_result": None, "terminal": None, "objects": [],
         }  # fmt: skip
         self._passes = 0
+        # Whether the engine answered the last pass: /readyz is 503 while it does not (issue 16).
+        self._engine_answered = False
         self.holds = Holds()  # objects that did not converge: not rewritten for the same spec but on a backoff
         self._requests_counted = 0
         self._last_health: dict[ResourceKey, HealthState] = {}  # the port's request count already added to the metric
@@ -146,7 +148,7 @@ class Controller:
 
     def ready(self) -> bool:
         with self._lock:
-            return self._passes > 0 and self._status["last_result"] is not None
+            return self._passes > 0 and self._status["last_result"] is not None and self._engine_answered
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -160,6 +162,7 @@ class Controller:
             events = EventStream(
                 self.swarm, on_event=self._on_docker_event,
                 on_connect=lambda: self.wakeup.wake("events-connected"),
+                on_lost=lambda: self.wakeup.wake("events-lost"),
             )  # fmt: skip
             threads.append(threading.Thread(target=events.run, args=(stop,), name="docker-events", daemon=True))
         for thread in threads:
@@ -214,6 +217,8 @@ class Controller:
             self._schedule(retry_after=0.0)
             return
         except SwarmError as exc:  # a follower's observation
+            with self._lock:
+                self._engine_answered = False
             log.error("engine: %s", exc, extra={"revision": self.source.revision})
             self.journal.record(EntryKind.ERROR, "", str(exc), self.source.revision)
             self._error("observe", str(exc))
@@ -254,6 +259,8 @@ class Controller:
     def _handle(self, began: float, result: Result) -> None:
         """The one place a pass's ``Result`` is acted on: status, metrics, logs and the next wake-up."""
         if result.error is not None:
+            with self._lock:
+                self._engine_answered = False
             log.error("engine: %s", result.error, extra={"revision": self.source.revision})
             self.journal.record(EntryKind.ERROR, "", str(result.error), self.source.revision)
             self._error("observe", str(result.error))
@@ -356,6 +363,7 @@ class Controller:
         with self._lock:
             self._passes += 1
             if plan is not None:
+                self._engine_answered = True
                 self._status["objects"] = [row.as_json() for row in rows]
                 self._status["last_result"] = {
                     "at": time.time(), "ok": ok, "duration_s": round(duration, 3), "counts": plan.counts(),

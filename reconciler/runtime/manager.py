@@ -171,6 +171,8 @@ class Manager:
         except SwarmError as exc:
             raise CannotStart(f"cannot reach the engine: {exc}") from exc
         elector = self._elector() if s.leader_election else None
+        if elector is None:
+            self.metrics.set_leader(True)  # one replica, no lease: it always writes, as /status says
         config = ControllerConfig(
             sync.current_path / s.manifests if sync is not None else s.manifests,
             s.instance,

@@ -13,12 +13,17 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Literal, get_args
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 
 __all__ = ["ERROR_STAGES", "ErrorStage", "Metrics"]
 
 ErrorStage = Literal["load", "observe", "apply", "lease", "git"]
 ERROR_STAGES: tuple[ErrorStage, ...] = get_args(ErrorStage)
+
+# No ``*_created`` series beside each counter and histogram: they double the series for a value that
+# Prometheus derives itself, and read as metrics of their own (issue 16). Process-wide by design of the
+# library; this module is what the controller's process exports.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 # ``generate_latest`` writes the classic text format; newer prometheus-client versions advertise it as
 # ``version=1.0.0``, which Prometheus 2.x does not know. Names here are all legacy-valid, so 0.0.4 is exact.

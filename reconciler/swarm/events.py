@@ -29,10 +29,13 @@ class EventStream:
         on_event: Callable[[dict[str, Any]], None],
         on_connect: Callable[[], None],
         backoff_s: tuple[float, float] = (0.2, 5.0),
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
         self.swarm = swarm
         self.on_event = on_event
         self.on_connect = on_connect
+        # Called when the stream ends or breaks (not on stop): the engine may be gone, which a pass finds out.
+        self.on_lost = on_lost
         self.backoff_s = backoff_s
         self._stream: Any = None
         self._lock = threading.Lock()
@@ -53,7 +56,11 @@ class EventStream:
                 self.on_connect()
                 for event in stream:
                     self.on_event(event)
+                if stop.is_set():  # close() on a clean stop ends the stream: nothing to reconnect
+                    break
                 log.info("event stream ended; reconnecting")
+                if self.on_lost is not None:
+                    self.on_lost()
             except (
                 SwarmError,
                 requests.exceptions.RequestException,
@@ -64,6 +71,8 @@ class EventStream:
                 if stop.is_set():
                     break
                 log.warning("event stream lost: %s; reconnecting in %.1fs", exc, delay)
+                if self.on_lost is not None and self.connected.is_set():  # once per loss, not per retry
+                    self.on_lost()
             finally:
                 self.connected.clear()
                 with self._lock:

@@ -151,6 +151,14 @@ class FakeSwarm:
         with self._lock:
             return any(not s.closed for s in self._subscribers)
 
+    def go_away(self) -> None:
+        """The engine stops (a test helper: not part of the port): no request is answered and every open
+        event stream ends, as when dockerd exits. ``reachable = True`` brings it back."""
+        with self._lock:
+            self.reachable = False
+            for source in self._subscribers:
+                source.close()
+
     def task_ids(self, service_name: str) -> set[str]:
         """The IDs of a service's current tasks (a test helper: not part of the port)."""
         with self._lock:
