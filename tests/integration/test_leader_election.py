@@ -1,14 +1,18 @@
 """Leader election against the lab's real engine: the lease config's compare-and-swap, one leader among
 two replicas, handover after a kill and after a release, and a leader that cannot reach the engine.
 
+Issue 14's holes too: two processes with one ``--identity``, a lease edited to an absurd duration, and a
+leader behind a proxy that holds each request 1.5-2 s (``slow_socket.py``), with the default timings.
+
 Each test uses its own instance (``lease-test-<random>``) and removes its lease config at the end.
-Timings are short (lease 3 s, renew deadline 2 s, retry 0.5 s); every wait is bounded.
+Timings are short (lease 3 s, renew deadline 2 s, retry 0.5 s) but for the slow API; every wait is bounded.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import secrets
 import threading
 import time
@@ -21,8 +25,9 @@ import pytest
 from reconciler.core.labels import KIND, MANAGED_BY
 from reconciler.runtime.leader import LeaderElector
 from reconciler.swarm.docker_api import connect
-from reconciler.swarm.lease import HOLDER, LeaseRecord, LeaseStore, lease_config_name
+from reconciler.swarm.lease import HOLDER, TOKEN, LeaseRecord, LeaseStore, lease_config_name
 from reconciler.swarm.port import EngineUnavailable, NameTaken, VersionConflict
+from tests.integration.slow_socket import SlowSocket
 from tests.lab import Lab
 
 LEASE, DEADLINE, RETRY = 3.0, 2.0, 0.5
@@ -46,15 +51,18 @@ def new_store(lab: Lab) -> LeaseStore:
 class Replica:
     """An elector on a thread of its own, like one controller replica, with its own engine client."""
 
-    def __init__(self, store: Any, instance: str, identity: str) -> None:
+    def __init__(
+        self, store: Any, instance: str, identity: str, timings: tuple[float, float, float] = (LEASE, DEADLINE, RETRY)
+    ) -> None:
         self.stopped: list[bool] = []  # is_leader as seen inside on_stopped
+        lease_s, renew_deadline_s, retry_s = timings
         self.elector = LeaderElector(
             store,
             instance,
             identity,
-            lease_s=LEASE,
-            renew_deadline_s=DEADLINE,
-            retry_s=RETRY,
+            lease_s=lease_s,
+            renew_deadline_s=renew_deadline_s,
+            retry_s=retry_s,
             on_stopped=lambda: self.stopped.append(self.elector.is_leader),
         )
         self.stop = threading.Event()
@@ -147,27 +155,36 @@ def test_the_lease_config_is_a_compare_and_swap_on_its_version(
 ) -> None:
     store = new_store(lab)
     assert store.read(instance) is None
-    created = store.create(instance, "replica-a", 3.0)
-    assert (created.holder, created.renewals, created.transitions, created.duration_s) == ("replica-a", 0, 0, 3.0)
+    created = store.create(instance, "replica-a", 3.0, token="token-a")
+    assert (created.holder, created.token, created.renewals, created.transitions, created.duration_s) == (
+        "replica-a", "token-a", 0, 0, 3.0,
+    )  # fmt: skip
+    assert created.version is None  # Swarm answers a create with the ID only
     with pytest.raises(NameTaken):
         new_store(lab).create(instance, "replica-b", 3.0)
 
-    renewed = store.write(created, renewals=1)
-    assert renewed.version > created.version and renewed.config_id == created.config_id
-    assert store.read(instance) == renewed
+    created = store.read(instance)
+    assert created is not None and created.version is not None
+    renewed = store.write(created, renewals=1)  # one request: the update answers with no body
+    assert renewed.version is None and renewed.config_id == created.config_id
+    seen = store.read(instance)
+    assert seen is not None and seen.version is not None and seen.version > created.version
+    assert seen == dataclasses.replace(renewed, version=seen.version)
     with pytest.raises(VersionConflict):  # another replica acting on what it read before: refused
-        new_store(lab).write(created, holder="replica-b", transitions=1)
-    taken = new_store(lab).write(renewed, holder="replica-b", transitions=1)  # a fresh store: no cached spec
-    assert (taken.holder, taken.renewals, taken.transitions) == ("replica-b", 1, 1)
+        new_store(lab).write(created, holder="replica-b", token="token-b", transitions=1)
+    taken = new_store(lab).write(seen, holder="replica-b", token="token-b", transitions=1)  # a fresh store
+    assert (taken.holder, taken.token, taken.renewals, taken.transitions) == ("replica-b", "token-b", 1, 1)
     with pytest.raises(VersionConflict):
-        store.write(renewed, renewals=2)
+        store.write(seen, renewals=2)
 
     live = docker_client.api.inspect_config(lease_config_name(instance))
     labels = live["Spec"]["Labels"]
     # Swarm replaces the labels wholesale on update: the ownership labels must survive every write.
-    assert labels[MANAGED_BY] == instance and labels[KIND] == "Lease" and labels[HOLDER] == "replica-b"
+    assert labels[MANAGED_BY] == instance and labels[KIND] == "Lease"
+    assert (labels[HOLDER], labels[TOKEN]) == ("replica-b", "token-b")
     assert base64.b64decode(live["Spec"]["Data"]).startswith(b"swarm-reconciler leader lease")
-    assert live["Version"]["Index"] == taken.version
+    now = new_store(lab).read(instance)
+    assert now is not None and live["Version"]["Index"] == now.version
 
 
 def test_two_replicas_elect_exactly_one_leader(lab: Lab, instance: str, two_replicas: list[Replica]) -> None:
@@ -225,8 +242,8 @@ class FailingWrites:
     def read(self, instance: str) -> LeaseRecord | None:
         return self.inner.read(instance)
 
-    def create(self, instance: str, holder: str, duration_s: float) -> LeaseRecord:
-        return self.inner.create(instance, holder, duration_s)
+    def create(self, instance: str, holder: str, duration_s: float, token: str = "") -> LeaseRecord:
+        return self.inner.create(instance, holder, duration_s, token=token)
 
     def write(self, record: LeaseRecord, **changes: Any) -> LeaseRecord:
         if self.failing.is_set():
@@ -258,3 +275,76 @@ def test_a_leader_that_cannot_write_steps_down_within_its_renew_deadline(lab: La
         assert not watch.overlaps and first.stopped == [False]
     finally:
         stop_all(replicas)
+
+
+# -- issue 14 ---------------------------------------------------------------------------------------
+
+
+def test_two_processes_with_the_same_identity_elect_one_leader(lab: Lab, instance: str) -> None:
+    """Before: both renewed the lease as theirs and both led for as long as they ran."""
+    replicas = [Replica(new_store(lab), instance, "replica-same").start() for _ in range(2)]
+    try:
+        with Watch(replicas) as watch:
+            wait_for(lambda: any(r.leads for r in replicas), timeout=10)
+            time.sleep(2 * LEASE)
+        assert watch.samples > 200 and not watch.overlaps
+        assert sum(r.leads for r in replicas) == 1
+        leader = next(r for r in replicas if r.leads)
+        record = new_store(lab).read(instance)
+        assert record is not None and record.holder == "replica-same" and record.transitions == 0
+        assert record.token == leader.elector.token and record.renewals >= 4
+    finally:
+        stop_all(replicas)
+
+
+def test_a_lease_edited_to_an_absurd_duration_delays_a_takeover_by_a_bounded_time(
+    lab: Lab, instance: str, two_replicas: list[Replica]
+) -> None:
+    """The leader steps down for the forged holder; the follower trusts 10^9 s only up to 4 leases."""
+    store = new_store(lab)
+    with Watch(two_replicas) as watch:
+        leader, follower = elect(two_replicas, settle=1.0)
+        for _ in range(10):  # the leader renews meanwhile: try again on a conflict
+            record = store.read(instance)
+            assert record is not None and record.version is not None
+            try:
+                store.write(record, holder="forger", token="forged", transitions=record.transitions + 1, duration_s=1e9)
+                break
+            except VersionConflict:
+                continue
+        forged_at = time.monotonic()
+        wait_for(lambda: not leader.leads, timeout=RETRY + 2.0)
+        bound = follower.elector.max_trusted_lease_s
+        wait_for(lambda: follower.leads, timeout=bound + 3 * RETRY + 2.0)
+        took = time.monotonic() - forged_at
+    print(f"\ntakeover after a lease forged to 1e9 s: {took:.2f} s (bound {bound} s = 4 x lease)")
+    assert bound == 4 * LEASE
+    assert bound - 0.5 <= took <= bound + 2 * RETRY + 1.0
+    assert leader.stopped == [False] and not watch.overlaps
+
+
+def test_a_leader_keeps_its_lease_behind_an_engine_api_that_takes_two_seconds(lab: Lab, instance: str) -> None:
+    """Default timings (lease 15 s, renew deadline 10 s, retry 2 s), every request held 1.5-2 s by a proxy
+    on 127.0.0.1, and the client timeout ``reconciler run`` gives the lease (5 s): the leader renews with
+    one update per round and keeps the lease, the follower never leads (before: the leader gave up after
+    13-16 s and nobody led for about 15 s)."""
+    timings = (15.0, 10.0, 2.0)
+    with SlowSocket(str(lab.socket_path), 1.5, 2.0) as proxy:
+        first = Replica(LeaseStore(connect(proxy.url, timeout=5)), instance, "replica-a", timings).start()
+        second = Replica(LeaseStore(connect(proxy.url, timeout=5)), instance, "replica-b", timings)
+        replicas = [first, second]
+        try:
+            wait_for(lambda: first.leads, timeout=20)
+            second.start()
+            began = time.monotonic()
+            with Watch(replicas) as watch:
+                while time.monotonic() - began < 45.0:
+                    assert first.leads and not second.leads, "the leader lost its lease, or the follower took it"
+                    time.sleep(0.05)
+            record = new_store(lab).read(instance)
+        finally:
+            stop_all(replicas)
+    assert not watch.overlaps and not first.stopped and not second.stopped
+    assert record is not None and record.holder == "replica-a" and record.transitions == 0
+    print(f"\nbehind 1.5-2 s per request: {record.renewals} renewals, {proxy.requests} requests held")
+    assert record.renewals >= 45.0 / (3 * 2.0)  # each round: the update, the read-back, the next due

@@ -1,203 +1,53 @@
-"""The election's timing on a simulated clock: when a follower takes the lease, when a leader steps down,
-what a release does, and that two electors never both lead.
+"""The election's timing on a simulated clock (``tests/unit/leader_sim.py``): when a follower takes the
+lease, when a leader steps down, what a release does, that two electors never both lead, and the holes
+of issue 14: two processes with one ``--identity``, a lease edited to an absurd duration, and a slow
+Engine API (the real ``LeaseStore`` over ``SimEngine``, each request taking 1.5-3 simulated seconds).
 
-The real ``LeaderElector.run`` loops run on threads, but their waits are driven by a discrete-event
-simulator (``Sim``): time jumps from one wake-up to the next, so minutes of leases take milliseconds
-and every instant can be checked. ``MemoryLeaseStore`` is a test double for TIMING only: it keeps the
-real store's contract (create fails with ``NameTaken`` if the lease exists, a write with a stale
-version fails with ``VersionConflict``, versions jump like raft indexes). The same behaviours are
-proven against the lab's engine in ``tests/integration/test_leader_election.py``.
+The same behaviours are proven against the lab's engine in ``tests/integration/test_leader_election.py``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
+import logging
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from reconciler.runtime.leader import LeaderElector
-from reconciler.swarm.lease import LeaseRecord
-from reconciler.swarm.port import EngineUnavailable, NameTaken, NotFound, VersionConflict
-
-LEASE, DEADLINE, RETRY = 15.0, 10.0, 2.0
-REAL_TIMEOUT = 10.0  # seconds of real time a runner may take to reach its next wait before a test fails
-
-
-class Sim:
-    """Simulated time for elector loops on threads: time advances only while every loop waits."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.cv = threading.Condition()
-        self.wakes: dict[SimStop, float] = {}
-        self.alive: set[SimStop] = set()
-        self.stops: list[SimStop] = []  # every loop started, so the test can end them all
-
-    def clock(self, offset: float = 0.0) -> Callable[[], float]:
-        # Each elector may have its own origin: only differences on one clock may matter.
-        return lambda: self.now + offset
-
-    def start(self, elector: LeaderElector) -> SimStop:
-        stop = SimStop(self)
-        with self.cv:
-            self.alive.add(stop)
-            self.stops.append(stop)
-
-        def body() -> None:
-            try:
-                elector.run(stop)
-            finally:
-                with self.cv:
-                    self.alive.discard(stop)
-                    self.wakes.pop(stop, None)
-                    self.cv.notify_all()
-
-        threading.Thread(target=body, daemon=True, name=f"elector-{elector.identity}").start()
-        self.settle()
-        return stop
-
-    def kill(self, stop: SimStop) -> None:
-        """Stop a loop without releasing: what kill -9 leaves behind (nobody renews)."""
-        stop.set()
-        with self.cv:
-            self.wakes.pop(stop, None)
-            self.cv.notify_all()
-        self.settle()
-
-    def settle(self) -> None:
-        with self.cv:
-            ok = self.cv.wait_for(lambda: all(s in self.wakes for s in self.alive), timeout=REAL_TIMEOUT)
-        assert ok, "an elector loop did not come back to its wait"
-
-    def advance(self, until: float, check: Callable[[], None] | None = None) -> None:
-        """Run every loop up to ``until``, calling ``check`` after each instant something ran."""
-        while True:
-            self.settle()
-            with self.cv:
-                due = min(self.wakes.values(), default=math.inf)
-                if due > until:
-                    self.now = max(self.now, until)
-                    return
-                self.now = max(self.now, due)
-                for stop, wake in list(self.wakes.items()):
-                    if wake <= self.now:
-                        del self.wakes[stop]
-                self.cv.notify_all()
-            self.settle()
-            if check is not None:
-                check()
-
-    def advance_until(self, condition: Callable[[], bool], limit: float, step: float = 0.1) -> float:
-        """Advance in small steps until ``condition`` holds; the simulated time then (``limit`` at most)."""
-        while self.now < limit:
-            self.advance(min(self.now + step, limit))
-            if condition():
-                return self.now
-        raise AssertionError(f"not reached by t={limit}")
-
-
-class SimStop(threading.Event):
-    """The ``stop`` event given to ``run``: its ``wait(timeout)`` sleeps on simulated time."""
-
-    def __init__(self, sim: Sim) -> None:
-        super().__init__()
-        self.sim = sim
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if self.is_set():
-            return True
-        sim = self.sim
-        with sim.cv:
-            sim.wakes[self] = sim.now + (math.inf if timeout is None else timeout)
-            sim.cv.notify_all()
-            woke = sim.cv.wait_for(lambda: self not in sim.wakes or self.is_set(), timeout=REAL_TIMEOUT * 3)
-            sim.wakes.pop(self, None)
-        assert woke, "the simulation was never advanced"
-        return self.is_set()
-
-
-class MemoryLeaseStore:
-    """``LeaseStore``'s contract in memory, with a history of writes on simulated time."""
-
-    def __init__(self, sim: Sim) -> None:
-        self.sim = sim
-        self._lock = threading.Lock()
-        self._records: dict[str, LeaseRecord] = {}
-        self._index = 1000
-        self.history: list[tuple[float, LeaseRecord]] = []
-
-    def _next_version(self) -> int:
-        self._index += 7  # raft indexes: shared by every object, so they jump
-        return self._index
-
-    def read(self, instance: str) -> LeaseRecord | None:
-        with self._lock:
-            return self._records.get(instance)
-
-    def create(self, instance: str, holder: str, duration_s: float) -> LeaseRecord:
-        with self._lock:
-            if instance in self._records:
-                raise NameTaken(f"config reconciler-lease-{instance} already exists", 409)
-            record = LeaseRecord(holder, 0, 0, duration_s, self._next_version(), f"id-{instance}")
-            self._records[instance] = record
-            self.history.append((self.sim.now, record))
-            return record
-
-    def write(self, record: LeaseRecord, **changes: Any) -> LeaseRecord:
-        assert not {"version", "config_id"} & changes.keys()
-        with self._lock:
-            instance = next((i for i, r in self._records.items() if r.config_id == record.config_id), None)
-            if instance is None:
-                raise NotFound(f"config {record.config_id} not found", 404)
-            if self._records[instance].version != record.version:
-                raise VersionConflict("update out of sequence", 500)
-            written = dataclasses.replace(record, **changes, version=self._next_version())
-            self._records[instance] = written
-            self.history.append((self.sim.now, written))
-            return written
-
-    def last_change(self) -> float:
-        with self._lock:
-            return self.history[-1][0]
-
-
-class FlakyStore:
-    """One replica's path to the store, which can fail like an engine that does not answer."""
-
-    def __init__(self, inner: MemoryLeaseStore) -> None:
-        self.inner = inner
-        self.down = False
-
-    def _check(self) -> None:
-        if self.down:
-            raise EngineUnavailable("no answer from the engine")
-
-    def read(self, instance: str) -> LeaseRecord | None:
-        self._check()
-        return self.inner.read(instance)
-
-    def create(self, instance: str, holder: str, duration_s: float) -> LeaseRecord:
-        self._check()
-        return self.inner.create(instance, holder, duration_s)
-
-    def write(self, record: LeaseRecord, **changes: Any) -> LeaseRecord:
-        self._check()
-        return self.inner.write(record, **changes)
+from reconciler.swarm.lease import LeaseRecord, LeaseStore
+from tests.unit.leader_sim import (
+    DEADLINE,
+    LEASE,
+    REAL_TIMEOUT,
+    RETRY,
+    FlakyStore,
+    MemoryLeaseStore,
+    Sim,
+    SimEngine,
+    SimStop,
+    SimSwarmConfigs,
+)
 
 
 class Replica:
-    """An elector with its own store path and clock, and a log of its callbacks."""
+    """An elector with its own path to the store (``FlakyStore`` over ``store``, or the real ``LeaseStore``
+    over ``engine``) and its own clock, and a log of its callbacks."""
 
     def __init__(
-        self, sim: Sim, store: MemoryLeaseStore, identity: str, offset: float = 0.0, deadline: float = DEADLINE
+        self,
+        sim: Sim,
+        store: MemoryLeaseStore | None,
+        identity: str,
+        offset: float = 0.0,
+        deadline: float = DEADLINE,
+        engine: SimEngine | None = None,
     ) -> None:
         self.sim = sim
-        self.store = FlakyStore(store)
+        self.engine = engine
+        self.store: Any = LeaseStore(engine) if engine is not None else FlakyStore(store)  # type: ignore[arg-type]
         self.started: list[float] = []
         self.stopped: list[tuple[float, bool]] = []  # (when, is_leader as seen inside on_stopped)
         self.elector = LeaderElector(
@@ -230,11 +80,7 @@ class Replica:
 def sim() -> Iterator[Sim]:
     simulation = Sim()
     yield simulation
-    # "Killed" replicas stay blocked on simulated time: end their threads with the test.
-    with simulation.cv:
-        for stop in simulation.stops:
-            stop.set()
-        simulation.cv.notify_all()
+    simulation.end()  # "killed" replicas stay blocked on simulated time: end their threads with the test
 
 
 @pytest.fixture
@@ -283,20 +129,30 @@ def test_a_late_follower_waits_a_full_lease_however_old_the_record_is(sim: Sim, 
 
 
 def test_a_leader_that_cannot_renew_steps_down_at_its_deadline_once(sim: Sim, store: MemoryLeaseStore) -> None:
+    """The renew deadline counts from when the round was due, a retry after the start of the last good
+    renewal (client-go's renewDeadline counts from the start of the round): at retry + deadline."""
     deadline = 9.5  # not a multiple of the retry: the loop wakes at the deadline, not at the next retry
     a = Replica(sim, store, "a", deadline=deadline).start()
     b = Replica(sim, store, "b").start()
     sim.advance(20.5)
     a.store.down = True  # every request of a's fails from now on
     last_renew = store.last_change()
-    sim.advance(last_renew + deadline - 0.01)
+    gives_up = last_renew + RETRY + deadline
+    assert a.elector.hold_s == RETRY + deadline
+    sim.advance(gives_up - 0.01)
     assert a.leads
-    sim.advance(last_renew + deadline)
-    assert a.stopped == [(last_renew + deadline, False)]  # once, and is_leader was already False inside
+    sim.advance(gives_up)
+    assert a.stopped == [(gives_up, False)]  # once, and is_leader was already False inside
     assert not a.leads
     sim.advance(last_renew + 100.0, check=lambda: assert_at_most_one_leads(a, b))
     assert len(a.stopped) == 1 and not a.leads and b.leads
     assert sim.now >= last_renew + LEASE  # b only took it once a's lease had expired
+
+
+def test_a_leader_never_holds_on_past_halfway_from_its_deadline_to_the_lease() -> None:
+    """With a retry close to the deadline, retry + deadline would reach past the lease: capped."""
+    elector = LeaderElector(MemoryLeaseStore(Sim()), "test", "a", lease_s=15.0, renew_deadline_s=10.0, retry_s=8.0)
+    assert elector.hold_s == 12.5 < elector.lease_s
 
 
 def test_a_renew_stuck_in_a_slow_request_is_no_longer_leading_at_the_deadline(
@@ -321,7 +177,7 @@ def test_a_renew_stuck_in_a_slow_request_is_no_longer_leading_at_the_deadline(
         sim.cv.notify_all()
     assert entered.wait(REAL_TIMEOUT)
     assert a.leads
-    sim.now = last_renew + DEADLINE  # time passes while the request hangs
+    sim.now = last_renew + a.elector.hold_s  # time passes while the request hangs
     assert not a.leads
     release.set()  # the renew then succeeds, too late: a stays down
     sim.settle()
@@ -404,6 +260,137 @@ def test_two_electors_never_both_lead_through_failures_kills_and_releases(
             everyone.append(new_replica())
     sim.advance(t + LEASE + 3 * RETRY, check=check)
     assert sum(r.leads for r in everyone) == 1
+
+
+# -- issue 14: one identity, two processes --------------------------------------------------------------
+
+
+def test_two_processes_with_the_same_identity_never_both_lead(sim: Sim, store: MemoryLeaseStore) -> None:
+    """The holder is the identity AND the process's token: a second process under the same --identity
+    is a follower (before: both renewed the lease as theirs and both led)."""
+    a = Replica(sim, store, "replica").start()
+    twin = Replica(sim, store, "replica", offset=77.0).start()
+    sim.advance(120.0, check=lambda: assert_at_most_one_leads(a, twin))
+    assert a.leads and not twin.leads and not twin.started
+    assert a.elector.token != twin.elector.token
+    record = store.read("test")
+    assert record is not None and record.token == a.elector.token and record.transitions == 0
+    assert twin.elector.leader_identity == "replica"  # what /status shows: the identity
+
+
+def test_a_process_restarted_under_a_killed_leaders_identity_waits_out_its_lease(
+    sim: Sim, store: MemoryLeaseStore
+) -> None:
+    a = Replica(sim, store, "replica").start()
+    sim.advance(9.0)
+    a.kill()
+    last_renew = store.last_change()
+    again = Replica(sim, store, "replica", offset=-5.0).start()  # the same --identity, a new process
+    took = sim.advance_until(lambda: again.leads, limit=last_renew + 60.0, step=0.25)
+    assert last_renew + LEASE <= took <= last_renew + LEASE + 2 * RETRY
+    record = store.read("test")
+    assert record is not None and record.transitions == 1 and record.token == again.elector.token
+
+
+# -- issue 14: a forged lease duration ----------------------------------------------------------------
+
+
+def test_a_lease_edited_to_an_absurd_duration_costs_followers_a_bounded_wait(
+    sim: Sim, store: MemoryLeaseStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The real leader steps down; the follower trusts the record's duration only up to 4 of its own
+    leases, says so in the log, and then takes over (before: it waited 10^9 s)."""
+    a = Replica(sim, store, "a").start()
+    b = Replica(sim, store, "b").start()
+    sim.advance(6.5)
+    record = store.read("test")
+    assert record is not None
+    with caplog.at_level(logging.WARNING, logger="reconciler.runtime.leader"):
+        store.write(record, holder="forger", token="x", transitions=record.transitions + 1, duration_s=1e9)
+        forged_at = sim.now
+        sim.advance(forged_at + RETRY + 0.1)
+        assert not a.leads and len(a.stopped) == 1  # a saw another holder at its next renewal
+        took = sim.advance_until(lambda: b.leads, limit=forged_at + 600.0, step=0.5)
+    bound = b.elector.max_trusted_lease_s
+    assert bound == 4 * LEASE
+    assert forged_at + bound <= took <= forged_at + bound + 2 * RETRY + 0.5
+    assert any("asks followers to wait 1e+09s; trusting at most 60s" in r.getMessage() for r in caplog.records)
+
+
+def test_a_duration_within_the_bound_is_honoured(sim: Sim, store: MemoryLeaseStore) -> None:
+    """A holder with a longer --lease (up to 4x ours) is waited for in full: mixed settings stay safe."""
+    store.create("test", "slow-settings", 45.0, token="t")
+    written_at = sim.now
+    b = Replica(sim, store, "b").start()
+    took = sim.advance_until(lambda: b.leads, limit=200.0, step=0.25)
+    assert written_at + 45.0 <= took <= written_at + 45.0 + RETRY + 0.5
+
+
+# -- issue 14: a slow Engine API ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def configs() -> SimSwarmConfigs:
+    return SimSwarmConfigs()
+
+
+@pytest.mark.parametrize("latency", [1.5, 2.0, 3.0])
+def test_a_leader_keeps_its_lease_when_every_request_is_slow(
+    sim: Sim, configs: SimSwarmConfigs, latency: float
+) -> None:
+    """The real ``LeaseStore`` over an engine that takes ``latency`` s per request, default timings: the
+    leader renews with one update per round and keeps the lease; the follower never takes it (before:
+    read, update and read back per renewal, the deadline from the previous round's start: the leader
+    gave up after about 10 s at 1.5 s per request)."""
+    a = Replica(sim, None, "a", engine=SimEngine(sim, configs, latency)).start()
+    sim.advance_until(lambda: a.leads, limit=10.0)
+    b = Replica(sim, None, "b", offset=999.0, engine=SimEngine(sim, configs, latency)).start()
+    sim.advance(300.0, check=lambda: assert_leads_alone(a, b))
+    assert not a.stopped and a.started and not b.started
+    record = LeaseStore(SimEngine(sim, configs)).read("test")  # type: ignore[arg-type]
+    assert record is not None and record.holder == "a" and record.transitions == 0
+    # The follower saw progress far more often than once a lease.
+    assert record.renewals >= 300.0 / (2 * latency + latency) - 2
+
+
+def test_a_renewal_is_one_update_on_the_version_held_then_a_read_back(sim: Sim, configs: SimSwarmConfigs) -> None:
+    """Request by request, a steady leader alternates: update (the renewal) then GET (the new version for
+    the next compare-and-swap); it never reads before it writes."""
+    engine = SimEngine(sim, configs, latency=0.2)
+    a = Replica(sim, None, "a", engine=engine).start()
+    sim.advance(60.0)
+    assert a.leads
+    after_create = engine.log[3:]  # GET (no lease yet), create, GET (the version)
+    steady = [(method, "update" if path.endswith("/update") else path) for _, method, path in after_create]
+    renewals = [m for m in steady if m[1] == "update"]
+    assert len(renewals) >= 60.0 / RETRY - 2
+    assert steady[0::2] == [("POST", "update")] * len(steady[0::2])
+    assert steady[1::2] == [("GET", "/configs/reconciler-lease-test")] * len(steady[1::2])
+
+
+def test_the_renewal_counts_from_the_start_of_its_request_not_its_answer(sim: Sim, configs: SimSwarmConfigs) -> None:
+    """A leader whose engine stops answering gives up retry + deadline after the START of its last good
+    renewal however slowly that renewal was answered, so no follower can judge the lease expired first."""
+    latency = 3.0
+    engine = SimEngine(sim, configs, latency)
+    a = Replica(sim, None, "a", engine=engine).start()
+    sim.advance_until(lambda: a.leads, limit=10.0)
+    b = Replica(sim, None, "b", engine=SimEngine(sim, configs, 0.1)).start()
+    sim.advance(40.0, check=lambda: assert_leads_alone(a, b))
+    updates = [t for t, method, path in engine.log if path.endswith("/update")]
+    last_started = updates[-1] - latency  # the simulated time the last update was sent
+    engine.latency = 1e6  # from now on no request of a's is answered
+    sim.advance(last_started + RETRY + DEADLINE - 0.01)
+    assert a.leads  # still within its deadline
+    sim.advance_until(lambda: not a.leads, limit=last_started + RETRY + DEADLINE + 0.5, step=0.05)
+    gave_up = sim.now
+    assert gave_up <= last_started + a.elector.hold_s + 0.05
+    took = sim.advance_until(lambda: b.leads, limit=gave_up + 60.0, step=0.25)
+    assert took >= last_started + LEASE > gave_up
+
+
+def assert_leads_alone(leader: Replica, follower: Replica) -> None:
+    assert leader.leads and not follower.leads, "the leader lost the lease, or the follower took it"
 
 
 def assert_at_most_one_leads(*replicas: Replica) -> None:
