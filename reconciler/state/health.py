@@ -67,11 +67,16 @@ def service_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> 
     counts = f"{len(running)}/{wanted} running"
     if update_state == "rollback_started":
         return Health(HealthState.PROGRESSING, f"{counts}; Swarm is rolling the update back: {message}".rstrip(": "))
+    unschedulable = [t for t in current if _state(t) in _STARTING and _err(t)]
+    if update_state == "updating" and unschedulable:
+        # A rolling update whose new task no node can take stays "updating" for ever (seen on the
+        # lab: a placement constraint no node satisfies); the task's error is the truth.
+        why = f"{_state(unschedulable[0])}: {_err(unschedulable[0])}"
+        return Health(HealthState.DEGRADED, f"{counts}; update in progress, a task is {why}")
     if update_state == "updating":
         return Health(HealthState.PROGRESSING, f"{counts}; update in progress")
     if len(running) >= wanted:
         return Health(HealthState.HEALTHY, counts)
-    unschedulable = [t for t in current if _state(t) in _STARTING and _err(t)]
     if unschedulable:
         return Health(HealthState.DEGRADED, f"{counts}; a task is {_state(unschedulable[0])}: {_err(unschedulable[0])}")
     failures = sorted((t for t in recent if _state(t) in _FAILED), key=_stamp)

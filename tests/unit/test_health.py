@@ -56,6 +56,15 @@ def test_update_states() -> None:
     assert service_health(service(1, {"State": "completed"}), [task("running")]).healthy
 
 
+def test_an_update_whose_new_task_no_node_can_take_is_degraded_not_progressing_for_ever() -> None:
+    err = "no suitable node (scheduling constraints not satisfied on 1 node)"
+    updating = service(1, {"State": "updating"})
+    health = service_health(updating, [task("pending", err=err), task("shutdown", desired="shutdown")])
+    assert health.state is HealthState.DEGRADED
+    assert health.reason == f"0/1 running; update in progress, a task is pending: {err}"
+    assert service_health(updating, [task("pending")]).state is HealthState.PROGRESSING  # no error yet
+
+
 def test_a_global_service_whose_tasks_are_rejected_is_not_healthy() -> None:
     rejected = task("rejected", desired="shutdown", err="No such image: lab/absent:1")
     health = service_health(service(None), [rejected])  # between the rejection and the next try
