@@ -39,6 +39,7 @@ _STATIC = {"dashboard.css": "text/css; charset=utf-8", "dashboard.js": "text/jav
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*/?")
 _EVENTS_SHOWN = 200
 _OBJECT_EVENTS = 50
+_OVERVIEW_EVENTS = 8
 
 
 def is_dashboard_path(path: str) -> bool:
@@ -119,7 +120,8 @@ class Dashboard:
         partial = parse_qs(query).get("partial") == ["1"]
         root = self._root(path, headers)
         if path == "/":
-            return self._page("index", partial, root=root, s=self.state(), title="Overview")
+            entries = self.journal.entries(limit=_OVERVIEW_EVENTS)
+            return self._page("index", partial, root=root, s=self.state(), entries=entries, title="Overview")
         if path == "/events":
             entries = self.journal.entries(limit=_EVENTS_SHOWN)
             return self._page("events", partial, root=root, s=self.state(), entries=entries, title="Events")
