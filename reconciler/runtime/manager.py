@@ -186,6 +186,8 @@ class Manager:
         controller = Controller(config, swarm, leadership=elector, metrics=self.metrics,
                                 revision_of=(lambda: poller.revision if poller else None) if sync else None,
                                 journal=journal)  # fmt: skip
+        if notifier is not None:
+            notifier.gate = lambda: controller.is_leader  # followers see the same events: one replica speaks
         if elector is not None:
             # Set before the elector's thread starts, so both callbacks see the controller.
             elector.on_started = lambda: self._on_leading(controller)

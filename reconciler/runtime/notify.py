@@ -100,7 +100,8 @@ Send = Callable[[Message], bool]
 
 class Notifier:
     """Subscribed to the journal (``notify``); sends on its own thread from ``start()`` to ``stop()``.
-    ``send`` replaces the Apprise sender (tests); ``clock`` is monotonic seconds."""
+    ``send`` replaces the Apprise sender (tests); ``clock`` is monotonic seconds; only while ``gate()``
+    holds is anything said (every replica observes the same swarm, only the leader speaks)."""
 
     def __init__(
         self,
@@ -110,10 +111,12 @@ class Notifier:
         send: Send | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_queue: int = _QUEUE,
+        gate: Callable[[], bool] = lambda: True,
     ) -> None:
         self.urls = [_with_timeouts(u) for u in urls]
         self.repeat_s = repeat_s
         self._clock = clock
+        self.gate = gate  # the manager sets it to "this replica leads": followers see the same events
         self._said: dict[tuple[EntryKind, str], float] = {}
         self._queue: queue.Queue[Message | None] = queue.Queue(maxsize=max_queue)
         self._thread: threading.Thread | None = None
@@ -137,7 +140,7 @@ class Notifier:
 
     def notify(self, entry: Entry) -> None:
         """A journal listener: queue a message for ``entry`` if it is one to say; never blocks."""
-        if entry.kind not in NOTIFIED:
+        if entry.kind not in NOTIFIED or not self.gate():
             return
         now = self._clock()
         cleared = _CLEARS.get(entry.kind)

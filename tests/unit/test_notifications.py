@@ -126,3 +126,15 @@ def test_urls_come_from_a_file_or_the_environment(tmp_path: Path) -> None:
     ]
     assert read_notify_urls(None, {}) == []
     assert Notifier(["json://127.0.0.1:9/"]).urls == ["json://127.0.0.1:9/?cto=10&rto=10"]
+
+
+def test_only_the_leader_speaks() -> None:
+    sent: list[Message] = []
+    leading = [False]
+    notifier = Notifier([], send=lambda m: sent.append(m) or True, gate=lambda: leading[0])
+    notifier.notify(entry(EntryKind.HEALTH_DEGRADED))  # a follower sees it too, and says nothing
+    leading[0] = True
+    notifier.notify(entry(EntryKind.LEADERSHIP, key=""))
+    notifier.start()
+    notifier.stop()
+    assert [m.title for m in sent] == ["[swarm-reconciler] leadership changed"]
