@@ -15,6 +15,7 @@ from reconciler.engine.rollout import RolloutOutcome
 from reconciler.state.diffing import MISSING
 from reconciler.state.health import HealthState
 from reconciler.state.plan import Action, Change, ObjectState, Plan
+from reconciler.state.readable_diff import ReadableDiff, readable_diffs
 
 __all__ = ["EventPrinter", "print_plan", "print_summary", "result_json"]
 
@@ -61,9 +62,34 @@ def _change_lines(change: Change, verbose: bool) -> list[Text]:
     if change.health is not None and not change.health.healthy and change.health.state is not HealthState.MISSING:
         lines.append(Text(f"    health: {change.health.state.value}: {change.health.reason}", style="bold yellow"))
     if change.action in (Action.UPDATE, Action.REPLACE, Action.BLOCKED) or (verbose and change.action is Action.CREATE):
-        secret = change.kind == "Secret"
-        for diff in change.diff:
-            line = Text(f"    {diff.field}: ")
+        lines += _diff_lines(str(change.key), readable_diffs(str(change.key), change.diff), change.kind == "Secret")
+    return lines
+
+
+def _diff_lines(owner: str, diffs: list[ReadableDiff], secret: bool) -> list[Text]:
+    """kubectl-diff-like lines: the object's own fields, then each Route's and Middleware's under its name;
+    a list's changed entries under the list's field, one per line with - or +."""
+    lines: list[Text] = []
+    owners = [owner, *sorted({d.owner for d in diffs} - {owner})]
+    for who in owners:
+        mine = [d for d in diffs if d.owner == who]
+        if not mine:
+            continue
+        indent = "    "
+        if who != owner:
+            lines.append(Text(f"  ~ {who}", style="yellow").append(f" (labels on {owner})", style="dim"))
+            indent = "      "
+        listed: str | None = None
+        for diff in mine:
+            if diff.entry:
+                if diff.field != listed:
+                    lines.append(Text(f"{indent}{diff.field}:"))
+                    listed = diff.field
+                sign, style, value = ("+", "green", diff.after) if diff.op == "add" else ("-", "red", diff.before)
+                lines.append(Text(f"{indent}  {sign} {_value(value, secret)}", style=style))
+                continue
+            listed = None
+            line = Text(f"{indent}{diff.field}: ")
             line.append(_value(diff.before, secret), style="red")
             line.append(" → ")
             line.append(_value(diff.after, secret), style="green")
@@ -83,13 +109,20 @@ def print_plan(console: Console, plan: Plan, show_noop: bool = False) -> None:
     for change in shown:
         for line in _change_lines(change, verbose=False):
             console.print(line)
-    counts = plan.counts()
-    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing managed"
+    summary = _summary(plan)
     verdict = "in sync" if plan.in_sync else "differs"
     unhealthy = [c for c in plan.changes if c.health is not None and not c.health.healthy]
     if unhealthy:
         verdict += f"; {len(unhealthy)} not healthy"
     console.print(Text(f"Plan: {summary} — {verdict}.", style="bold green" if plan.in_sync else "bold yellow"))
+
+
+def _summary(plan: Plan) -> str:
+    """``2 to create, 1 to update, 12 unchanged`` (kubectl's and terraform's words); only what is there."""
+    words = {"to_create": "to create", "to_update": "to update", "to_replace": "to replace",
+             "to_delete": "to delete", "blocked": "blocked", "conflicts": "in conflict", "unchanged": "unchanged"}  # fmt: skip
+    parts = [f"{n} {words[key]}" for key, n in plan.summary().items() if n]
+    return ", ".join(parts) or "nothing managed"
 
 
 class EventPrinter:

@@ -17,6 +17,7 @@ from reconciler.state.desired import DesiredObject
 from reconciler.state.diffing import MISSING, FieldDiff
 from reconciler.state.health import Health
 from reconciler.state.observed import ObservedObject
+from reconciler.state.readable_diff import readable_diffs
 
 __all__ = [
     "Action",
@@ -141,6 +142,8 @@ class Change:
             "reason": self.reason,
             "drift": self.drift,
             "diff": [{"field": d.field, "before": show(d.before), "after": show(d.after)} for d in self.diff],
+            # The same differences as `diff` prints them: manifest field names, list entries one by one.
+            "fields": [r.as_json(redact) for r in readable_diffs(str(self.key), self.diff)],
             "health": self.health.state.value if self.health else None,
             "health_reason": self.health.reason if self.health else "",
         }
@@ -161,9 +164,23 @@ class Plan:
             out[change.action.value] = out.get(change.action.value, 0) + 1
         return out
 
+    def summary(self) -> dict[str, int]:
+        """Objects by what would happen to them, in the words of the summary line."""
+        counts = self.counts()
+        return {
+            "to_create": counts.get(Action.CREATE.value, 0),
+            "to_update": counts.get(Action.UPDATE.value, 0),
+            "to_replace": counts.get(Action.REPLACE.value, 0),
+            "to_delete": counts.get(Action.DELETE.value, 0),
+            "blocked": counts.get(Action.BLOCKED.value, 0),
+            "conflicts": counts.get(Action.CONFLICT.value, 0),
+            "unchanged": counts.get(Action.NOOP.value, 0),
+        }
+
     def as_json(self) -> dict[str, Any]:
         return {
             "in_sync": self.in_sync,
             "counts": self.counts(),
+            "summary": self.summary(),
             "changes": [c.as_json(redact=c.kind == "Secret") for c in self.changes],
         }
