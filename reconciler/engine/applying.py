@@ -24,7 +24,7 @@ from reconciler.state.plan import Action, Change, CreatePayload, DeletePayload, 
 from reconciler.state.stored_form import CONTAINER_SERVER_FIELDS, TASK_SERVER_FIELDS
 from reconciler.swarm.port import EngineUnavailable, InUse, NotFound, SwarmError, SwarmPort, VersionConflict
 
-__all__ = ["Applier", "ApplyResult", "Outcome"]
+__all__ = ["Applier", "ApplyInterrupted", "ApplyResult", "Outcome"]
 
 ALLOCATION_WAIT_S = 10.0  # seconds a new swarm network may take to be allocated during an apply
 _OK = {OutcomeStatus.DONE, OutcomeStatus.NOOP, OutcomeStatus.KEPT}
@@ -61,6 +61,17 @@ class ApplyResult:
         return out
 
 
+class ApplyInterrupted(EngineUnavailable):
+    """The engine stopped answering during an apply. ``applied`` holds the outcomes so far: the changes
+    done before are in the swarm (and must be counted), the interrupted one is FAILED (the engine may or
+    may not have made it), the later ones were not tried. ``cause`` is the adapter's own error."""
+
+    def __init__(self, cause: EngineUnavailable, applied: ApplyResult) -> None:
+        super().__init__(str(cause), cause.status)
+        self.cause = cause
+        self.applied = applied
+
+
 class NotAllowedToWrite(Exception):
     """The guard said no (a controller that lost its lease): stop before the next write."""
 
@@ -90,8 +101,16 @@ class Applier:
         self.ids = {(o.swarm_kind, o.swarm_name): o.id for o in self.observed.objects.values()}
 
     def apply(self, plan: Plan) -> ApplyResult:
+        """Every change in order. Raises ``ApplyInterrupted`` (with the outcomes so far) when the engine
+        stops answering: nothing after that point can be written anyway."""
         self._desired = {c.key: c.desired for c in plan.changes if c.desired is not None}
-        outcomes = [self._one(change) for change in plan.changes]
+        outcomes: list[Outcome] = []
+        for change in plan.changes:
+            try:
+                outcomes.append(self._one(change))
+            except EngineUnavailable as exc:
+                outcomes.append(self._finish(change, OutcomeStatus.FAILED, str(exc), classify(exc)))
+                raise ApplyInterrupted(exc, ApplyResult(tuple(outcomes))) from exc
         return ApplyResult(tuple(outcomes))
 
     def _one(self, change: Change) -> Outcome:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from reconciler.core.keys import ResourceKey
-from reconciler.engine.applying import Applier, ApplyResult
+from reconciler.engine.applying import Applier, ApplyInterrupted, ApplyResult, Outcome
 from reconciler.engine.errors import ReconcileError, TransientError, classify
 from reconciler.engine.events import EventSink, Observed, OutcomeStatus, discard
 from reconciler.engine.fixpoint import NotConverging, check_fixpoint
@@ -35,8 +35,10 @@ REQUEUE_AFTER = 5.0  # seconds: the least wait before a pass with transient fail
 
 @dataclass(frozen=True)
 class Result:
-    """One pass. ``error``: the pass itself failed before any change (observing, resolving nodes);
-    otherwise each outcome carries its own error. ``requeue_after`` (seconds) is set when something
+    """One pass. ``error``: the engine failed the pass as a whole, before any change (observing, resolving
+    nodes; ``applied`` is empty) or part-way (it stopped answering while the pass wrote or read its
+    writes back; ``applied`` holds what was done before, which is in the swarm); otherwise each outcome
+    carries its own error. ``requeue_after`` (seconds) is set when something
     transient is left to do; ``terminal`` when something needs a person."""
 
     plan: Plan
@@ -111,6 +113,12 @@ def reconcile_once(
         return _apply_until_settled(
             swarm, desired, options, observed, plan, on_event, dependency_timeout, confirmed=None, guard=guard
         )
+    except _PassInterrupted as exc:
+        # Part-way: the writes made before the fault stay in the Result, so that they are counted and
+        # shown once (the next pass finds them done and has nothing to report for them).
+        error = classify(exc.cause)
+        requeue = None if error.terminal else REQUEUE_AFTER
+        return Result(exc.plan, exc.applied, exc.attempts, requeue, error)
     except SwarmError as exc:
         error = classify(exc)
         return Result(Plan(), ApplyResult(), requeue_after=None if error.terminal else REQUEUE_AFTER, error=error)
@@ -129,7 +137,22 @@ def apply_confirmed(
     but acts only on the objects that plan showed. Raises ``SwarmError`` when the engine stops
     answering."""
     confirmed = {c.key for c in plan.changes if c.changes_something}
-    return _apply_until_settled(swarm, desired, options, observed, plan, on_event, dependency_timeout, confirmed)
+    try:
+        return _apply_until_settled(swarm, desired, options, observed, plan, on_event, dependency_timeout, confirmed)
+    except _PassInterrupted as exc:
+        raise exc.cause from None  # the CLI reports the engine's own error, as before
+
+
+class _PassInterrupted(SwarmError):
+    """The engine failed part-way through ``_apply_until_settled``: ``cause`` is its error, ``applied``
+    what was done before (earlier attempts' writes included), ``plan`` the pass's first plan."""
+
+    def __init__(self, cause: SwarmError, plan: Plan, applied: ApplyResult, attempts: int) -> None:
+        super().__init__(str(cause), cause.status)
+        self.cause = cause
+        self.plan = plan
+        self.applied = applied
+        self.attempts = attempts
 
 
 def _apply_until_settled(
@@ -145,18 +168,45 @@ def _apply_until_settled(
 ) -> Result:
     first_plan = plan
     attempt = 1
-    while True:
-        applied = Applier(swarm, observed, on_event, dependency_timeout=dependency_timeout, guard=guard).apply(plan)
-        if not applied.needs_retry or attempt >= MAX_ATTEMPTS:
-            break
-        time.sleep(RETRY_BACKOFF * 2 ** (attempt - 1))  # 1 s, 2 s: let the other writer or the network settle
-        attempt += 1
-        observed, plan = plan_once(swarm, desired, options, on_event)
-        if confirmed is not None:
-            plan = _restrict(plan, confirmed)
-    not_converging, after = check_fixpoint(applied, lambda: plan_once(swarm, desired, replace(options, prune=False))[1])
+    applied = ApplyResult()
+    done_before: list[Outcome] = []  # writes of attempts before a retry: in the swarm too
+
+    def replan() -> Plan:
+        return plan_once(swarm, desired, replace(options, prune=False))[1]
+
+    try:
+        while True:
+            applier = Applier(swarm, observed, on_event, dependency_timeout=dependency_timeout, guard=guard)
+            applied = applier.apply(plan)
+            if not applied.needs_retry or attempt >= MAX_ATTEMPTS:
+                break
+            done_before += [o for o in applied.outcomes if o.status is OutcomeStatus.DONE]
+            time.sleep(RETRY_BACKOFF * 2 ** (attempt - 1))  # 1 s, 2 s: let the other writer or the network settle
+            attempt += 1
+            observed, plan = plan_once(swarm, desired, options, on_event)
+            if confirmed is not None:
+                plan = _restrict(plan, confirmed)
+        applied = _with_done_before(applied, done_before)
+        not_converging, after = check_fixpoint(applied, replan)
+    except SwarmError as exc:
+        cause = exc
+        if isinstance(exc, ApplyInterrupted):
+            cause, applied = exc.cause, exc.applied
+        raise _PassInterrupted(cause, first_plan, _with_done_before(applied, done_before), attempt) from exc
     transient = applied.needs_retry or any(not e.terminal for e in applied.errors)
     return Result(first_plan, applied, attempt, REQUEUE_AFTER if transient else None, None, not_converging, after)
+
+
+def _with_done_before(applied: ApplyResult, done_before: list[Outcome]) -> ApplyResult:
+    """The last attempt's outcomes, where a change an earlier attempt did (a noop now) shows as done."""
+    earlier = {o.change.key: o for o in done_before}
+    outcomes = [
+        earlier.pop(o.change.key) if o.status is OutcomeStatus.NOOP and o.change.key in earlier else o
+        for o in applied.outcomes
+    ]
+    seen = {o.change.key for o in applied.outcomes}
+    outcomes += [o for key, o in earlier.items() if key not in seen]
+    return ApplyResult(tuple(outcomes))
 
 
 def _restrict(plan: Plan, keys: set[ResourceKey]) -> Plan:

@@ -263,14 +263,18 @@ class Controller:
                 self._engine_answered = False
             log.error("engine: %s", result.error, extra={"revision": self.source.revision})
             self.journal.record(EntryKind.ERROR, "", str(result.error), self.source.revision)
-            self._error("observe", str(result.error))
+            # Part-way (outcomes): the engine went away while the pass wrote. What it wrote before is in
+            # the swarm: counted and shown now, as the next pass will find it done (issue 14).
+            self._error("apply" if result.applied.outcomes else "observe", str(result.error))
             self._set_terminal(result)
-            self._record(began, None, ok=False)
+            if result.applied.outcomes:
+                applied, drifted = self._counted(result)
+                self._record(began, after_apply(result.plan, result.applied), False, applied, drifted)
+            else:
+                self._record(began, None, ok=False)
             self._schedule(retry_after=result.requeue_after)
             return
-        done = [o.change for o in result.applied.outcomes if o.status is OutcomeStatus.DONE]
-        applied = [(c.kind, c.action.value) for c in done]
-        drifted = [c.kind for c in result.plan.changes if c.drift and c.action is not Action.NOOP]
+        applied, drifted = self._counted(result)
         if any(o.status is OutcomeStatus.FAILED for o in result.applied.outcomes):
             self._error("apply", "; ".join(f"{o.change.key}: {o.message}" for o in result.applied.outcomes
                                            if o.status is OutcomeStatus.FAILED))  # fmt: skip
@@ -283,6 +287,13 @@ class Controller:
         now = after_apply(result.plan, result.applied, result.not_converging, result.after)
         self._record(began, now, ok, applied, drifted)
         self._schedule(retry_after=result.requeue_after)
+
+    @staticmethod
+    def _counted(result: Result) -> tuple[list[tuple[str, str]], list[str]]:
+        """``(kind, action)`` of each change done, and the kind of each drifted change, for the metrics."""
+        done = [o.change for o in result.applied.outcomes if o.status is OutcomeStatus.DONE]
+        drifted = [c.kind for c in result.plan.changes if c.drift and c.action is not Action.NOOP]
+        return [(c.kind, c.action.value) for c in done], drifted
 
     def _set_terminal(self, result: Result) -> None:
         reasons = result.terminal_reasons
