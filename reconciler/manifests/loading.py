@@ -25,6 +25,7 @@ from reconciler.manifests.errors import ManifestError, ManifestProblem, Position
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.manifest_set import LoadedManifest, ManifestSet
+from reconciler.manifests.parse_cache import CachedFile, ParseCache
 from reconciler.manifests.registry import KINDS
 from reconciler.manifests.types import NESTED_PATH
 from reconciler.manifests.warning_checks import check_warnings
@@ -35,7 +36,9 @@ __all__ = ["MAX_CONTENT_BYTES", "load_manifests"]
 MAX_CONTENT_BYTES = MAX_CONFIG_BYTES  # the most a config or secret file is read for (engine_limits)
 
 
-def load_manifests(path: str | Path) -> ManifestSet:
+def load_manifests(path: str | Path, cache: ParseCache | None = None) -> ManifestSet:
+    """``cache``: files whose bytes are unchanged since the last load with it are not parsed or
+    validated again (``parse_cache``); the result is the same as without it."""
     found = discover(Path(path))
     problems = list(found.problems)
     loaded: list[LoadedManifest] = []
@@ -47,17 +50,30 @@ def load_manifests(path: str | Path) -> ManifestSet:
         except OSError as exc:
             problems.append(ManifestProblem(_pos(name), "-", "-", f"cannot read file: {exc.strerror}"))
             continue
+        key = ParseCache.key(name, raw) if cache is not None else None
+        cached = cache.get(key) if cache is not None and key is not None else None
+        if cached is not None and _charge(budget, cached):
+            loaded += [LoadedManifest(resource, document, file.parent) for document, resource in cached.documents]
+            continue
+        before = (budget.nodes, budget.text, budget.bytes)
         documents, parse_problems = parse_yaml(raw, name, budget)
         problems += parse_problems
         if budget.ran_out:
             break  # the revision is refused; reading the rest would only cost time
+        clean: list[tuple[SourceDocument, Resource]] = []
         for document in documents:
             resource, doc_problems = _validate(document)
             problems += doc_problems
             if resource is not None:
                 loaded.append(LoadedManifest(resource, document, file.parent))
+                clean.append((document, resource))
             elif doc_problems and "/" in doc_problems[0].subject:
                 broken.add(doc_problems[0].subject)
+        if cache is not None and key is not None and not parse_problems and len(clean) == len(documents):
+            cost = (before[0] - budget.nodes, before[1] - budget.text, before[2] - budget.bytes)
+            cache.put(key, CachedFile(tuple(clean), *cost))
+    if cache is not None:
+        cache.end_load()
     contents, content_problems = _read_contents(loaded, found.root)
     problems += content_problems
     problems += check_set(loaded, contents, broken)
@@ -65,6 +81,17 @@ def load_manifests(path: str | Path) -> ManifestSet:
     if problems:
         raise ManifestError(capped(problems, _pos(str(path))), warnings)
     return ManifestSet(root=found.root, items=tuple(loaded), contents=contents, warnings=tuple(sorted(warnings)))
+
+
+def _charge(budget: RevisionBudget, cached: CachedFile) -> bool:
+    """Draw a cached file's cost on the revision's budget; False (and nothing drawn) when it would go
+    over, so that the file is parsed again and the refusal says where."""
+    if cached.nodes > budget.nodes or cached.text > budget.text or cached.bytes > budget.bytes:
+        return False
+    budget.nodes -= cached.nodes
+    budget.text -= cached.text
+    budget.bytes -= cached.bytes
+    return True
 
 
 def _pos(file: str) -> Position:

@@ -19,6 +19,7 @@ from reconciler.manifests.discovery import OutsideBase, resolve_inside
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet
+from reconciler.manifests.parse_cache import ParseCache
 from reconciler.state.desired import DesiredState, compile_desired
 
 __all__ = ["Loaded", "ManifestSource", "Refused", "Settling", "Unchanged", "manifest_revision"]
@@ -100,6 +101,7 @@ class ManifestSource:
         self.revision: str | None = None
         self.desired: DesiredState | None = None
         self._read: tuple[Path, Fingerprint] | None = None
+        self.cache = ParseCache()  # unchanged files of the next revision are not parsed again
 
     def load(self) -> LoadResult:
         try:
@@ -110,7 +112,7 @@ class ManifestSource:
         if (root, before) == self._read and self.desired is not None:
             return Unchanged()  # nothing on disk changed since the last good load: no need to parse again
         try:
-            manifests = load_manifests(root)
+            manifests = load_manifests(root, self.cache)
         except ManifestError as exc:
             return Refused(tuple(str(p) for p in exc.problems))
         if _fingerprint(root) != before:
