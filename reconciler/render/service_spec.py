@@ -74,20 +74,20 @@ def service_spec(service: Service, manifests: ManifestSet, instance: str = DEFAU
         body["UpdateConfig"] = _update_policy(spec.update_config)
     if spec.rollback_config is not None:
         body["RollbackConfig"] = _update_policy(spec.rollback_config)
+    if spec.endpoint_mode != "vip":
+        body["EndpointSpec"] = {"Mode": spec.endpoint_mode}
     if spec.ports:
-        body["EndpointSpec"] = {
-            "Ports": [
-                _drop_none(
-                    {
-                        "Protocol": p.protocol,
-                        "TargetPort": p.target,
-                        "PublishedPort": p.published,
-                        "PublishMode": p.mode,
-                    }
-                )
-                for p in spec.ports
-            ]
-        }
+        body.setdefault("EndpointSpec", {})["Ports"] = [
+            _drop_none(
+                {
+                    "Protocol": p.protocol,
+                    "TargetPort": p.target,
+                    "PublishedPort": p.published,
+                    "PublishMode": p.mode,
+                }
+            )
+            for p in spec.ports
+        ]
     return body
 
 

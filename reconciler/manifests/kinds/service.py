@@ -255,6 +255,11 @@ class ServiceSpec(Spec):
     cap_add: list[Capability] = Field(default_factory=list)
     cap_drop: list[Capability] = Field(default_factory=list)
     stop_grace_period: Duration | None = None
+    endpoint_mode: Literal["vip", "dnsrr"] = Field(
+        default="vip",
+        description="How other tasks reach it: `vip`, one virtual IP (the default), or `dnsrr`, DNS "
+        "round-robin over the tasks' addresses (no ingress-published ports).",
+    )
     depends_on: list[Dependency] = Field(
         default_factory=list, description="Kind/name of manifests applied (and converged) first."
     )
@@ -269,6 +274,11 @@ class ServiceSpec(Spec):
                 if (port.published, port.protocol) in seen:
                     raise ValueError(f"port {port.published}/{port.protocol} is published twice")
                 seen.add((port.published, port.protocol))
+        # swarmkit controlapi/service.go validateEndpointSpec: "port published with ingress mode
+        # can't be used with dnsrr mode".
+        for index, port in enumerate(self.ports):
+            if self.endpoint_mode == "dnsrr" and port.mode == "ingress":
+                raise nested_error(("ports", index, "mode"), "a dnsrr service can publish ports only with mode: host")
         targets = [m.target for m in self.mounts]
         if len(targets) != len(set(targets)):
             raise ValueError("two mounts share one target path")
