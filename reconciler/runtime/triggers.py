@@ -46,7 +46,7 @@ class Wakeup:
                 self._due_reason = reason
             self._cond.notify_all()
 
-    def wait(self, stop: threading.Event, settle_s: float = 0.05) -> set[str]:
+    def wait(self, stop: threading.Event, settle_s: float = 0.01) -> set[str]:
         """Block until woken (or ``stop``), then let a burst settle for ``settle_s``; returns the reasons."""
         with self._cond:
             while not stop.is_set():
@@ -70,13 +70,15 @@ def watched_folder(manifests: Path) -> Path:
     return manifests.parent if manifests.is_symlink() else manifests
 
 
-def watch_manifests(manifests: Path, wakeup: Wakeup, stop: threading.Event, debounce_ms: int = 50) -> None:
-    """Blocking: wake the loop whenever anything under the manifest path changes."""
+def watch_manifests(manifests: Path, wakeup: Wakeup, stop: threading.Event, debounce_ms: int = 10) -> None:
+    """Blocking: wake the loop whenever anything under the manifest path changes. The waits are short
+    (10 ms debounce, 5 ms steps): a Git sync's revision swap is one rename, so a single-file change
+    need not be held back, and files still being written are caught by the loader's own check."""
     folder = watched_folder(manifests)
     while not stop.is_set():
         try:
             for _changes in watchfiles.watch(
-                folder, stop_event=stop, debounce=debounce_ms, step=25, rust_timeout=500, yield_on_timeout=False,
+                folder, stop_event=stop, debounce=debounce_ms, step=5, rust_timeout=500, yield_on_timeout=False,
                 raise_interrupt=False,
             ):  # fmt: skip
                 wakeup.wake("manifests")
