@@ -280,7 +280,9 @@ def test_a_follower_reports_the_leader_and_writes_nothing(
 ) -> None:
     engine = Engine()
     LeaseStore(engine).create(INSTANCE, "other", 3600.0)  # type: ignore[arg-type]
-    running = start(Manager(settings, connect=Connector(engine), handle_signals=False))
+    # A follower trusts a lease's duration only up to 4 of its own leases: 120 s here, not 3600 s.
+    patient = replace(settings, lease_s=30.0, renew_deadline_s=20.0)
+    running = start(Manager(patient, connect=Connector(engine), handle_signals=False))
     wait_for(lambda: running.get("/readyz")[0] == 200)
     status = running.status()
     assert (status["leader"], status["leader_identity"]) == (False, "other")
