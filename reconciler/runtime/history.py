@@ -18,7 +18,7 @@ from typing import Any
 from reconciler.core.keys import ResourceKey
 from reconciler.render.keepalived import keepalived_template
 from reconciler.state.desired import DesiredState
-from reconciler.state.plan import Plan
+from reconciler.state.plan import Action, Plan
 
 __all__ = ["ObjectHistory", "rendered_for"]
 
@@ -60,8 +60,15 @@ class ObjectHistory:
             return {"changed_at": self._changed.get(key), "drifted_at": self._drifted.get(key)}
 
     def set_plan(self, plan: Plan) -> None:
-        """Each object's change as of the pass that just ended (the plan after applying)."""
-        changes = {str(c.key): c.as_json(redact=c.kind == "Secret") for c in plan.changes}
+        """Each object's change as of the pass that just ended (the plan after applying). A change
+        applied in the pass keeps the diff it had before (``after_apply``): it differs no more, so
+        its diff now is empty, as ``diff`` would print it."""
+        changes = {}
+        for c in plan.changes:
+            found = c.as_json(redact=c.kind == "Secret")
+            if c.action is Action.NOOP and c.state.settled:
+                found["diff"] = []
+            changes[str(c.key)] = found
         with self._lock:
             self._changes = changes
 

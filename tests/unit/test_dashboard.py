@@ -80,6 +80,7 @@ def test_an_object_page_shows_its_diff_rendered_labels_and_events(served: tuple[
     assert 'src="../../ui/static/dashboard.js"' in page  # relative to /objects/Service/web
     assert "traefik.http.routers." in page and "Host(`www.example.org`)" in page  # the rendered labels
     assert "drift repaired" in page and "by-hand" in page  # the event, with the diff it put back
+    assert "no difference" in page  # repaired: the diff now is empty, as `diff` would say
     code, _, page = get(base + "/objects/Secret/pw")
     assert code == 200 and "hunter2" not in page
     assert get(base + "/objects/Service/nope")[0] == 404
