@@ -8,6 +8,7 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from reconciler.cli.app import cli
@@ -31,10 +32,23 @@ def adapted(lab: Lab, docker_client: docker.DockerClient, tmp_path: Path) -> Ite
         pytest.skip(f"examples/ already run in this lab by someone else ({', '.join(taken)}): not touching them")
     target = tmp_path / "examples"
     notes = adapt_examples(EXAMPLES, target, lab.base_url.removeprefix("unix://"), ensure_standin_image(lab.env()))
+    own_volumes(target)
     try:
         yield target, notes
     finally:
         cleanup_instance(docker_client, INSTANCE)
+
+
+def own_volumes(folder: Path) -> None:
+    """Volumes get names of their own: a volume's name hashes its driver options, and the demo's local
+    volumes (never deleted, as no volume is) would be another instance's objects to this test. tmpfs-backed
+    local volumes mount as well and hash differently."""
+    for path in folder.rglob("*.yaml"):
+        docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+        for doc in docs:
+            if doc["kind"] == "Volume":
+                doc["spec"] = {**doc["spec"], "driver": "local", "driverOptions": {"type": "tmpfs", "device": "tmpfs"}}
+        path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
 
 
 def run(lab: Lab, *args: str) -> tuple[int, str]:
