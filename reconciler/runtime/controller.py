@@ -31,9 +31,10 @@ from reconciler.engine.events import ChangeFinished, Event, OutcomeStatus
 from reconciler.engine.fixpoint import Holds
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import Result, plan_once, reconcile_once
-from reconciler.engine.status import ObjectStatus, after_apply, object_statuses
+from reconciler.engine.status import after_apply, object_statuses
 from reconciler.runtime.history import ObjectHistory, rendered_for
 from reconciler.runtime.journal import EntryKind, Journal
+from reconciler.runtime.journal_feed import JournalFeed
 from reconciler.runtime.manifest_source import Loaded, ManifestSource, Refused, Settling, manifest_revision
 from reconciler.runtime.metrics import ErrorStage
 from reconciler.runtime.triggers import Wakeup, watch_manifests
@@ -113,11 +114,7 @@ class Controller:
         self._last_health: dict[ResourceKey, HealthState] = {}  # the port's request count already added to the metric
         self.journal = journal if journal is not None else Journal()  # what the dashboard and notifier read
         self.history = ObjectHistory()  # per object: its diff now, when it last changed and drifted
-        self._failed: set[str] = set()  # objects whose last change failed: their recovery is an event
-        self._degraded: set[str] = set()  # objects whose degradation was recorded: their recovery is an event
-        self._was_leader: bool | None = None
-        self._refused: str | None = None  # the last refusal recorded, so a pass does not repeat it
-        self._applied_revision: str | None = None
+        self.feed = JournalFeed(self.journal, self.history)
 
     # -- what the HTTP endpoints show -------------------------------------------------------------
 
@@ -189,7 +186,8 @@ class Controller:
     def pass_once(self) -> None:
         """One pass: load, then reconcile (leader) or only plan (follower), then ``_handle``."""
         began = time.monotonic()
-        self._note_leadership()
+        if self.leadership is not None:  # without leader election, always leading: no event
+            self.feed.leadership(self.is_leader, self.source.revision)
         self._load()
         desired = self.source.desired
         if desired is None:
@@ -235,10 +233,7 @@ class Controller:
             log.error("invalid manifests: the last good revision stays in force:\n%s", "\n".join(loaded.problems[:20]),
                       extra={"revision": self.source.revision})  # fmt: skip
             self._error("load", "\n".join(loaded.problems))
-            text = "\n".join(loaded.problems[:20])
-            if text != self._refused:  # every pass reloads the refused folder: one event per refusal
-                self._refused = text
-                self.journal.record(EntryKind.REVISION_REFUSED, "", text, self.source.revision)
+            self.feed.refused("\n".join(loaded.problems[:20]), self.source.revision)
             return
         if isinstance(loaded, Settling):
             self.wakeup.wake_at(0.2, "manifests-settling")  # written while read: wait for the settled files
@@ -246,11 +241,10 @@ class Controller:
         with self._lock:  # the folder is valid again (or still): an old load error is gone
             if self._status["last_error"] and self._status["last_error"]["stage"] == "load":
                 self._status["last_error"] = None
-        self._refused = None
+        self.feed.loaded(loaded.revision if isinstance(loaded, Loaded) else None)
         if isinstance(loaded, Loaded):
             with self._lock:
                 self._status["revision"] = loaded.revision
-            self.history.revision_read(loaded.revision)
             if self.metrics:
                 self.metrics.set_revision(loaded.revision)
             log.info("manifest revision %s: %d manifests", loaded.revision, loaded.manifest_count,
@@ -331,29 +325,7 @@ class Controller:
             log.log(logging.INFO if ok else logging.WARNING, "%s %s: %s", event.change.action.value,
                     event.status.value, event.message,
                     extra={"revision": self.source.revision, "object": str(event.change.key)})  # fmt: skip
-            self._journal_change(event)
-
-    def _journal_change(self, event: ChangeFinished) -> None:
-        change, key, revision = event.change, str(event.change.key), self.source.revision
-        if event.status is OutcomeStatus.DONE:
-            diff = change.as_json(redact=change.kind == "Secret")["diff"]
-            kind = EntryKind.DRIFT_REPAIRED if change.drift else EntryKind.APPLIED
-            self.journal.record(kind, key, event.message or change.reason or change.action.value, revision,
-                                {"action": change.action.value, "diff": diff})  # fmt: skip
-            self.history.changed(key, drift=change.drift)
-        elif event.status is OutcomeStatus.FAILED:
-            self._failed.add(key)
-            self.journal.record(EntryKind.SYNC_FAILED, key, event.message, revision, {"action": change.action.value})
-
-    def _note_leadership(self) -> None:
-        """Leadership gained or lost is an event (only with leader election: without it, always leading)."""
-        if self.leadership is None:
-            return
-        leading = self.is_leader
-        if leading != bool(self._was_leader):  # the first pass counts only when leading
-            reason = "this replica became the leader" if leading else "this replica is no longer the leader"
-            self.journal.record(EntryKind.LEADERSHIP, "", reason, self.source.revision)
-        self._was_leader = leading
+            self.feed.change_finished(event, self.source.revision)
 
     def _error(self, stage: ErrorStage, message: str) -> None:
         with self._lock:
@@ -397,41 +369,7 @@ class Controller:
                 log.warning("%s is %s: %s", row.key, health.value, row.health.reason if row.health else "",
                             extra={"revision": self.source.revision, "object": str(row.key)})  # fmt: skip
         if plan is not None:
-            self._journal_pass(plan, rows, ok)
+            self.feed.pass_done(plan, rows, ok, self._last_health, self.source.revision)
             self._last_health = {row.key: row.health.state for row in rows if row.health}
         if any(row.health is not None and row.health.state is HealthState.PROGRESSING for row in rows):
             self.wakeup.wake_at(PROGRESS_RECHECK_S, "progressing")  # see the rollout through, without blocking
-
-    def _journal_pass(self, plan: Plan, rows: list[ObjectStatus], ok: bool) -> None:
-        """What a finished pass changed for the journal: health, recoveries, the revision applied."""
-        revision = self.source.revision
-        self.history.set_plan(plan)
-        for row in rows:
-            key = str(row.key)
-            if key in self._failed and row.state.settled:
-                self._failed.discard(key)
-                self.journal.record(EntryKind.SYNC_RECOVERED, key, row.reason, revision)
-            if row.health is None:
-                continue
-            before, now = self._last_health.get(row.key), row.health.state
-            if before == now or (before is None and now is HealthState.HEALTHY):
-                continue
-            # Missing counts as degraded only for an object that existed: one never created is a
-            # failed or pending change (an event of its own), and its first health is no recovery.
-            if now is HealthState.DEGRADED or (now is HealthState.MISSING and before not in (None, now)):
-                kind = EntryKind.HEALTH_DEGRADED
-                self._degraded.add(key)
-            elif now is HealthState.HEALTHY and key in self._degraded:
-                kind = EntryKind.HEALTH_RECOVERED
-                self._degraded.discard(key)
-            else:
-                kind = EntryKind.HEALTH_CHANGED
-            self.journal.record(kind, key, f"{now.value}: {row.health.reason}".rstrip(": "), revision,
-                                {"from": before.value if before else None, "to": now.value})  # fmt: skip
-        present = {str(row.key) for row in rows}
-        self._failed &= present  # an object gone from the plan cannot recover
-        self._degraded &= present
-        if ok and revision is not None and revision != self._applied_revision:
-            self._applied_revision = revision
-            self.history.revision_applied(revision)
-            self.journal.record(EntryKind.REVISION_APPLIED, "", f"revision {revision} is in force", revision)
