@@ -262,7 +262,7 @@ class Controller:
             self._error("apply" if result.applied.outcomes else "observe", str(result.error))
             self._set_terminal(result)
             if result.applied.outcomes:
-                applied, drifted = self._counted(result)
+                applied, drifted = self._counted(result, only_done=True)
                 self._record(began, after_apply(result.plan, result.applied), False, applied, drifted)
             else:
                 self._record(began, None, ok=False)
@@ -283,10 +283,13 @@ class Controller:
         self._schedule(retry_after=result.requeue_after)
 
     @staticmethod
-    def _counted(result: Result) -> tuple[list[tuple[str, str]], list[str]]:
-        """``(kind, action)`` of each change done, and the kind of each drifted change, for the metrics."""
+    def _counted(result: Result, only_done: bool = False) -> tuple[list[tuple[str, str]], list[str]]:
+        """``(kind, action)`` of each change done, and the kind of each drifted change, for the metrics.
+        ``only_done``: drift only where it was repaired (a pass the engine cut short: the next pass finds
+        the rest again and counts it then)."""
         done = [o.change for o in result.applied.outcomes if o.status is OutcomeStatus.DONE]
-        drifted = [c.kind for c in result.plan.changes if c.drift and c.action is not Action.NOOP]
+        found = done if only_done else result.plan.changes
+        drifted = [c.kind for c in found if c.drift and c.action is not Action.NOOP]
         return [(c.kind, c.action.value) for c in done], drifted
 
     def _set_terminal(self, result: Result) -> None:

@@ -10,6 +10,7 @@ in-memory swarm, made to stop answering after a given number of writes or reads.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,3 +126,27 @@ def test_the_cli_apply_still_raises_when_the_engine_goes_away(tmp_path: Path) ->
     with pytest.raises(EngineUnavailable) as raised:
         apply_confirmed(swarm, desired, PlanOptions(), observed, plan)
     assert type(raised.value) is EngineUnavailable
+
+
+def test_drift_repaired_across_an_engine_fault_is_counted_once_per_object(tmp_path: Path) -> None:
+    """A pass the engine left half-way counts the drift it repaired; the drift it could not reach is
+    counted by the pass that finds it again, not by both."""
+    swarm = FaultySwarm()
+    metrics = Metrics()
+    ctl = controller(manifests(tmp_path), swarm, metrics)
+    ctl.pass_once()
+    for service in swarm.snapshot().services:  # both services edited by hand
+        spec = copy.deepcopy(service["Spec"])
+        spec["Labels"]["hand"] = "made"
+        swarm.update_service(service["ID"], service["Version"]["Index"], spec)
+    swarm.fail_at_write = len(swarm.writes) + 2  # the first repair goes through, the second gets no answer
+    ctl.pass_once()
+    assert drift(metrics, "Service") == 1  # before: 2 (both found), and 3 after the next pass
+    swarm.heal()
+    ctl.pass_once()
+    assert drift(metrics, "Service") == 2
+    assert applied(metrics, "Service", "update") == 2
+
+
+def drift(metrics: Metrics, kind: str) -> float:
+    return metrics.registry.get_sample_value("reconciler_drift_detected_total", {"kind": kind}) or 0
