@@ -114,6 +114,7 @@ FULL: list[dict[str, Any]] = [
             "capAdd": ["NET_ADMIN"],
             "capDrop": ["CAP_MKNOD"],
             "stopGracePeriod": "20s",
+            "endpointMode": "dnsrr",
             "dependsOn": ["Service/db"],
         },
     ),
