@@ -121,6 +121,8 @@ def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
 
 def _signal(pids: Sequence[int], sig: int) -> None:
     for pid in pids:
+        if pid <= 0 or pid == os.getpid():  # kill(0) and kill(-1) signal whole groups, ourselves included
+            continue
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
 
@@ -251,6 +253,7 @@ def _cgroup_pids() -> list[int]:
     for d in _lab_cgroups():
         for line in (_read(d / "cgroup.procs") or "").split():
             pids.add(int(line))
+    pids.discard(0)  # a process of another pid namespace reads as 0 there: never a pid to signal
     return sorted(pids)
 
 
