@@ -31,7 +31,7 @@ import jinja2
 from reconciler.runtime.http_endpoints import Answer
 from reconciler.runtime.journal import Journal
 
-__all__ = ["Dashboard", "is_dashboard_path"]
+__all__ = ["Dashboard", "check_path_prefix", "is_dashboard_path"]
 
 HTML = "text/html; charset=utf-8"
 _STATIC = {"dashboard.css": "text/css; charset=utf-8", "dashboard.js": "text/javascript; charset=utf-8"}
@@ -40,6 +40,12 @@ _PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*/?")
 _EVENTS_SHOWN = 200
 _OBJECT_EVENTS = 50
 _OVERVIEW_EVENTS = 8
+
+
+def check_path_prefix(prefix: str) -> None:
+    """``ValueError`` unless ``prefix`` (``--path-prefix``) is a plain path such as ``/reconciler``."""
+    if not _PREFIX.fullmatch(prefix):
+        raise ValueError(f"path prefix {prefix!r}: expected a path such as /reconciler")
 
 
 def is_dashboard_path(path: str) -> bool:
@@ -89,8 +95,7 @@ class Dashboard:
         self.state = state
         self.detail = detail
         self.journal = journal
-        if not _PREFIX.fullmatch(path_prefix):
-            raise ValueError(f"path prefix {path_prefix!r}: expected a path such as /reconciler")
+        check_path_prefix(path_prefix)
         self.path_prefix = path_prefix.rstrip("/")
         files = resources.files("reconciler.runtime") / "dashboard_files"
         self._static = {name: (files / "static" / name).read_bytes() for name in _STATIC}

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from reconciler.engine.planning import PlanOptions
 from reconciler.runtime.controller import Controller, ControllerConfig
-from reconciler.runtime.dashboard import Dashboard, is_dashboard_path
+from reconciler.runtime.dashboard import Dashboard, check_path_prefix, is_dashboard_path
 from reconciler.runtime.git_poller import GitPoller
 from reconciler.runtime.git_sync import GitSync
 from reconciler.runtime.http_endpoints import Answer
@@ -149,6 +149,10 @@ class Manager:
             raise CannotStart(
                 f"cannot read the webhook secret {s.webhook_secret_file}: {exc.strerror or exc}"
             ) from None
+        try:
+            check_path_prefix(s.path_prefix)
+        except ValueError as exc:
+            raise CannotStart(f"cannot start: {exc}") from None
         journal = Journal()
         notifier = self._notifier()
         if notifier is not None:
@@ -196,12 +200,7 @@ class Manager:
             poller = GitPoller(sync, s.git_interval_s, on_revision=lambda sha: controller.wakeup.wake("git"),
                                on_error=self._on_git_error, stop_event=self._stop)  # fmt: skip
         pieces = _Pieces(controller, elector, sync, poller, notifier)
-        try:
-            dashboard = Dashboard(
-                lambda: self._dashboard_state(pieces), controller.object_detail, journal, s.path_prefix
-            )
-        except ValueError as exc:
-            raise CannotStart(f"cannot start: {exc}") from None
+        dashboard = Dashboard(lambda: self._dashboard_state(pieces), controller.object_detail, journal, s.path_prefix)
 
         def pages(path: str, query: str, headers: Mapping[str, str]) -> Answer | None:
             return dashboard.answer(path, query, headers) if is_dashboard_path(path) else None

@@ -133,6 +133,8 @@ def errors_logged(err: str) -> list[str]:
         ({"webhook_secret_file": Path("/nonexistent/secret")}, "cannot read the webhook secret /nonexistent/secret"),
         ({"git_url": "--upload-pack=touch /tmp/x"}, "invalid Git URL"),
         ({"git_url": "file:///repo.git", "git_ref": "a:b"}, "invalid Git ref"),
+        ({"notify_urls_file": Path("/nonexistent/urls")}, "cannot read the notification URLs /nonexistent/urls"),
+        ({"path_prefix": "/a b"}, "path prefix '/a b'"),
     ],
 )
 def test_bad_settings_exit_2_without_touching_an_engine(
