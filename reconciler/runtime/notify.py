@@ -31,7 +31,7 @@ import apprise
 
 from reconciler.runtime.journal import Entry, EntryKind
 
-__all__ = ["DEFAULT_REPEAT_S", "ENV_URLS", "NOTIFIED", "Message", "Notifier", "read_notify_urls"]
+__all__ = ["DEFAULT_REPEAT_S", "ENV_URLS", "NOTIFIED", "Message", "Notifier", "message_for", "read_notify_urls"]
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import yaml
 
 from reconciler.runtime.controller import Controller, ControllerConfig
 from reconciler.runtime.journal import Entry, EntryKind, Journal
-from reconciler.runtime.notify import ENV_URLS, Message, Notifier, read_notify_urls
+from reconciler.runtime.notify import ENV_URLS, NOTIFIED, Message, Notifier, message_for, read_notify_urls
 from reconciler.swarm.fake import FakeSwarm
 from tests.json_receiver import receiver
 
@@ -138,3 +138,13 @@ def test_only_the_leader_speaks() -> None:
     notifier.start()
     notifier.stop()
     assert [m.title for m in sent] == ["[swarm-reconciler] leadership changed"]
+
+
+def test_every_notified_event_names_its_object_reason_and_revision() -> None:
+    for kind in NOTIFIED:
+        message = message_for(Entry(1, 0.0, kind, "Service/web", "because", "abc123"))
+        assert message.title == f"[swarm-reconciler] {kind.value} Service/web"
+        assert message.body == "object: Service/web\nreason: because\nrevision: abc123"
+    about_all = message_for(Entry(1, 0.0, EntryKind.REVISION_REFUSED, "", "m.yaml:1:1: bad", None))
+    assert about_all.title == "[swarm-reconciler] revision refused" and "(the controller)" in about_all.body
+    assert about_all.severity == "error"
