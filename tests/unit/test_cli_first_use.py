@@ -5,11 +5,13 @@ completion works, and an empty manifest folder is an error for diff, apply and r
 from __future__ import annotations
 
 import errno
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -141,3 +143,37 @@ def test_an_empty_folder_is_an_error_before_the_engine_is_asked(command: tuple[s
 def test_run_refuses_an_empty_folder_unless_allowed(tmp_path: Path) -> None:
     result = invoke("--docker-host", NO_SOCKET, "run", "--manifests", str(tmp_path), "--listen", "127.0.0.1:0")
     assert result.exit_code == 2 and "no manifests" in result.stderr and "--allow-empty" in result.stderr
+
+
+def test_status_from_a_controller_says_leader_yes_or_no() -> None:
+    report = {"revision": "sha256:abc", "leader": True, "instance": "i", "last_error": None, "objects": []}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(report).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert "leader yes" in invoke("status", "--controller", url).stdout
+        report["leader"] = False
+        shown = invoke("status", "--controller", url).stdout
+        assert "leader no" in shown and "True" not in shown and "False" not in shown
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_render_without_an_engine_does_not_say_nodes_are_missing_from_the_swarm() -> None:
+    result = invoke("render", "VirtualIP/cluster-ip", EXAMPLES)
+    assert result.exit_code == 0, result.output
+    assert "not in the swarm" not in result.stdout.replace("not in the swarm, or rendered without --node", "")
+    assert "rendered without --node" in result.stdout
