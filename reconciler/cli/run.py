@@ -130,7 +130,7 @@ def run(ctx: click.Context, manifests: Path, listen: str, resync: float, prune: 
         notify_urls_file=notify_urls_file,
         notify_repeat_s=notify_repeat,
     )
-    if git_url is None and not allow_empty and not discover(manifests).files:
+    if not git_url and not allow_empty and not discover(manifests).files:  # deploy/stack.yml passes --git-url=""
         # As for diff and apply: a mistyped folder must not start a controller that manages nothing.
         click.echo(f"reconciler run: no manifests (*.yaml, *.yml) found under {manifests}: check --manifests, "
                    "or pass --allow-empty if an empty set is meant", err=True)  # fmt: skip

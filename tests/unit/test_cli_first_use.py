@@ -141,8 +141,10 @@ def test_an_empty_folder_is_an_error_before_the_engine_is_asked(command: tuple[s
 
 
 def test_run_refuses_an_empty_folder_unless_allowed(tmp_path: Path) -> None:
-    result = invoke("--docker-host", NO_SOCKET, "run", "--manifests", str(tmp_path), "--listen", "127.0.0.1:0")
-    assert result.exit_code == 2 and "no manifests" in result.stderr and "--allow-empty" in result.stderr
+    for extra in ((), ("--git-url", "")):  # deploy/stack.yml passes an empty --git-url for a plain folder
+        argv = ("run", "--manifests", str(tmp_path), "--listen", "127.0.0.1:0", *extra)
+        result = invoke("--docker-host", NO_SOCKET, *argv)
+        assert result.exit_code == 2 and "no manifests" in result.stderr and "--allow-empty" in result.stderr
 
 
 def test_status_from_a_controller_says_leader_yes_or_no() -> None:
