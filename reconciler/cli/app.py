@@ -70,9 +70,22 @@ def cli(ctx: click.Context, docker_host: str | None, instance: str, output: str)
 
 def main() -> None:
     try:
-        cli.main(prog_name="reconciler")
-    except KeyboardInterrupt:
+        # Not standalone: a usage error becomes one line here instead of click's usage block.
+        code = cli.main(prog_name="reconciler", standalone_mode=False)
+    except click.UsageError as exc:  # a bad flag, argument or value: the thing, and where help is
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `reconciler`: the help itself, as click shows it
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        where = exc.ctx.command_path if exc.ctx is not None else "reconciler"
+        click.echo(f"reconciler: {exc.format_message().rstrip('.')}: see '{where} --help'", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("reconciler: interrupted", err=True)
         raise SystemExit(EXIT_ERROR) from None
     except Exception as exc:  # a bug or an unexpected environment: never exit 1, which means "invalid"
         click.echo(f"reconciler: internal error: {type(exc).__name__}: {exc}", err=True)
         raise SystemExit(EXIT_ERROR) from exc
+    raise SystemExit(code if isinstance(code, int) else 0)

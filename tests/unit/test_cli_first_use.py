@@ -119,6 +119,16 @@ def test_a_bad_flag_is_click_s_usage_error_without_a_traceback() -> None:
     plain(result.stderr)
 
 
+def test_the_command_says_a_bad_flag_in_one_line() -> None:
+    for argv, said in (
+        (["diff", "--no-such-flag", EXAMPLES], "reconciler: No such option '--no-such-flag': see 'reconciler diff --help'"),
+        (["-o", "yaml", "validate"], "reconciler: Invalid value for '-o' / '--output': 'yaml' is not one of 'text', 'json': see 'reconciler --help'"),
+        (["nosuch"], "reconciler: No such command 'nosuch': see 'reconciler --help'"),
+    ):  # fmt: skip
+        run = subprocess.run([sys.executable, "-m", "reconciler", *argv], capture_output=True, text=True, timeout=60)
+        assert (run.returncode, run.stderr.strip(), run.stdout) == (2, said, "")
+
+
 def test_status_of_an_unreachable_controller_is_plain() -> None:
     result = invoke("status", "--controller", "http://127.0.0.1:1")
     assert result.exit_code == 2
