@@ -314,6 +314,10 @@ def parse_yaml(
                 continue
             documents.append(SourceDocument(file, index, data, builder.positions))
     except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in str(exc.problem):
+            # libyaml 0.2.5's scanner (PyYAML >= 6.0.4 wheels) stops at 1,000 levels while it looks
+            # ahead in a flow collection, before our composer sees depth 65: the same refusal.
+            return documents, [*problems, *whole_file(f"nested deeper than {MAX_DEPTH} levels")[1]]
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = exc.problem or exc.context or "invalid YAML"

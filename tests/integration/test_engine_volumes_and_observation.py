@@ -29,7 +29,7 @@ def test_changed_nfs_options_move_the_service_to_a_new_volume_name(ws: Workspace
 
     ws.write(*nfs_service(ws, busybox, ["rw", "soft", "timeo=30"]))
     diff = ws.cli("diff", str(ws.folder))
-    assert diff.exit_code == 1 and "ContainerSpec.Mounts[0].Source" in diff.stdout
+    assert diff.exit_code == 1 and "spec.mounts[0].source" in diff.stdout
     assert ws.cli("apply", "--yes", str(ws.folder)).exit_code == 0
     [after] = ws.service("app")["Spec"]["TaskTemplate"]["ContainerSpec"]["Mounts"]
     assert after["Source"] != before["Source"] and after["Source"].startswith(ws.name("data") + "-")
