@@ -175,7 +175,7 @@ class Applier:
         elif desired.swarm_kind == "secret":
             self.swarm.update_secret(live.id, live.version, desired.spec)
         elif desired.swarm_kind == "service":
-            spec = _minimal_update(desired.spec, live.spec, self.observed.network_names)
+            spec = _minimal_update(desired, live.spec, self.observed.network_names)
             self.swarm.update_service(live.id, live.version, self._with_ids(spec))
         else:  # the planner replaces networks: they cannot change at all
             raise _Failed(OutcomeStatus.FAILED, f"a {desired.swarm_kind} cannot be updated in place")
@@ -316,12 +316,12 @@ class Applier:
 _SECTIONS = ("TaskTemplate", "EndpointSpec", "Mode", "UpdateConfig", "RollbackConfig")
 
 
-def _minimal_update(desired: dict[str, Any], live: dict[str, Any], network_names: dict[str, str]) -> dict[str, Any]:
+def _minimal_update(desired: DesiredObject, live: dict[str, Any], network_names: dict[str, str]) -> dict[str, Any]:
     """The spec to send: the desired one, except that every section whose essence already matches is
     sent exactly as the engine stores it (re-sorted mounts, the CLI's ``Init: false`` and empty
     resources, a digest pin), so a label-only change, a repair or an adoption restarts no task."""
-    spec = _carry_server_fields(desired, live)
-    wanted = service_essence(desired, network_names)
+    spec = _carry_server_fields(desired.spec, live)
+    wanted = desired.essence  # compiled once with the desired state
     for section in _SECTIONS:
         if section not in live:
             continue

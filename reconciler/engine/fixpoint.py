@@ -24,7 +24,7 @@ from reconciler.engine.events import OutcomeStatus
 from reconciler.state.diffing import MISSING, FieldDiff
 from reconciler.state.plan import Action, Plan
 
-__all__ = ["Holds", "NotConverging", "check_fixpoint", "describe"]
+__all__ = ["Holds", "NotConverging", "check_fixpoint", "describe", "written_by"]
 
 _WRITES = (Action.CREATE, Action.UPDATE, Action.REPLACE)
 FIRST_HOLD_S = 10.0  # seconds an object that did not converge is left alone the first time; doubled each time
@@ -55,14 +55,19 @@ def describe(diff: tuple[FieldDiff, ...], most: int = 5) -> str:
     return "; ".join(parts) + more
 
 
-def check_fixpoint(applied: ApplyResult, replan: Callable[[], Plan]) -> tuple[tuple[NotConverging, ...], Plan | None]:
-    """``replan``: observe again and plan (only called when something was written). Returns what did
-    not converge and the re-observed plan (its health is the swarm's right after the writes)."""
-    written = {
+def written_by(applied: ApplyResult) -> dict[ResourceKey, str]:
+    """Key → desired spec hash of every object the pass created, changed or replaced."""
+    return {
         o.change.key: o.change.desired.hash
         for o in applied.outcomes
         if o.status is OutcomeStatus.DONE and o.change.action in _WRITES and o.change.desired is not None
     }
+
+
+def check_fixpoint(applied: ApplyResult, replan: Callable[[], Plan]) -> tuple[tuple[NotConverging, ...], Plan | None]:
+    """``replan``: observe again and plan (only called when something was written). Returns what did
+    not converge and the re-observed plan (its health is the swarm's right after the writes)."""
+    written = written_by(applied)
     if not written:
         return (), None
     after = replan()

@@ -19,7 +19,7 @@ from reconciler.core.keys import ResourceKey
 from reconciler.engine.applying import Applier, ApplyInterrupted, ApplyResult, Outcome
 from reconciler.engine.errors import ReconcileError, TransientError, classify
 from reconciler.engine.events import EventSink, Observed, OutcomeStatus, discard
-from reconciler.engine.fixpoint import NotConverging, check_fixpoint
+from reconciler.engine.fixpoint import NotConverging, check_fixpoint, written_by
 from reconciler.engine.planning import PlanOptions, make_plan
 from reconciler.state.desired import DesiredState
 from reconciler.state.observed import ObservedState, observe_snapshot
@@ -56,11 +56,7 @@ class Result:
     @property
     def written(self) -> dict[ResourceKey, str]:
         """Key → desired spec hash of every object this pass created or changed."""
-        return {
-            o.change.key: o.change.desired.hash
-            for o in self.applied.outcomes
-            if o.status is OutcomeStatus.DONE and o.change.desired is not None and o.change.action is not Action.DELETE
-        }
+        return written_by(self.applied)
 
     @property
     def errors(self) -> list[ReconcileError]:
