@@ -36,7 +36,11 @@ def middleware_type_problem(value: object) -> str | None:
     if not isinstance(value, str) or value in MIDDLEWARE_TYPES:
         return None
     if value in DEPRECATED:
-        return f"{value!r} is deprecated in Traefik v3: {DEPRECATED[value]}"
+        # Traefik's note names the Go type (IPAllowList); the label takes its key (ipAllowList).
+        words = {w.strip(".,").lower() for w in DEPRECATED[value].split()}
+        use = [t for t in MIDDLEWARE_TYPES if t.lower() in words]
+        hint = f" (write type: {use[0]})" if use else ""
+        return f"{value!r} is deprecated in Traefik v3: {DEPRECATED[value].rstrip('.')}{hint}"
     close = difflib.get_close_matches(value, MIDDLEWARE_TYPES, n=1, cutoff=0.6)
     hint = f": did you mean {close[0]}?" if close else ""
     return f"Traefik {TRAEFIK_VERSION} has no middleware type {value!r}{hint} (types: {', '.join(MIDDLEWARE_TYPES)})"

@@ -152,7 +152,10 @@ class TestOptions:
         ("type_", "message"),
         [
             ("header", "did you mean headers?"),
-            ("ipWhiteList", "'ipWhiteList' is deprecated in Traefik v3: please use IPAllowList instead"),
+            (
+                "ipWhiteList",
+                "'ipWhiteList' is deprecated in Traefik v3: please use IPAllowList instead (write type: ipAllowList)",
+            ),
         ],
     )
     def test_an_unknown_middleware_type(self, tmp_path: Path, type_: str, message: str) -> None:
