@@ -48,6 +48,8 @@ def describe_unreachable(address: str, exc: BaseException) -> str:
     cause = _os_error(exc)
     code = cause.errno if cause is not None else None
     text = str(exc)
+    if "Invalid bind address" in text:  # docker-py's word for a scheme it does not speak (bogus://)
+        return f"{where} is not an engine address: write unix:///path/to/docker.sock or tcp://host:port"
     if code == errno.ENOENT or "No such file or directory" in text:
         return f"no Docker engine socket at {where}{source}: {_FIX}"
     if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:

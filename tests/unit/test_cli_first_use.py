@@ -100,6 +100,14 @@ def test_refused_and_forbidden_sockets_say_what_to_do() -> None:
     assert denied.startswith("no permission to use the engine socket /run/docker.sock: run as root")
 
 
+def test_an_address_docker_cannot_speak_is_named_with_the_form_to_use() -> None:
+    result = invoke("--docker-host", "bogus://x", "diff", EXAMPLES)
+    assert result.exit_code == 2
+    assert "bogus://x is not an engine address: write unix:///path/to/docker.sock or tcp://host:port" in result.stderr
+    assert "DockerException" not in result.stderr and "start the engine" not in result.stderr
+    plain(result.stderr)
+
+
 def test_a_busy_listen_port_is_one_sentence_with_the_fix() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
