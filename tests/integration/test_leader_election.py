@@ -32,6 +32,9 @@ from tests.lab import Lab
 
 LEASE, DEADLINE, RETRY = 3.0, 2.0, 0.5
 ADAPTER_TIMEOUT = 5  # seconds per request, so that no call can hang a test
+# The elector wakes exactly at its deadline; the thread's wake-up and this test's 10 ms polling come on
+# top (a CI run measured 2.5005 s for a 2.5 s hold). A late step-down shows up as a whole retry or more.
+WAKE_SLOP = 0.1
 
 
 @pytest.fixture
@@ -267,7 +270,8 @@ def test_a_leader_that_cannot_write_steps_down_within_its_renew_deadline(lab: La
             stepped_down = wait_for(lambda: not first.leads, timeout=DEADLINE + RETRY + 2.0)
             wait_for(lambda: bool(first.stopped), timeout=RETRY + 1.0)
             print(f"\nstepped down {stepped_down:.2f} s after its writes began to fail (deadline {DEADLINE} s)")
-            assert stepped_down <= DEADLINE + RETRY
+            # hold_s is counted from the start of the last good renewal, which began before failed_at.
+            assert stepped_down <= first.elector.hold_s + WAKE_SLOP
             assert first.stopped == [False]  # once, with is_leader already False inside on_stopped
             wait_for(lambda: second.leads, timeout=LEASE + 3 * RETRY + 2.0)
             took_over = time.monotonic() - failed_at
