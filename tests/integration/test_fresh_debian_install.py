@@ -85,7 +85,9 @@ def test_install_steps_of_demo_and_test_succeed_on_fresh_debian(rootfs: Path, tm
         demo = chroot(rootfs, "cd /src/swarm-reconciler && RECONCILER_INSTALL_ONLY=1 scripts/demo", log)
         assert demo.returncode == 0, log[-1]
         assert "== apt-get install python3-venv" in demo.stdout, demo.stdout
-        assert "-m venv .venv" in demo.stdout and "pip install -e ." in demo.stdout
+        assert "-m venv .venv" in demo.stdout and "pip install -e .[dev]" in demo.stdout
+        # scripts/install alone (here through the demo) leaves the test tools too: pytest runs.
+        assert chroot(rootfs, "cd /src/swarm-reconciler && .venv/bin/pytest --version", log).returncode == 0, log[-1]
 
         test = chroot(rootfs, "cd /src/swarm-reconciler && RECONCILER_INSTALL_ONLY=1 scripts/test", log)
         assert test.returncode == 0, log[-1]
