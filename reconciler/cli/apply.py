@@ -17,6 +17,7 @@ from reconciler.engine.events import OutcomeStatus, discard
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import apply_confirmed, plan_once
 from reconciler.engine.rollout import wait_for_rollout
+from reconciler.engine.scheduling import DEFAULT_WORKERS, MAX_WORKERS
 from reconciler.swarm.port import SwarmError
 
 
@@ -30,6 +31,8 @@ from reconciler.swarm.port import SwarmError
 @click.option("--max-prune", type=click.IntRange(min=0), default=10, show_default=True, help="Most deletions per run.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True,
               help="Seconds to wait for a dependency's tasks to run, and for a rollout to become healthy.")  # fmt: skip
+@click.option("--apply-workers", type=click.IntRange(1, MAX_WORKERS), default=DEFAULT_WORKERS, show_default=True,
+              help="Changes written at once where independent, in dependency order.")  # fmt: skip
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Wait until the services it changed are healthy; a rollout that is not (rolled back, "
               "no node fits, tasks failing) is a failed change.")  # fmt: skip
@@ -44,6 +47,7 @@ def apply(
     allow_empty: bool,
     max_prune: int,
     timeout: float,
+    apply_workers: int,
     wait: bool,
 ) -> None:
     """Converge the swarm once to the manifests under PATH."""
@@ -73,7 +77,7 @@ def apply(
                 ctx.exit(EXIT_DECLINED)
         sink = discard if as_json else EventPrinter(console)
         written_at = time.time()
-        result = apply_confirmed(swarm, desired, options, observed, plan, sink, timeout)
+        result = apply_confirmed(swarm, desired, options, observed, plan, sink, timeout, apply_workers)
         services = {
             o.change.key: o.change.swarm_name
             for o in result.applied.outcomes

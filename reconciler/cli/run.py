@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli.context import EXIT_ERROR, settings
+from reconciler.engine.scheduling import MAX_WORKERS
 from reconciler.manifests.discovery import discover
 from reconciler.runtime.git_command import GitSyncError
 from reconciler.runtime.manager import EXIT_LEASE_LOST, Manager
@@ -48,6 +49,8 @@ from reconciler.runtime.settings import LOG_LEVELS, RunSettings, default_identit
     show_default=True,
     help="Seconds to wait for a dependency's tasks to run.",
 )
+@click.option("--apply-workers", type=click.IntRange(1, MAX_WORKERS), default=RunSettings.apply_workers,
+              show_default=True, help="Changes written at once where independent, in dependency order.")  # fmt: skip
 @click.option("--git-url", help="Clone and follow this repository instead of reading a folder that is synced.")
 @click.option("--git-ref", default=RunSettings.git_ref, show_default=True, help="Branch or tag to follow.")
 @click.option("--git-interval", type=click.FloatRange(min=1), default=RunSettings.git_interval_s, show_default=True,
@@ -99,7 +102,7 @@ from reconciler.runtime.settings import LOG_LEVELS, RunSettings, default_identit
               help="Least severe log level written.")  # fmt: skip
 @click.pass_context
 def run(ctx: click.Context, manifests: Path, listen: str, resync: float, prune: bool, allow_empty: bool, max_prune: int,
-        timeout: float, git_url: str | None, git_ref: str, git_interval: float, git_dir: Path,
+        timeout: float, apply_workers: int, git_url: str | None, git_ref: str, git_interval: float, git_dir: Path,
         webhook_secret_file: Path | None, identity: str, lease_s: float, renew_s: float, retry_s: float,
         no_leader_election: bool, log_level: str, path_prefix: str, notify_urls_file: Path | None,
         notify_repeat: float) -> None:  # fmt: skip
@@ -114,6 +117,7 @@ def run(ctx: click.Context, manifests: Path, listen: str, resync: float, prune: 
         allow_empty=allow_empty,
         max_prune=max_prune,
         dependency_timeout_s=timeout,
+        apply_workers=apply_workers,
         listen=listen,
         log_level=log_level,
         git_url=git_url,

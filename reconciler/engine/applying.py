@@ -1,22 +1,36 @@
-"""A ``Plan`` → the swarm, one change at a time, in the plan's order; never re-diffs.
+"""A ``Plan`` → the swarm, in the plan's order, independent changes several at a time; never re-diffs.
 
 What the plan cannot know is settled here: IDs of configs and secrets created moments ago, the
 server-side fields a service update must carry over (so that a label-only change does not restart
 tasks), whether an old config is still in use, and whether a dependency's tasks are running yet.
-One failure skips only the changes that depend on it. Called by ``reconcile_once``.
+One failure skips only the changes that depend on it. Independent changes are written ``workers``
+(default 8) at a time, each after what it depends on (``engine.scheduling``): a cold apply of many
+services is bound by the engine's write latency, not by one request after another. Called by
+``reconcile_once``.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.core.keys import ResourceKey
+from reconciler.core.swarm_names import scoped
 from reconciler.engine.errors import ReconcileError, TransientError, classify
-from reconciler.engine.events import ChangeFinished, ChangeStarted, EventSink, OutcomeStatus, Waiting, discard
+from reconciler.engine.events import (
+    ChangeFinished,
+    ChangeStarted,
+    Event,
+    EventSink,
+    OutcomeStatus,
+    Waiting,
+    discard,
+)
+from reconciler.engine.scheduling import DEFAULT_WORKERS, run_in_order
 from reconciler.state.desired import DesiredObject
 from reconciler.state.essence import service_essence
 from reconciler.state.observed import ObservedObject, ObservedState
@@ -92,26 +106,51 @@ class Applier:
     poll_interval: float = 0.5
     clock: Callable[[], float] = time.monotonic
     guard: Callable[[], bool] | None = None  # asked before every write; False aborts the whole apply
+    workers: int = DEFAULT_WORKERS  # changes written at once, where they are independent
     ids: dict[tuple[str, str], str] = field(init=False)
     # Changes that did not converge, with why (None: blocked or in conflict, waiting for a person or an event).
     _failed: dict[ResourceKey, ReconcileError | None] = field(init=False, default_factory=dict)
     _desired: dict[ResourceKey, DesiredObject] = field(init=False, default_factory=dict)
+    _local: threading.local = field(init=False, default_factory=threading.local)
 
     def __post_init__(self) -> None:
         self.ids = {(o.swarm_kind, o.swarm_name): o.id for o in self.observed.objects.values()}
 
     def apply(self, plan: Plan) -> ApplyResult:
-        """Every change in order. Raises ``ApplyInterrupted`` (with the outcomes so far) when the engine
-        stops answering: nothing after that point can be written anyway."""
-        self._desired = {c.key: c.desired for c in plan.changes if c.desired is not None}
-        outcomes: list[Outcome] = []
-        for change in plan.changes:
+        """Every change, ``workers`` at a time where they are independent (``engine.scheduling``), with
+        outcomes and events in the plan's order. Raises ``ApplyInterrupted`` (with the outcomes so far)
+        when the engine stops answering: nothing after that point can be written anyway."""
+        changes = plan.changes
+        self._desired = {c.key: c.desired for c in changes if c.desired is not None}
+        positions: dict[ResourceKey, list[int]] = {}
+        for index, change in enumerate(changes):
+            positions.setdefault(change.key, []).append(index)
+
+        def needs(index: int) -> list[int]:
+            desired = changes[index].desired
+            deps = desired.depends_on if desired is not None else ()
+            return [j for dep in deps for j in positions.get(dep, ()) if j < index]
+
+        def step(index: int, emit: EventSink) -> tuple[Outcome, EngineUnavailable | None]:
+            self._local.emit = emit
+            change = changes[index]
             try:
-                outcomes.append(self._one(change))
+                return self._one(change), None
             except EngineUnavailable as exc:
-                outcomes.append(self._finish(change, OutcomeStatus.FAILED, str(exc), classify(exc)))
-                raise ApplyInterrupted(exc, ApplyResult(tuple(outcomes))) from exc
-        return ApplyResult(tuple(outcomes))
+                return self._finish(change, OutcomeStatus.FAILED, str(exc), classify(exc)), exc
+
+        ran = run_in_order(len(changes), step, inline=lambda i: not changes[i].changes_something, needs=needs,
+                           alone=lambda i: _alone(changes[i]), stop=lambda r: r[1] is not None,
+                           on_event=self.on_event, workers=self.workers)  # fmt: skip
+        result = ApplyResult(tuple(outcome for outcome, _ in ran))
+        cause = next((exc for _, exc in ran if exc is not None), None)
+        if cause is not None:
+            raise ApplyInterrupted(cause, result) from cause
+        return result
+
+    def _event(self, event: Event) -> None:
+        """To the sink of the step this thread runs (``run_in_order`` orders them)."""
+        getattr(self._local, "emit", self.on_event)(event)
 
     def _one(self, change: Change) -> Outcome:
         if change.action is Action.NOOP:
@@ -123,7 +162,7 @@ class Applier:
             raise NotAllowedToWrite(f"not allowed to write; stopped before {change.key}")
         try:
             self._check_dependencies(change)
-            self.on_event(ChangeStarted(change))
+            self._event(ChangeStarted(change))
             message = self._execute(change)
         except _Failed as failed:
             return self._finish(change, failed.status, str(failed), failed.error)
@@ -147,7 +186,7 @@ class Applier:
     ) -> Outcome:
         if status not in _OK and status is not OutcomeStatus.RETRY:
             self._failed[change.key] = error
-        self.on_event(ChangeFinished(change, status, message))
+        self._event(ChangeFinished(change, status, message))
         return Outcome(change, status, message, error)
 
     # -- one change -------------------------------------------------------------------------------
@@ -238,7 +277,7 @@ class Applier:
             except NotFound:
                 return True
             if not announced:
-                self.on_event(Waiting(live.key or ResourceKey.of("network", live.swarm_name),
+                self._event(Waiting(live.key or ResourceKey.of("network", live.swarm_name),
                                       "waiting for the engine to finish removing the network"))  # fmt: skip
                 announced = True
             time.sleep(self.poll_interval)
@@ -276,7 +315,7 @@ class Applier:
         for dep in desired.depends_on:
             if dep.kind != "Service":
                 continue
-            service_id = self.ids.get(("service", dep.name))
+            service_id = self.ids.get(("service", self._service_name(dep)))
             if service_id is None:
                 message = f"not attempted: {dep} does not exist"
                 raise _Failed(OutcomeStatus.SKIPPED, message, TransientError(message))
@@ -297,18 +336,33 @@ class Applier:
                 )
                 raise _Failed(OutcomeStatus.SKIPPED, message, TransientError(message))
             if not announced:
-                self.on_event(Waiting(key, f"waiting for {wanted} running task(s)"))
+                self._event(Waiting(key, f"waiting for {wanted} running task(s)"))
                 announced = True
             time.sleep(self.poll_interval)
 
+    def _service_name(self, key: ResourceKey) -> str:
+        """The Swarm name of a Service manifest key (``<namespace>_<name>`` in a namespace)."""
+        desired = self._desired.get(key)
+        return desired.swarm_name if desired is not None else scoped(key.namespace, key.name)
+
     def _wanted_replicas(self, key: ResourceKey) -> int:
         desired = self._desired.get(key)
-        live = self.observed.find("service", key.name)
+        live = self.observed.find("service", self._service_name(key))
         spec = desired.spec if desired else (live.spec if live else {})
         mode = spec.get("Mode") or {}
         if "Global" in mode:
             return 1
         return int((mode.get("Replicated") or {}).get("Replicas", 1))
+
+
+def _alone(change: Change) -> bool:
+    """Changes that overlap no other: deletions of what services use (a config still named by a
+    service being removed, a network whose tasks are stopping), a network replace, route labels
+    on a service the reconciler does not manage. Creates, updates and service removals overlap."""
+    payload = change.payload
+    if isinstance(payload, DeletePayload):
+        return payload.live.swarm_kind != "service"
+    return change.action is Action.REPLACE or not isinstance(payload, CreatePayload | UpdatePayload)
 
 
 # Sections of a ServiceSpec that an update sends whole; swarmkit restarts tasks when TaskTemplate

@@ -21,6 +21,7 @@ from reconciler.engine.errors import ReconcileError, TransientError, classify
 from reconciler.engine.events import EventSink, Observed, OutcomeStatus, discard
 from reconciler.engine.fixpoint import NotConverging, check_fixpoint, written_by
 from reconciler.engine.planning import PlanOptions, make_plan
+from reconciler.engine.scheduling import DEFAULT_WORKERS
 from reconciler.state.desired import DesiredState
 from reconciler.state.observed import ObservedState, observe_snapshot
 from reconciler.state.plan import Action, Plan
@@ -99,6 +100,7 @@ def reconcile_once(
     on_event: EventSink = discard,
     dependency_timeout: float = 120.0,
     guard: Callable[[], bool] | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> Result:
     """Observe, plan and apply the whole desired state (the controller's pass). ``guard`` is asked
     before every write (a controller passes "do I still hold the lease?"). Never raises for engine
@@ -107,7 +109,7 @@ def reconcile_once(
     try:
         observed, plan = plan_once(swarm, desired, options, on_event)
         return _apply_until_settled(
-            swarm, desired, options, observed, plan, on_event, dependency_timeout, confirmed=None, guard=guard
+            swarm, desired, options, observed, plan, on_event, dependency_timeout, None, guard, workers
         )
     except _PassInterrupted as exc:
         # Part-way: the writes made before the fault stay in the Result, so that they are counted and
@@ -128,13 +130,16 @@ def apply_confirmed(
     plan: Plan,
     on_event: EventSink = discard,
     dependency_timeout: float = 120.0,
+    workers: int = DEFAULT_WORKERS,
 ) -> Result:
     """Apply a plan a person has seen. A retry after a lost race re-plans from a fresh observation
     but acts only on the objects that plan showed. Raises ``SwarmError`` when the engine stops
     answering."""
     confirmed = {c.key for c in plan.changes if c.changes_something}
     try:
-        return _apply_until_settled(swarm, desired, options, observed, plan, on_event, dependency_timeout, confirmed)
+        return _apply_until_settled(
+            swarm, desired, options, observed, plan, on_event, dependency_timeout, confirmed, workers=workers
+        )
     except _PassInterrupted as exc:
         raise exc.cause from None  # the CLI reports the engine's own error, as before
 
@@ -161,6 +166,7 @@ def _apply_until_settled(
     dependency_timeout: float,
     confirmed: set[ResourceKey] | None,
     guard: Callable[[], bool] | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> Result:
     first_plan = plan
     attempt = 1
@@ -172,7 +178,8 @@ def _apply_until_settled(
 
     try:
         while True:
-            applier = Applier(swarm, observed, on_event, dependency_timeout=dependency_timeout, guard=guard)
+            applier = Applier(swarm, observed, on_event, dependency_timeout=dependency_timeout, guard=guard,
+                              workers=workers)  # fmt: skip
             applied = applier.apply(plan)
             if not applied.needs_retry or attempt >= MAX_ATTEMPTS:
                 break

@@ -31,6 +31,7 @@ from reconciler.engine.events import ChangeFinished, Event, OutcomeStatus
 from reconciler.engine.fixpoint import Holds
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import Result, plan_once, reconcile_once
+from reconciler.engine.scheduling import DEFAULT_WORKERS
 from reconciler.engine.status import after_apply, object_statuses
 from reconciler.runtime.history import ObjectHistory, rendered_for
 from reconciler.runtime.journal import EntryKind, Journal
@@ -79,6 +80,7 @@ class ControllerConfig:
     options: PlanOptions = field(default_factory=PlanOptions)
     resync_s: float = 60.0
     dependency_timeout_s: float = 120.0
+    apply_workers: int = DEFAULT_WORKERS  # changes written at once where independent (engine.scheduling)
     watch: bool = True
     events: bool = True
     checkout: Path | None = None  # the Git sync's `current` link when it feeds `manifests` (below it)
@@ -200,6 +202,7 @@ class Controller:
                 result = reconcile_once(
                     self.swarm, desired, options, self._on_engine_event,
                     self.config.dependency_timeout_s, guard=lambda: self.is_leader,
+                    workers=self.config.apply_workers,
                 )  # fmt: skip
                 self.holds.record(result.not_converging, result.written)
                 for item in result.not_converging:

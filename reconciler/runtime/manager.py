@@ -183,6 +183,7 @@ class Manager:
             PlanOptions(prune=s.prune, allow_empty=s.allow_empty, max_prune=s.max_prune),
             resync_s=s.resync_s,
             dependency_timeout_s=s.dependency_timeout_s,
+            apply_workers=s.apply_workers,
             watch=s.git_url is None,  # a Git sync says itself when a revision is there
             checkout=sync.current_path if sync is not None else None,
         )

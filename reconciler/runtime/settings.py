@@ -14,6 +14,8 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.engine.scheduling import DEFAULT_WORKERS
+
 __all__ = ["LOG_LEVELS", "RunSettings", "default_identity"]
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -48,6 +50,9 @@ class RunSettings:
     """The most objects one pass may delete (``--max-prune``)."""
     dependency_timeout_s: float = 120.0
     """Seconds to wait for a dependency's tasks to run (``--timeout``)."""
+    apply_workers: int = DEFAULT_WORKERS
+    """Changes written at once where they are independent, in dependency order (``--apply-workers``;
+    1 writes one after another; at most ``MAX_WORKERS``, docker-py's connection pool)."""
 
     # -- HTTP and logs ------------------------------------------------------------------------------
     listen: str = ":9100"

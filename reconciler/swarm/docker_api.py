@@ -8,6 +8,7 @@ exception types, with the socket-proxy setting named when the proxy refuses a re
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -57,6 +58,7 @@ class DockerSwarm:
         self.api = api
         self.address = address or str(api.base_url)  # named in errors (docker-py's is http+docker://localhost)
         self.requests = 0  # every call counts: the benchmarks report it
+        self._count_lock = threading.Lock()  # an apply sends from several threads (engine.scheduling)
 
     @property
     def api_version(self) -> str:
@@ -123,7 +125,7 @@ class DockerSwarm:
 
     def events(self, types: Sequence[str]) -> EventSource:
         """docker-py's decoded event stream (its ``close()`` ends the iteration)."""
-        self.requests += 1
+        self._count()
         try:
             stream: EventSource = self.api.events(decode=True, filters={"type": list(types)})
         except (requests.exceptions.RequestException, docker_errors.DockerException) as exc:
@@ -182,8 +184,12 @@ class DockerSwarm:
 
     # -- errors -----------------------------------------------------------------------------------
 
+    def _count(self) -> None:
+        with self._count_lock:
+            self.requests += 1
+
     def _call(self, method: str, path: str, call: Callable[[], T]) -> T:
-        self.requests += 1
+        self._count()
         try:
             return call()
         except docker_errors.APIError as exc:
