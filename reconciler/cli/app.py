@@ -28,6 +28,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "render": ("reconciler.cli.render", "render", "Show what one manifest becomes in Swarm."),
     "schema": ("reconciler.cli.schema", "schema", "Print or write the JSON schema of every kind."),
     "doctor": ("reconciler.cli.doctor", "doctor", "Check the engine, the swarm and the proxy's permissions."),
+    "import": ("reconciler.cli.imports", "import_group", "Turn compose files or a live swarm into manifests."),
 }
 
 

@@ -1,0 +1,196 @@
+"""``reconciler import swarm``: a live swarm's snapshot to manifest documents that take it over as
+it is, with what the kinds cannot express named.
+
+Scope: every service, or those of ``--stack`` (the ``com.docker.stack.namespace`` label, docker-cli
+``cli/compose/convert.LabelNamespace``), or the ``--service`` names; with what they refer to
+(networks, volumes, configs, secrets, as ``live_objects`` makes them) and, with ``--stack``, the
+stack's other networks, configs and secrets. A stack's objects get ``metadata.namespace`` and
+their names without the ``<stack>_`` prefix, so they keep their Swarm names (``Resource.swarm_name``).
+
+Not imported, each said in ``notes``: objects some reconciler instance manages already (their
+manifests exist: the ``managed-by`` label, the leader lease, a VirtualIP's keepalived service), and
+services whose name no manifest can carry. Traefik labels become ``Route`` and ``Middleware``
+documents (``traefik_labels``). Whatever a service sets that the Service kind has no field for is a
+``Finding``; ``live_check`` adds what an adoption would change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler import API_VERSION
+from reconciler.core.labels import MANAGED_BY
+from reconciler.importing.live_objects import external_document, volume_document
+from reconciler.importing.live_service import service_body
+from reconciler.importing.traefik_labels import import_traefik_labels
+from reconciler.manifests.types import NAME_PATTERN
+from reconciler.state.snapshot import Snapshot
+
+__all__ = ["STACK_NAMESPACE", "Finding", "LiveImport", "LiveImportError", "import_live"]
+
+STACK_NAMESPACE = "com.docker.stack.namespace"  # docker-cli cli/compose/convert LabelNamespace
+_NAME = re.compile(NAME_PATTERN)
+# The file each kind goes to, in the order a person reads them.
+FILES = {
+    "Network": "networks.yaml",
+    "Volume": "volumes.yaml",
+    "Config": "configs.yaml",
+    "Secret": "secrets.yaml",
+    "Service": "services.yaml",
+    "Middleware": "routes.yaml",
+    "Route": "routes.yaml",
+}
+
+
+class LiveImportError(Exception):
+    """The import cannot be done as asked (an unknown ``--service``, an empty ``--stack``)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something of ``subject`` (``service wp_db``) that the manifests do not carry as it is live."""
+
+    subject: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.field}: {self.message}"
+
+
+@dataclass
+class LiveImport:
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def files(self) -> dict[str, list[dict[str, Any]]]:
+        """File name to its documents, kinds in ``FILES`` order."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for kind, file in FILES.items():
+            out.setdefault(file, []).extend(d for d in self.documents if d["kind"] == kind)
+        return {file: docs for file, docs in out.items() if docs}
+
+
+def _metadata(name: str, labels: dict[str, str]) -> dict[str, str] | None:
+    """``{name, namespace}`` for a Swarm name, or None when no manifest can carry it."""
+    namespace = labels.get(STACK_NAMESPACE)
+    if namespace and name.startswith(namespace + "_") and _NAME.fullmatch(name[len(namespace) + 1 :]):
+        return {"name": name[len(namespace) + 1 :], "namespace": namespace}
+    return {"name": name} if _NAME.fullmatch(name) else None
+
+
+def import_live(snapshot: Snapshot, stack: str | None = None, services: Sequence[str] = ()) -> LiveImport:
+    result = LiveImport()
+    network_names = {n["Id"]: n["Name"] for n in snapshot.networks}
+    chosen = _choose(snapshot, stack, services, result)
+    refs: dict[str, set[str]] = {"Network": set(), "Config": set(), "Secret": set()}
+    volumes: dict[str, dict[str, Any]] = {}
+    for live in chosen:
+        spec = live["Spec"]
+        name = spec["Name"]
+        labels = dict(spec.get("Labels") or {})
+        metadata = _metadata(name, labels)
+        if metadata is None:
+            result.findings.append(Finding(f"service {name}", "Name", "no manifest name can carry it (a manifest "
+                                           "name is [a-z0-9-], or <stack>_<name> in a stack): not imported"))  # fmt: skip
+            continue
+        body = service_body(spec, network_names)
+        if "namespace" in metadata:
+            body.spec.get("labels", {}).pop(STACK_NAMESPACE, None)  # written again from metadata.namespace
+            if not body.spec.get("labels"):
+                body.spec.pop("labels", None)
+        subject = f"service {name}"
+        result.findings += [Finding(subject, path, "no manifest field for it") for path in body.left]
+        result.documents.append(
+            {"apiVersion": API_VERSION, "kind": "Service", "metadata": metadata, "spec": _ordered(body.spec)}
+        )
+        refs["Network"].update(body.networks)
+        refs["Config"].update(body.configs)
+        refs["Secret"].update(body.secrets)
+        for mount in body.volumes:
+            document = volume_document(mount)
+            seen = volumes.setdefault(mount["Source"], document)
+            if seen != document:
+                result.findings.append(Finding(subject, f"TaskTemplate.ContainerSpec.Mounts[{mount.get('Target')}]",
+                                               f"volume {mount['Source']} is mounted with other options by another "
+                                               "service: the manifest keeps the first service's"))  # fmt: skip
+        if body.traefik_labels:
+            _routes(body.traefik_labels, name, metadata, body.networks, result)
+    if stack is not None:
+        _stack_objects(snapshot, stack, refs)
+    for kind in ("Network", "Config", "Secret"):
+        result.documents += [external_document(kind, name) for name in sorted(refs[kind])]
+    result.documents += [volumes[name] for name in sorted(volumes)]
+    return result
+
+
+def _choose(snapshot: Snapshot, stack: str | None, names: Sequence[str], result: LiveImport) -> list[dict[str, Any]]:
+    chosen = []
+    found: set[str] = set()
+    for live in sorted(snapshot.services, key=lambda s: s["Spec"]["Name"]):
+        spec = live["Spec"]
+        labels = spec.get("Labels") or {}
+        name = spec["Name"]
+        if stack is not None and labels.get(STACK_NAMESPACE) != stack:
+            continue
+        short = name[len(stack) + 1 :] if stack and name.startswith(stack + "_") else name
+        if names and name not in names and short not in names:
+            continue
+        found.update({name, short})
+        if labels.get(MANAGED_BY):
+            result.notes.append(f"service {name}: managed by reconciler instance {labels[MANAGED_BY]!r} already "
+                                "(its manifests exist): not imported")  # fmt: skip
+            continue
+        chosen.append(live)
+    missing = [n for n in names if n not in found]
+    if missing:
+        where = f" in stack {stack!r}" if stack else ""
+        raise LiveImportError(f"no service named {', '.join(missing)}{where}")
+    if stack is not None and not found:
+        raise LiveImportError(f"no service carries the label {STACK_NAMESPACE}={stack}: is the stack deployed?")
+    return chosen
+
+
+def _stack_objects(snapshot: Snapshot, stack: str, refs: dict[str, set[str]]) -> None:
+    """The stack's networks, configs and secrets that no chosen service uses (unmanaged ones only)."""
+    for network in snapshot.networks:
+        labels = network.get("Labels") or {}
+        if labels.get(STACK_NAMESPACE) == stack and not labels.get(MANAGED_BY):
+            refs["Network"].add(network["Name"])
+    for kind, items in (("Config", snapshot.configs), ("Secret", snapshot.secrets)):
+        for item in items:
+            labels = item["Spec"].get("Labels") or {}
+            if labels.get(STACK_NAMESPACE) == stack and not labels.get(MANAGED_BY):
+                refs[kind].add(item["Spec"]["Name"])
+
+
+def _routes(labels: dict[str, str], service: str, metadata: dict[str, str], attached: list[str],
+            result: LiveImport) -> None:  # fmt: skip
+    """Routes and Middlewares from the service's Traefik labels, in the service's namespace (a Route
+    names its service as the manifest does); a label they cannot say is a finding."""
+    imported = import_traefik_labels(labels, metadata["name"], network=lambda n: n if n in attached else None)
+    taken = {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for d in result.documents}
+    for document in [*imported.middlewares, *imported.routes]:
+        if "namespace" in metadata:
+            document["metadata"]["namespace"] = metadata["namespace"]
+        key = (document["kind"], document["metadata"].get("namespace"), document["metadata"]["name"])
+        if key in taken:
+            result.findings.append(Finding(f"service {service}", f"Labels ({document['kind']} "
+                                           f"{document['metadata']['name']})", "another service's labels made a "
+                                           f"{document['kind']} of this name: this one is not imported"))  # fmt: skip
+            continue
+        taken.add(key)
+        result.documents.append(document)
+    result.findings += [Finding(f"service {service}", f"Labels.{p.label}", p.reason) for p in imported.problems]
+
+
+_ORDER = ("image", "command", "args", "env", "mode", "replicas", "networks", "mounts", "configs", "secrets")
+
+
+def _ordered(spec: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's usual field order: what runs first, then where, then how."""
+    return {**{k: spec[k] for k in _ORDER if k in spec}, **spec}

@@ -1,0 +1,134 @@
+"""``import swarm``: services made as ``docker service create`` makes them (through the port), imported
+to manifests, adopted with ``apply --adopt``: no task is replaced (same task IDs), only the
+reconciler's labels change, and the plan is in sync afterwards. On the in-memory swarm and the lab."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from reconciler.core.labels import MANAGED_BY
+from reconciler.importing.live_check import adoption_findings
+from reconciler.importing.live_emit import write_files
+from reconciler.importing.live_swarm import LiveImport, import_live
+from reconciler.manifests.kinds.service import Service
+from reconciler.manifests.loading import load_manifests
+from tests.contract.conftest import ContractSwarm
+
+SECOND = 1_000_000_000
+# What docker-cli's `service create` writes for flags left at their defaults (cli/command/service/opts.go).
+CLI_DEFAULTS: dict[str, Any] = {
+    "UpdateConfig": {"Parallelism": 1, "FailureAction": "pause", "Monitor": 5 * SECOND, "MaxFailureRatio": 0,
+                     "Order": "stop-first"},
+    "RollbackConfig": {"Parallelism": 1, "FailureAction": "pause", "Monitor": 5 * SECOND, "MaxFailureRatio": 0,
+                       "Order": "stop-first"},
+    "EndpointSpec": {"Mode": "vip"},
+}  # fmt: skip
+
+
+def cli_service(cs: ContractSwarm, base: str, container: dict[str, Any], **spec: Any) -> str:
+    """Create a service as the docker CLI would, through the port; returns its ID."""
+    body = {
+        "Name": cs.name(base),
+        "Labels": spec.pop("Labels", {}),
+        "TaskTemplate": {
+            "ContainerSpec": {"Image": cs.image, "Args": ["sleep", "3600"], "Init": False,
+                              "StopGracePeriod": 10 * SECOND, **container},
+            "Resources": {"Limits": {}, "Reservations": {}},
+            "RestartPolicy": {"Condition": "any", "Delay": 5 * SECOND, "MaxAttempts": 0},
+            "Placement": {},
+            **spec.pop("TaskTemplate", {}),
+        },
+        "Mode": {"Replicated": {"Replicas": 1}},
+        **CLI_DEFAULTS,
+        **spec,
+    }  # fmt: skip
+    return cs.port.create_service(body)
+
+
+def imported(cs: ContractSwarm, folder: Path, **options: Any) -> LiveImport:
+    snapshot = cs.port.snapshot()
+    result = import_live(snapshot, **options)
+    write_files(folder, result.files())
+    result.findings += adoption_findings(folder, snapshot, cs.instance)
+    return result
+
+
+def mine(result: LiveImport, cs: ContractSwarm) -> list[str]:
+    """The findings about this test's objects (the shared lab runs other tests' services too)."""
+    return [str(f) for f in result.findings if cs.prefix in f.subject]
+
+
+def adopt_and_check(cs: ContractSwarm, folder: Path, bases: list[str], running: int = 1) -> None:
+    before = {base: cs.task_ids(base, running) for base in bases}
+    assert all(len(ids) == running for ids in before.values()), before
+    result = cs.reconcile(folder, adopt=True)
+    assert result.converged, [(o.change.key, o.status, o.message) for o in result.applied.outcomes]
+    for base in bases:
+        live = cs.service(cs.name(base))
+        assert live is not None and live["Spec"]["Labels"][MANAGED_BY] == cs.instance
+        assert cs.task_ids(base, running) == before[base], base  # no task replaced
+    assert cs.plan(folder).in_sync  # diff is clean
+
+
+def test_a_cli_made_service_with_every_mapped_field_is_adopted_without_a_restart(
+    cs: ContractSwarm, tmp_path: Path
+) -> None:
+    net = cs.port.create_network({"Name": cs.name("net"), "Driver": "overlay", "Attachable": True,
+                                  "Labels": {"team": "web"}})  # fmt: skip
+    config_id = cs.port.create_config({"Name": cs.name("conf"), "Data": base64.b64encode(b"a=1\n").decode()})
+    secret_id = cs.port.create_secret({"Name": cs.name("pw"), "Data": base64.b64encode(b"s3cret").decode()})
+    container = {
+        "Args": ["sleep", "3600"],
+        "Env": ["A=1", "B=two words", "EMPTY="],
+        "Labels": {"tier": "front"},
+        "User": "65534",
+        "Dir": "/tmp",
+        "Hostname": "{{.Service.Name}}-{{.Task.Slot}}",
+        "CapabilityAdd": ["CAP_NET_ADMIN"],
+        "CapabilityDrop": ["CAP_MKNOD"],
+        "StopGracePeriod": 2 * SECOND,
+        "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 5 * SECOND, "Retries": 3},
+        "Mounts": [{"Type": "tmpfs", "Target": "/scratch"}, {"Type": "bind", "Source": "/tmp", "Target": "/host-tmp",
+                                                              "ReadOnly": True}],
+        "Configs": [{"File": {"Name": "/etc/app.conf", "UID": "0", "GID": "0", "Mode": 0o440},
+                     "ConfigID": config_id, "ConfigName": cs.name("conf")}],
+        "Secrets": [{"File": {"Name": "pw", "UID": "0", "GID": "0", "Mode": 0o400},
+                     "SecretID": secret_id, "SecretName": cs.name("pw")}],
+    }  # fmt: skip
+    cli_service(
+        cs,
+        "web",
+        container,
+        Labels={"owner": "ops"},
+        TaskTemplate={
+            "Networks": [{"Target": net, "Aliases": ["web-alias"]}],
+            "Resources": {"Limits": {"NanoCPUs": SECOND // 2, "MemoryBytes": 64 * 1024 * 1024}},
+            "RestartPolicy": {"Condition": "on-failure", "Delay": 2 * SECOND, "MaxAttempts": 3},
+            "Placement": {"Constraints": ["node.role==manager"], "MaxReplicas": 2},
+        },
+        UpdateConfig={"Parallelism": 2, "Delay": SECOND, "FailureAction": "rollback", "Monitor": 5 * SECOND,
+                      "MaxFailureRatio": 0, "Order": "start-first"},
+        EndpointSpec={"Mode": "vip", "Ports": [{"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 18000 + cs.subnet_seed,
+                                                "PublishMode": "host"}]},
+    )  # fmt: skip
+    folder = tmp_path / "imported"
+    result = imported(cs, folder, services=[cs.name("web")])
+    assert mine(result, cs) == []
+    kinds = sorted((d["kind"], d["metadata"]["name"]) for d in result.documents)
+    assert kinds == sorted([("Network", cs.name("net")), ("Config", cs.name("conf")), ("Secret", cs.name("pw")),
+                            ("Service", cs.name("web"))])  # fmt: skip
+    [service] = load_manifests(folder).of_kind(Service)
+    assert service.spec.env == {"A": "1", "B": "two words", "EMPTY": ""}
+    adopt_and_check(cs, folder, ["web"])
+
+
+def test_a_field_the_service_kind_lacks_is_reported_by_name(cs: ContractSwarm, tmp_path: Path) -> None:
+    cli_service(cs, "odd", {"Env": ["PASSED_THROUGH"], "Groups": ["users"]}, Mode={"Replicated": {"Replicas": 0}})
+    result = imported(cs, tmp_path / "imported", services=[cs.name("odd")])
+    found = mine(result, cs)
+    assert any("TaskTemplate.ContainerSpec.Groups" in f for f in found), found
+    assert any("TaskTemplate.ContainerSpec.Env" in f for f in found), found
+    # ... and the adoption's effect is named too (the plan's field, its live value)
+    assert any("ContainerSpec.Groups" in f and "the adoption changes it (its tasks restart)" in f for f in found), found
