@@ -1,6 +1,13 @@
 """A pydantic error on a manifest to the message a person reads: plain words, no internal class
 names, and a "did you mean" for an unknown field.
 
+Every pydantic error type a manifest can raise is worded here with what to write instead (a
+newcomer found raw "Input should be a valid list" in validate): a value of the wrong type reads
+"expected a list ([a, b] or one `- item` per line), not a string ('x')" (``expectation``; the
+alternatives of a union are merged into one such line by ``join_messages``), a choice lists the
+values allowed, a bound names the bound, an IP field gives an example. Pydantic's error types:
+pydantic-core's ``ErrorType`` (python/pydantic_core/core_schema.py).
+
 An unknown field is compared (``difflib``) with the fields the model accepts at that place; on a
 Service, the keys of a Compose file (``volumes``, ``environment``, ``deploy: {replicas: ...}``, ...)
 are answered with the field that does the same here. A value of the wrong type where a group of
@@ -16,9 +23,9 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from reconciler.manifests.errors import shown
+from reconciler.manifests.errors import described, shown
 
-__all__ = ["COMPOSE_HINTS", "error_message"]
+__all__ = ["COMPOSE_HINTS", "error_message", "expectation", "join_messages"]
 
 # Compose keys on a service (docs.docker.com/reference/compose-file/services/) that are spelt
 # differently here, with what to write instead. `deploy` is answered per key (COMPOSE_DEPLOY).
@@ -48,16 +55,59 @@ COMPOSE_DEPLOY = {
 _CLASS_ERRORS = frozenset({"model_type", "model_attributes_type", "dataclass_type", "dataclass_exact_type"})
 
 
-def _type_name(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    return "a number" if isinstance(value, int | float) else type(value).__name__
+# What a type error expected, said with how to write it in YAML.
+_LIST = "a list ([a, b] or one `- item` per line)"
+_EXPECTED = {
+    "string_type": "a string",
+    "dict_type": "a mapping (key: value lines or {key: value})",
+    "list_type": _LIST,
+    "tuple_type": _LIST,
+    "set_type": _LIST,
+    "frozen_set_type": _LIST,
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    **dict.fromkeys(_CLASS_ERRORS, "a mapping of fields"),
+}
+# The ipaddress types: what the field holds, with an example.
+_IP_KINDS = {
+    "address": "an IP address such as 10.0.0.1 or fd00::1",
+    "network": "a network such as 10.20.0.0/16",
+    "interface": "an address with its prefix length such as 10.0.0.5/24",
+}
+
+
+def _ip_kind(kind: str) -> str | None:
+    if kind.startswith(("ip_v4_", "ip_v6_", "ip_any_")):
+        return _IP_KINDS.get(kind.rsplit("_", 1)[1])
+    return None
+
+
+def expectation(error: Any) -> tuple[str, object] | None:
+    """For a type error, (what was expected, the value given); None for any other error."""
+    kind, value = error["type"], error.get("input")
+    if kind in _EXPECTED:
+        return _EXPECTED[kind], value
+    if _ip_kind(kind) is not None and not isinstance(value, str):
+        return "a string", value
+    return None
+
+
+def join_messages(expected: list[str], value: object, others: list[str]) -> str:
+    """One message for a field from the type errors of its union's branches (``expected``, about
+    ``value``) and its other messages: "expected a string or a number, not a list"."""
+    parts = list(dict.fromkeys(others))
+    if expected:
+        text = f"expected {' or '.join(dict.fromkeys(expected))}, not {described(value)}"
+        if "a string" in expected and isinstance(value, int | float):
+            plain = str(value).lower() if isinstance(value, bool) else str(value)
+            text += f": write it in quotes, '{plain}'"
+        parts.insert(0, text)
+    return " or ".join(parts)
 
 
 def _models(annotation: Any) -> list[type[BaseModel]]:
@@ -132,15 +182,38 @@ def _unknown_field(model: type[BaseModel], loc: tuple[int | str, ...], data: Any
 
 def error_message(error: Any, model: type[BaseModel], data: Any) -> str:
     """The message for one pydantic error on a document of ``model`` holding ``data``."""
-    kind, text = error["type"], str(error["msg"])
+    kind, text, ctx, value = error["type"], str(error["msg"]), error.get("ctx") or {}, error.get("input")
     if kind == "extra_forbidden":
         return _unknown_field(model, tuple(error["loc"]), data)
     if kind == "missing":
         return "required field is missing"
     if kind == "string_pattern_mismatch":
-        return f"{shown(error['input'])} does not match the pattern {error['ctx']['pattern']}"
-    if kind in _CLASS_ERRORS:
-        return f"expected a mapping of fields, not {_type_name(error.get('input'))}"
+        return f"{shown(value)} does not match the pattern {ctx['pattern']}"
+    expected = expectation(error)
+    if expected is not None:
+        return join_messages([expected[0]], expected[1], [])
+    ip_kind = _ip_kind(kind)
+    if ip_kind is not None:
+        return f"{shown(value)} is not {ip_kind}"
+    if kind in ("literal_error", "enum"):
+        said = shown(value) if isinstance(value, str | int | float) and value is not True else described(value)
+        return f"{said} is not allowed here: write {ctx['expected']}"
+    bounds = {
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("more than", "gt"),
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("less than", "lt"),
+    }
+    if kind in bounds:
+        said, key = bounds[kind]
+        return f"{shown(value)} is out of range: write a number {said} {ctx[key]}"
+    if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+        bound = ctx.get("min_length", ctx.get("max_length"))
+        said = "at least" if kind.endswith("short") else "at most"
+        unit = "character" if kind.startswith("string") else "item"
+        plural = "" if bound == 1 else "s"
+        count = len(value) if isinstance(value, str | list | tuple | dict) else "?"
+        return f"holds {count} {unit}s: write {said} {bound} {unit}{plural}"
     for prefix in ("Value error, ", "Assertion failed, "):
         if text.startswith(prefix):
             return text[len(prefix) :]

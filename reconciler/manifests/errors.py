@@ -24,6 +24,7 @@ __all__ = [
     "Position",
     "capped",
     "clip",
+    "described",
     "dotted",
     "escape_control",
     "has_control",
@@ -79,6 +80,31 @@ def shown(value: object, limit: int = 80) -> str:
     long value (one 10 KB string behind 2000 YAML aliases would otherwise print 20 MB).
     Re-exported by ``reconciler.manifests.types`` for the models' validators."""
     return clip(repr(value), limit)
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number" if isinstance(value, int | float) else type(value).__name__
+
+
+def described(value: object) -> str:
+    """A value as a message names it: its type, with a plain value shown ("a string ('x')", "null"),
+    for "expected a list, not a string ('x')"."""
+    name = _type_name(value)
+    if isinstance(value, bool):
+        return f"{name} ({str(value).lower()})"
+    if isinstance(value, str | int | float):
+        return f"{name} ({shown(value)})"
+    return name
 
 
 @dataclass(frozen=True, order=True)

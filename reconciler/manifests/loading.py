@@ -20,8 +20,8 @@ from reconciler import API_VERSION
 from reconciler.manifests.cross_checks import check_set
 from reconciler.manifests.discovery import discover, inside
 from reconciler.manifests.engine_limits import MAX_CONFIG_BYTES, content_size_problem
-from reconciler.manifests.error_text import error_message
-from reconciler.manifests.errors import ManifestError, ManifestProblem, Position, capped, clip, dotted, shown
+from reconciler.manifests.error_text import error_message, expectation, join_messages
+from reconciler.manifests.errors import ManifestError, ManifestProblem, Position, capped, clip, described, dotted, shown
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.manifest_set import LoadedManifest, ManifestSet
@@ -146,7 +146,7 @@ def _validate(document: SourceDocument) -> tuple[Resource | None, list[ManifestP
                 document.position(("kind",)),
                 subject,
                 "kind",
-                f"kind must be a string, one of {', '.join(KINDS)} (got {_type_name(kind)})",
+                f"kind must be a string, one of {', '.join(KINDS)} (got {described(kind)})",
             )
         )
         return None, problems
@@ -165,19 +165,14 @@ def _validate(document: SourceDocument) -> tuple[Resource | None, list[ManifestP
     return (resource if not problems else None), problems
 
 
-def _type_name(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    return "a list" if isinstance(value, list) else type(value).__name__
-
-
 def _translate(
     exc: ValidationError, document: SourceDocument, subject: str, model: type[Resource]
 ) -> list[ManifestProblem]:
     """Pydantic errors to positioned problems. Union branches add type names to ``loc`` that are not
     in the document; they are dropped, and the alternatives' messages for one field are joined.
-    A ``types.nested_error`` carries the path of the value it is about below its field."""
-    by_path: dict[FieldPath, list[str]] = {}
+    A ``types.nested_error`` carries the path of the value it is about below its field. The type
+    errors of a union's branches become one "expected A or B, not C" (``error_text.join_messages``)."""
+    by_path: dict[FieldPath, tuple[list[str], list[object], list[str]]] = {}
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
         if loc in (("apiVersion",), ("kind",)):
@@ -185,26 +180,35 @@ def _translate(
         nested = (error.get("ctx") or {}).get(NESTED_PATH)
         if isinstance(nested, tuple):
             loc = (*loc, *nested)
-        path = _data_path(document.data, loc)
-        message = error_message(error, model, document.data)
-        messages = by_path.setdefault(path, [])
-        if message not in messages:
-            messages.append(message)
+        path = _data_path(document.data, loc, keep_last=error["type"] == "missing")
+        expected, values, others = by_path.setdefault(path, ([], [], []))
+        found = expectation(error)
+        if found is not None:
+            expected.append(found[0])
+            values[:] = [found[1]]
+        else:
+            others.append(error_message(error, model, document.data))
     return [
-        ManifestProblem(document.position(path), subject, dotted(path), " or ".join(messages))
-        for path, messages in by_path.items()
+        ManifestProblem(
+            document.position(path),
+            subject,
+            dotted(path),
+            join_messages(expected, values[0] if values else None, others),
+        )
+        for path, (expected, values, others) in by_path.items()
     ]
 
 
-def _data_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
-    """The place in ``data`` that ``loc`` names. A name inside the path that is not a key of the
-    mapping there is a union branch's tag (``NetworkAttachment``) and is left out, so the error
-    points at the field below it; a last name is kept (a missing field, or a branch's tag)."""
+def _data_path(data: Any, loc: tuple[int | str, ...], keep_last: bool = False) -> FieldPath:
+    """The place in ``data`` that ``loc`` names. A name that is not a key of the mapping there is a
+    union branch's tag (``NetworkAttachment``, ``lax-or-strict[...]``, ``float``) and is left out,
+    so the error points at the field it is about; a last name is kept with ``keep_last`` (a
+    missing field)."""
     path: list[str | int] = []
     current: Any = data
     for index, part in enumerate(loc):
         if isinstance(current, dict) and isinstance(part, str):
-            if part in current or index == len(loc) - 1:
+            if part in current or (keep_last and index == len(loc) - 1):
                 path.append(part)
                 current = current.get(part)
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from reconciler.manifests.errors import described
 from reconciler.manifests.traefik_options import (
     ALLOW_EMPTY,
     DEPRECATED,
@@ -87,7 +88,7 @@ def _check(shape: Any, value: Any, path: Path, dotted: str) -> tuple[Path, str] 
             return path, f"{dotted} takes a list, not a mapping"
         return None
     if not _is_scalar(value):
-        return path, f"{dotted} takes a single value"
+        return path, f"{dotted} takes a single value, not {described(value)}"
     return None
 
 

@@ -60,7 +60,8 @@ class TestSyntaxAndEnvelope:
         assert problem_lines(run(tmp_path)) == [f"{f}:6:1: {message}", f"{f}:8:1: {message}"]
 
     @pytest.mark.parametrize(
-        ("kind", "got"), [("[Network]", "a list"), ("{a: 1}", "a mapping"), ("3", "int"), ("true", "bool")]
+        ("kind", "got"),
+        [("[Network]", "a list"), ("{a: 1}", "a mapping"), ("3", "a number (3)"), ("true", "a boolean (true)")],
     )
     def test_kind_that_is_not_a_string(self, tmp_path: Path, kind: str, got: str) -> None:
         f = write(tmp_path, "a.yaml", f"{HEAD}kind: {kind}\nmetadata:\n  name: web\n")

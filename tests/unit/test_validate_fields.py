@@ -42,7 +42,15 @@ class TestFieldValidation:
         lines = problem_lines(run(tmp_path))
         assert len(lines) == 3
         check(lines[0], f, 3, 12, "Network/üü", "metadata.name", "does not match the pattern")
-        check(lines[1], f, 3, 31, "Network/üü", "metadata.labels.a", "Input should be a valid string")
+        check(
+            lines[1],
+            f,
+            3,
+            31,
+            "Network/üü",
+            "metadata.labels.a",
+            "expected a string, not a number (1): write it in quotes, '1'",
+        )
         assert lines[2] == f"{f}:3:38: Network/üü: metadata.x: unknown field"
 
 
@@ -80,7 +88,7 @@ class TestInjection:
     def test_router_id_300(self, tmp_path: Path) -> None:
         f = write(tmp_path, "a.yaml", vip("one", 300, "10.0.0.1/24"))
         assert only_problem(run(tmp_path)) == (
-            f"{f}:8:3: VirtualIP/one: spec.routerId: Input should be less than or equal to 255"
+            f"{f}:8:3: VirtualIP/one: spec.routerId: 300 is out of range: write a number at most 255"
         )
 
     @pytest.mark.parametrize("argument", ["}", "{", "a b", "#x", '"'])

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, JsonValue, field_validator, model_validator
 
-from reconciler.manifests.errors import has_control
+from reconciler.manifests.errors import described, has_control
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.middleware_options import MIDDLEWARE_TYPES, middleware_type_problem, option_problem
 from reconciler.manifests.object_names import SwarmObjectName
@@ -126,14 +126,14 @@ def _bad_option(value: Any, path: tuple[str | int, ...] = ()) -> tuple[tuple[str
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, dict | list):
-                return (*path, index), "lists may hold only plain values"
+                return (*path, index), f"lists may hold only plain values (strings or numbers), not {described(item)}"
             if "," in str(item):
                 return (*path, index), "list items may not contain ','"
             found = _bad_option(item, (*path, index))
             if found is not None:
                 return found
     elif value is None:
-        return path, "null is not a value"
+        return path, "null is not a value: write a value or remove the option"
     elif has_control(str(value)):
         return path, "control characters (newline, tab, ...) are not allowed"
     return None

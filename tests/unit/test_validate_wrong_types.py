@@ -1,0 +1,133 @@
+"""A value of the wrong type anywhere in any kind reads in plain words with what to write instead.
+
+A newcomer fed wrong types to ``validate`` and got pydantic's own words ("Input should be a valid
+list", "Input is not a valid IPv4 address or Input is not a valid IPv6 address") and field paths with
+pydantic's branch tags in them (``spec.ipam.gateway.lax-or-strict[...]``, ``limits.cpus.float``).
+Here every place of every kind's complete document (``FULL`` of the control-character test, which sets
+every field) gets in turn a string, a list, a mapping, a number, a boolean and null, and every mapping
+an unknown field; every problem must be positioned, name a field that is in the document, and use none
+of pydantic's phrases. Then the wording of each error class is pinned.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from reconciler.manifests.errors import ManifestError
+from reconciler.manifests.loading import load_manifests
+from tests.unit.test_validate_control_characters import FULL
+from tests.unit.validation_helpers import ROUTE, SERVICE_WEB, check, only_problem, run, write
+
+WRONG: list[Any] = ["x", [1], {"a": 1}, 3, True, None]
+# pydantic's own words and the type tags of its union branches
+RAW = re.compile(r"Input should|Input is|Field required|valid (string|list|dictionary|integer|number|boolean)|"
+                 r"NoneType|lax-or-strict|function-|\bint\b|\bfloat\b|\bstr\b|\bdict\b")  # fmt: skip
+
+
+def places(data: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    if path:
+        yield path
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from places(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from places(value, (*path, index))
+
+
+def changed(document: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(document)
+    parent: Any = out
+    for part in path[:-1]:
+        parent = parent[part]
+    if value is ADD:
+        parent[path[-1]]["colourScheme"] = 1
+    else:
+        parent[path[-1]] = value
+    return out
+
+
+ADD = object()  # add an unknown field to the mapping at the path
+
+
+def one_per_kind() -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for document in FULL:
+        seen.setdefault(document["kind"], document)
+    return list(seen.values())
+
+
+@pytest.mark.parametrize("document", one_per_kind(), ids=lambda d: d["kind"])
+def test_every_wrong_type_anywhere_reads_plainly(tmp_path: Path, document: dict[str, Any]) -> None:
+    checked = 0
+    for index, path in enumerate(places(document)):
+        for value in [*WRONG, ADD]:
+            target = _value_at(document, path)
+            if value is ADD and not isinstance(target, dict):
+                continue
+            folder = tmp_path / f"{index}-{WRONG.index(value) if value is not ADD else 'add'}"
+            folder.mkdir()
+            (folder / "a.yaml").write_text(yaml.safe_dump(changed(document, path, value), sort_keys=False))
+            try:
+                load_manifests(folder)
+                continue  # some values are right there too (a number for a string of digits, ...)
+            except ManifestError as caught:
+                problems = caught.problems
+            for problem in problems:
+                line = str(problem)
+                assert not RAW.search(problem.message), line
+                assert not RAW.search(problem.field_path), line
+                assert problem.position.line >= 1 and problem.position.column >= 1, line
+                checked += 1
+    assert checked > 50
+
+
+def _value_at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+class TestWording:
+    """file:line:column, the field, and what to write, per error class."""
+
+    @pytest.mark.parametrize(
+        ("field", "text", "column", "message"),
+        [
+            ("args", "  args: --verbose\n", 3,
+             "expected a list ([a, b] or one `- item` per line), not a string ('--verbose')"),
+            ("env", "  env: [A=b]\n", 3, "expected a mapping (key: value lines or {key: value}), not a list"),
+            ("user", "  user: 1000\n", 3, "expected a string, not a number (1000): write it in quotes, '1000'"),
+            ("workdir", "  workdir: [/srv]\n", 3, "expected a string, not a list"),
+            ("replicas", "  replicas: two\n", 3, "expected a whole number, not a string ('two')"),
+            ("mode", "  mode: replicas\n", 3, "'replicas' is not allowed here: write 'replicated' or 'global'"),
+            ("resources.limits.cpus", "  resources: {limits: {cpus: [1]}}\n", 24,
+             "expected a string or a number, not a list"),
+            ("healthcheck", "  healthcheck: 3\n", 3, "expected a mapping of fields, not a number (3)"),
+        ],
+    )  # fmt: skip
+    def test_service_fields(self, tmp_path: Path, field: str, text: str, column: int, message: str) -> None:
+        f = write(tmp_path, "a.yaml", SERVICE_WEB + text)
+        check(only_problem(run(tmp_path)), f, 7, column, "Service/web", f"spec.{field}", message)
+
+    def test_an_ip_field_gives_an_example_and_no_branch_tags(self, tmp_path: Path) -> None:
+        text = "apiVersion: reconciler.swarm/v1alpha1\nkind: Network\nmetadata: {name: n}\nspec:\n"
+        f = write(tmp_path, "a.yaml", text + "  ipam: {subnet: 10.0.0.0/24, gateway: {a: 1}}\n")
+        check(
+            only_problem(run(tmp_path)), f, 5, 31, "Network/n", "spec.ipam.gateway", "expected a string, not a mapping"
+        )
+        f = write(tmp_path, "a.yaml", text + "  ipam: {subnet: ten}\n")
+        check(only_problem(run(tmp_path)), f, 5, 10, "Network/n", "spec.ipam.subnet",
+              "'ten' is not a network such as 10.20.0.0/16")  # fmt: skip
+
+    def test_a_route_tls_union_reads_as_one_expectation(self, tmp_path: Path) -> None:
+        f = write(tmp_path, "a.yaml", ROUTE + "  tls: yes please\n")
+        check(only_problem(run(tmp_path)), f, 8, 3, "Route/web", "spec.tls",
+              "expected true or false or a mapping of fields, not a string ('yes please')")  # fmt: skip
