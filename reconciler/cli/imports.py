@@ -12,6 +12,11 @@ __all__ = ["import_group"]
 # name → (module, attribute, one-line help)
 IMPORTERS: dict[str, tuple[str, str, str]] = {
     "swarm": ("reconciler.cli.import_swarm", "swarm", "Live services, networks, configs, secrets to manifests."),
+    "compose": (
+        "reconciler.cli.import_compose",
+        "compose",
+        "Compose files (as docker stack deploy reads them) to manifests.",
+    ),
 }
 
 

@@ -1,0 +1,78 @@
+"""``reconciler import compose FILE... [--stack NAME] [--out DIR]``: compose files to manifests
+(a command of the ``import`` group, ``cli.imports``).
+
+Exit 0: everything was carried over; 1: something could not be expressed (each listed on stderr as
+``file:line:column: subject: key: reason``; the rest is still written); 2: the files cannot be read
+as compose (``file:line:column: message``) or the output cannot be written. Without ``--out`` the
+manifests go to stdout as one YAML stream; with it, one file per manifest (``service-web.yaml``)
+and config/secret files below ``files/``. ``-o json`` prints ``{manifests, findings, written}``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from reconciler.cli.context import EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, settings
+from reconciler.cli.global_options import add_global_options
+from reconciler.cli.views import print_json
+
+__all__ = ["compose"]
+
+
+@click.command("compose")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str, dir_okay=False))
+@click.option("--stack", help="The stack name given to docker stack deploy: manifests get metadata.namespace.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write one file per manifest here (default: stdout).",
+)
+@click.pass_context
+def compose(ctx: click.Context, files: tuple[str, ...], stack: str | None, out: Path | None) -> None:
+    """Compose FILES, merged in order, to manifests; Traefik deploy.labels to Routes and Middlewares."""
+    from reconciler.importing.compose_import import import_compose, write_copies
+    from reconciler.importing.compose_loading import ComposeError
+    from reconciler.importing.yaml_emit import dump_documents, write_documents
+
+    output = settings(ctx).output
+    try:
+        result = import_compose(list(files), stack, out)
+    except ComposeError as exc:
+        click.echo(f"reconciler: {exc}", err=True)
+        ctx.exit(EXIT_ERROR)
+    written: list[str] = []
+    if out is not None:
+        try:
+            written = [str(p) for p in write_documents(result.documents, out)]
+            write_copies(result, out)
+        except OSError as exc:
+            click.echo(f"reconciler: cannot write {exc.filename or out}: {exc.strerror or exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+    if output == "json":
+        print_json(
+            {
+                "manifests": result.documents,
+                "findings": [
+                    {"where": f.where, "subject": f.subject, "key": f.key, "reason": f.reason, "severity": f.severity}
+                    for f in result.findings
+                ],
+                "written": written,
+            }
+        )
+    else:
+        if out is None:
+            click.echo(dump_documents(result.documents), nl=False)
+        else:
+            click.echo(f"wrote {len(written)} manifests to {out}", err=True)
+        for name in result.unset:
+            click.echo(f"reconciler: warning: variable {name} is not set: it became an empty string", err=True)
+        for finding in result.findings:
+            click.echo(finding.text(), err=True)
+        if result.lost:
+            click.echo(f"{len(result.lost)} thing(s) could not be expressed as manifests (listed above)", err=True)
+    ctx.exit(EXIT_PROBLEMS if result.lost else EXIT_OK)
+
+
+add_global_options(compose)

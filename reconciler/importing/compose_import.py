@@ -1,0 +1,110 @@
+"""``import compose``: compose files to manifest documents, with every finding.
+
+Order: load and merge (``compose_loading``), then networks, volumes, configs and secrets
+(``compose_objects``) so that services can refer to them, then services with their Traefik
+labels (``compose_service``). With ``stack``, manifests carry ``metadata.namespace: <stack>`` when
+the manifest model has namespaces (Swarm names ``<stack>_<name>``, as ``docker stack deploy``
+gives them); the network labels may then name stack networks ``<stack>_<key>``. Every document is
+finally checked with its kind's model; one the model refuses is a finding, never written.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from reconciler.importing.compose_loading import load_compose
+from reconciler.importing.compose_objects import convert_configs, convert_networks, convert_volumes
+from reconciler.importing.compose_service import convert_service
+from reconciler.importing.conversion import Context
+from reconciler.importing.findings import Finding
+from reconciler.importing.yaml_emit import sorted_documents
+from reconciler.manifests.registry import KINDS
+from reconciler.manifests.types import Metadata
+
+__all__ = ["ComposeImport", "import_compose", "write_copies"]
+
+_HAS_NAMESPACE = "namespace" in Metadata.model_fields
+
+
+@dataclass
+class ComposeImport:
+    documents: list[dict[str, Any]]
+    findings: list[Finding]
+    copies: list[tuple[Path, str]]  # files to copy below the output folder
+    unset: list[str]  # variables used without a value
+
+    @property
+    def lost(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "lost"]
+
+
+def _check(ctx: Context) -> list[dict[str, Any]]:
+    kept: list[dict[str, Any]] = []
+    for document in ctx.documents:
+        try:
+            KINDS[document["kind"]].model_validate(document)
+        except ValidationError as exc:
+            kind, name = document["kind"], document["metadata"]["name"]
+            for error in exc.errors()[:3]:
+                where = ".".join(str(p) for p in error["loc"])
+                ctx.findings.append(
+                    Finding(
+                        ctx.project.where(()),
+                        f"{kind} {name}",
+                        where or "-",
+                        f"the manifest is refused: {error['msg']}",
+                    )
+                )
+            continue
+        kept.append({**document, "spec": _in_field_order(document["kind"], document["spec"])})
+    return kept
+
+
+def _in_field_order(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec's keys in the order its model declares them (as the kind's docs list them)."""
+    model = KINDS[kind].model_fields["spec"].annotation
+    fields = getattr(model, "model_fields", {})
+    order = {info.alias or name: index for index, (name, info) in enumerate(fields.items())}
+    return dict(sorted(spec.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+def import_compose(
+    paths: Sequence[str], stack: str | None = None, out: Path | None = None, environ: Mapping[str, str] | None = None
+) -> ComposeImport:
+    """Raises ``ComposeError`` when the files cannot be read as compose."""
+    project = load_compose(paths, environ)
+    namespace = stack if _HAS_NAMESPACE else None
+    ctx = Context(project, namespace, stack, out)
+    if stack is not None and not _HAS_NAMESPACE:
+        ctx.lost(
+            (), "stack", "--stack", "manifests have no metadata.namespace yet: Swarm names will not be <stack>_<name>"
+        )
+    for section in ("version", "name"):
+        if section in project.data:
+            ctx.ignored((section,), "file", section, "carries no meaning for Swarm")
+    for section in project.data:
+        if section not in {"version", "name", "services", "networks", "volumes", "configs", "secrets"} and not str(
+            section
+        ).startswith("x-"):
+            ctx.lost((section,), "file", section, "no manifest kind says this")
+    convert_networks(ctx)
+    convert_volumes(ctx)
+    convert_configs(ctx, "configs")
+    convert_configs(ctx, "secrets")
+    for key, data in (project.data.get("services") or {}).items():
+        convert_service(ctx, key, data)
+    documents = sorted_documents(_check(ctx))
+    return ComposeImport(documents, ctx.findings, ctx.copies, sorted(project.unset))
+
+
+def write_copies(result: ComposeImport, out: Path) -> None:
+    for source, relative in result.copies:
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)

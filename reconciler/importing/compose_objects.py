@@ -1,0 +1,209 @@
+"""Top-level compose ``networks``, ``volumes``, ``configs`` and ``secrets`` to manifests.
+
+- networks (docker-cli ``convert.Networks``): ``driver: overlay`` (or none: stack deploy's default)
+  → ``Network`` with ``attachable``, ``internal``, ``driver_opts.encrypted`` (any value, as the
+  overlay driver reads its presence) → ``encrypted``, ``ipam.config[0]`` subnet/gateway/ip_range,
+  ``labels``; ``external: true`` → a ``Network`` with ``external: true`` named by the real network
+  (``name:`` or the key), which Services and Routes then name.
+- volumes: ``driver_opts`` ``type: nfs``/``nfs4``, ``o: addr=H,nfsvers=V,rest``, ``device: :/path``
+  → ``Volume.nfs`` {server, path, version, options}; any other driver → ``driver`` +
+  ``driverOptions``; ``labels``. An external volume has no ``Volume`` form.
+- configs/secrets: ``file:`` → the file is copied to ``files/`` under ``--out`` (a manifest's
+  ``file:`` is relative to its folder) or, printing to stdout, referred to relative to the current
+  folder; ``external: true`` → ``external: true`` under the real name; ``template_driver: golang`` →
+  ``template: golang``; a config's ``content:`` → ``data:``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from reconciler.importing.conversion import Context, as_bool
+
+__all__ = ["convert_configs", "convert_networks", "convert_volumes"]
+
+
+def _external_name(key: str, value: dict[str, Any]) -> str:
+    external = value.get("external")
+    if isinstance(external, dict) and external.get("name"):  # 3.x's external.name
+        return str(external["name"])
+    return str(value.get("name") or key)
+
+
+def convert_networks(ctx: Context) -> None:
+    for key, value in (ctx.project.data.get("networks") or {}).items():
+        value = value or {}
+        path: tuple[str | int, ...] = ("networks", key)
+        subject = f"network {key}"
+        if value.get("external"):
+            real = _external_name(key, value)
+            ctx.networks[key] = real
+            ctx.add("Network", real, {"external": True})
+            ctx.leftovers(path, subject, value, {"external", "name"})
+            continue
+        name = ctx.claim("Network", key, path, subject)
+        if name is None:
+            continue
+        ctx.networks[key] = name
+        spec: dict[str, Any] = {}
+        used = {"driver", "attachable", "internal", "driver_opts", "ipam", "labels"}
+        if value.get("driver", "overlay") != "overlay":
+            ctx.lost((*path, "driver"), subject, "driver", f"{value['driver']!r}: a Network is an overlay network")
+        if as_bool(value.get("attachable")):
+            spec["attachable"] = True
+        if as_bool(value.get("internal")):
+            spec["internal"] = True
+        options = dict(value.get("driver_opts") or {})
+        if "encrypted" in options:
+            spec["encrypted"] = True
+            del options["encrypted"]
+        for option in options:
+            ctx.lost((*path, "driver_opts", option), subject, f"driver_opts.{option}", "no Network field says this")
+        ipam = value.get("ipam") or {}
+        if ipam:
+            _ipam(ctx, path, subject, ipam, spec)
+        if value.get("labels"):
+            spec["labels"] = _labels(value["labels"])
+        if value.get("name"):
+            ctx.lost((*path, "name"), subject, "name", "a managed Network is named by its manifest (and namespace)")
+        ctx.leftovers(path, subject, value, used | {"name"})
+        ctx.add("Network", name, spec)
+
+
+def _labels(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+    return {str(item).partition("=")[0]: str(item).partition("=")[2] for item in value}
+
+
+def _ipam(ctx: Context, path: tuple[str | int, ...], subject: str, ipam: dict[str, Any], spec: dict[str, Any]) -> None:
+    pools = ipam.get("config") or []
+    if ipam.get("driver", "default") != "default" or ipam.get("options"):
+        ctx.lost((*path, "ipam"), subject, "ipam.driver/options", "a Network uses the default IPAM driver")
+    if len(pools) > 1:
+        ctx.lost((*path, "ipam", "config", 1), subject, "ipam.config", "a Network has one address pool")
+    if pools:
+        pool = pools[0]
+        spec["ipam"] = {
+            field: str(pool[key])
+            for key, field in (("subnet", "subnet"), ("gateway", "gateway"), ("ip_range", "ipRange"))
+            if pool.get(key)
+        }
+        for key in pool:
+            if key not in {"subnet", "gateway", "ip_range"}:
+                ctx.lost((*path, "ipam", "config", 0, key), subject, f"ipam.config.{key}", "no Ipam field says this")
+
+
+def _nfs(options: dict[str, Any]) -> dict[str, Any] | None:
+    """``Volume.nfs`` from local-driver NFS options, or None when they are not that shape."""
+    if str(options.get("type", "")).lower() not in {"nfs", "nfs4"} or not str(options.get("device", "")).startswith(
+        ":"
+    ):
+        return None
+    if set(options) - {"type", "o", "device"}:
+        return None
+    server, version, rest = None, None, []
+    for item in str(options.get("o", "")).split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "addr":
+            server = value
+        elif key in {"nfsvers", "vers"}:
+            version = value
+        elif item.strip():
+            rest.append(item.strip())
+    if server is None:
+        return None
+    nfs: dict[str, Any] = {"server": server, "path": str(options["device"])[1:]}
+    if version is None and str(options["type"]).lower() == "nfs4":
+        version = "4"
+    if version is not None:
+        nfs["version"] = version
+    if rest:
+        nfs["options"] = rest
+    return nfs
+
+
+def convert_volumes(ctx: Context) -> None:
+    for key, value in (ctx.project.data.get("volumes") or {}).items():
+        value = value or {}
+        path: tuple[str | int, ...] = ("volumes", key)
+        subject = f"volume {key}"
+        if value.get("external"):
+            ctx.lost((*path, "external"), subject, "external", "a Volume is defined by its driver options, not by name")
+            continue
+        name = ctx.claim("Volume", key, path, subject)
+        if name is None:
+            continue
+        ctx.volumes[key] = name
+        spec: dict[str, Any] = {}
+        driver = str(value.get("driver") or "local")
+        options = {str(k): str(v) for k, v in (value.get("driver_opts") or {}).items()}
+        nfs = _nfs(options) if driver == "local" else None
+        if nfs is not None:
+            spec["nfs"] = nfs
+        elif options or driver != "local":
+            spec["driver"] = driver
+            if options:
+                spec["driverOptions"] = options
+        if value.get("labels"):
+            spec["labels"] = _labels(value["labels"])
+        if value.get("name"):
+            ctx.lost(
+                (*path, "name"), subject, "name", "a Volume's Docker name is its manifest name and an options hash"
+            )
+        ctx.leftovers(path, subject, value, {"driver", "driver_opts", "labels", "name"})
+        ctx.add("Volume", name, spec)
+
+
+def _copy_target(ctx: Context, kind: str, name: str, source: Path) -> str:
+    if ctx.out is None:
+        return os.path.relpath(source.resolve(), Path.cwd())
+    relative = f"files/{kind.lower()}s/{name}{source.suffix}"
+    ctx.copies.append((source, relative))
+    return relative
+
+
+def convert_configs(ctx: Context, section: str) -> None:
+    """``section`` is ``configs`` or ``secrets``."""
+    kind = "Config" if section == "configs" else "Secret"
+    known = ctx.configs if section == "configs" else ctx.secrets
+    for key, value in (ctx.project.data.get(section) or {}).items():
+        value = value or {}
+        path: tuple[str | int, ...] = (section, key)
+        subject = f"{kind.lower()} {key}"
+        if value.get("external"):
+            real = _external_name(key, value)
+            known[key] = real
+            ctx.add(kind, real, {"external": True})
+            ctx.leftovers(path, subject, value, {"external", "name"})
+            continue
+        name = ctx.claim(kind, key, path, subject)
+        if name is None:
+            continue
+        spec: dict[str, Any] = {}
+        if value.get("file"):
+            source = ctx.project.folder / str(value["file"])
+            if not source.is_file():
+                ctx.lost((*path, "file"), subject, "file", f"{source} does not exist")
+                continue
+            spec["file"] = _copy_target(ctx, kind, name, source)
+        elif kind == "Config" and "content" in value:
+            spec["data"] = str(value["content"])
+        else:
+            ctx.lost(
+                path, subject, "source", "only `file:` (or a config's `content:`) or `external: true` can be imported"
+            )
+            continue
+        known[key] = name
+        if value.get("template_driver") == "golang":
+            spec["template"] = "golang"
+        elif value.get("template_driver"):
+            ctx.lost((*path, "template_driver"), subject, "template_driver", "only the golang template driver exists")
+        if value.get("labels"):
+            spec["labels"] = _labels(value["labels"])
+        if value.get("name"):
+            ctx.lost((*path, "name"), subject, "name", f"a {kind}'s Swarm name is its manifest name and a content hash")
+        ctx.leftovers(path, subject, value, {"file", "content", "template_driver", "labels", "name"})
+        ctx.add(kind, name, spec)

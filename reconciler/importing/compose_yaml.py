@@ -1,0 +1,113 @@
+"""One compose file's text to plain data that remembers the line and column of every value.
+
+Compose files are read as ``docker stack deploy`` reads them (docker-cli ``loader.ParseYAML``,
+go-yaml v3): YAML 1.2's core schema, so ``yes``/``no``/``on``/``off`` stay strings and ``22:22`` is
+not a base-60 number (PyYAML's YAML 1.1 would turn both); no timestamps; merge keys (``<<: *base``,
+common with ``x-`` anchors) are honoured; the top level must be a mapping. Used by
+``compose_loading``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = ["ComposeFile", "ComposeYamlError", "Path", "parse_compose_yaml"]
+
+Path = tuple[str | int, ...]
+
+
+class ComposeYamlError(ValueError):
+    def __init__(self, file: str, line: int, column: int, message: str) -> None:
+        super().__init__(f"{file}:{line}:{column}: {message}")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core-schema scalars only."""
+
+
+_Loader.yaml_implicit_resolvers = {}
+for tag, pattern, first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+):
+    _Loader.add_implicit_resolver(tag, re.compile(pattern), list(first))
+
+
+def _int(loader: _Loader, node: ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    return int(text, 0) if text.startswith("0x") else int(text, 10)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _int)
+
+
+@dataclass(frozen=True)
+class ComposeFile:
+    """A parsed compose file: its path as given, its folder, the data and each value's position."""
+
+    file: str
+    data: dict[str, Any]
+    positions: dict[Path, tuple[int, int]] = field(repr=False)
+
+    def where(self, path: Path) -> tuple[int, int] | None:
+        """The line and column of ``path`` or of its nearest parent present in this file; None if
+        not even the first key of ``path`` is in this file."""
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.positions:
+                return self.positions[path[:end]]
+        return None
+
+    def has(self, path: Path) -> bool:
+        return path in self.positions
+
+
+def _build(loader: _Loader, node: Node, path: Path, positions: dict[Path, tuple[int, int]]) -> Any:
+    positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, MappingNode):
+        loader.flatten_mapping(node)  # merge keys, as SafeConstructor does
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            text = str(key) if not isinstance(key, bool) else str(key).lower()
+            result[text] = _build(loader, value_node, (*path, text), positions)
+        return result
+    if isinstance(node, SequenceNode):
+        return [_build(loader, item, (*path, index), positions) for index, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def parse_compose_yaml(text: str, file: str) -> ComposeFile:
+    """Parse one compose file; ``ComposeYamlError`` (with file:line:column) when it is not YAML or
+    its top level is not a mapping."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise ComposeYamlError(file, 1, 1, "the file is empty: a compose file is a mapping with services")
+        if not isinstance(root, MappingNode):
+            mark = root.start_mark
+            raise ComposeYamlError(file, mark.line + 1, mark.column + 1, "the top level must be a mapping")
+        positions: dict[Path, tuple[int, int]] = {}
+        data = _build(loader, root, (), positions)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        raise ComposeYamlError(file, line, column, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ComposeYamlError(file, 1, 1, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    return ComposeFile(file, data, positions)

@@ -1,0 +1,98 @@
+"""State shared by the compose converters: the project, the manifests made so far, name tables and
+findings, plus the value casts compose needs (interpolated numbers and booleans arrive as strings;
+the compose-spec schema allows both). Used by ``compose_objects``, ``compose_service`` and
+``compose_import``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler import API_VERSION
+from reconciler.importing.compose_loading import ComposeProject
+from reconciler.importing.findings import Finding
+from reconciler.importing.names import NameTable
+
+__all__ = ["Context", "as_bool", "as_int"]
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def as_bool(value: Any) -> bool:
+    return value is True or str(value).strip().lower() == "true"
+
+
+@dataclass
+class Context:
+    project: ComposeProject
+    stack: str | None  # metadata.namespace, when the manifests have namespaces
+    stack_prefix: str | None  # --stack as given: Swarm names `<stack>_<key>` in labels
+    out: Path | None  # the output folder (None: stdout)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    copies: list[tuple[Path, str]] = field(default_factory=list)  # (source file, path below out)
+    tables: dict[str, NameTable] = field(default_factory=dict)
+    # compose key -> what a Service refers to it by (manifest name, or an external object's name)
+    networks: dict[str, str] = field(default_factory=dict)
+    volumes: dict[str, str] = field(default_factory=dict)
+    configs: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    def lost(self, path: Iterable[str | int], subject: str, key: str, reason: str) -> None:
+        self.findings.append(Finding(self.project.where(tuple(path)), subject, key, reason))
+
+    def ignored(self, path: Iterable[str | int], subject: str, key: str, reason: str) -> None:
+        self.findings.append(Finding(self.project.where(tuple(path)), subject, key, reason, "ignored"))
+
+    def claim(self, kind: str, source: str, path: tuple[str | int, ...], subject: str) -> str | None:
+        """The manifest name for compose name ``source``; a finding when it is empty or collides."""
+        table = self.tables.setdefault(kind, NameTable(kind))
+        name = table.claim(source)
+        if name is None:
+            other = next((c for c in table.collisions if c[0] == source), None)
+            reason = (
+                f"its manifest name {other[2]!r} is also that of {other[1]!r}: rename one"
+                if other
+                else "has no letter or digit to make a manifest name of"
+            )
+            self.lost(path, subject, "name", reason)
+        return name
+
+    def add(self, kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """A manifest; an external object keeps its own Swarm name, so it gets no namespace."""
+        metadata: dict[str, Any] = {"name": name}
+        if self.stack is not None and not spec.get("external"):
+            metadata["namespace"] = self.stack
+        document = {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
+        self.documents.append(document)
+        return document
+
+    def add_traefik(self, document: dict[str, Any], subject: str, path: tuple[str | int, ...]) -> None:
+        """A Route or Middleware from labels; one of the same kind and name made from another
+        service's labels must be the same (Traefik's providers share one namespace per kind)."""
+        kind, name = document["kind"], document["metadata"]["name"]
+        same = next((d for d in self.documents if d["kind"] == kind and d["metadata"]["name"] == name), None)
+        if same is None:
+            self.add(kind, name, document["spec"])
+        elif same["spec"] != document["spec"]:
+            self.lost(path, subject, f"{kind} {name}", "defined differently by the labels of another service")
+
+    def leftovers(self, path: tuple[str | int, ...], subject: str, data: dict[str, Any], used: set[str]) -> None:
+        """Every key of ``data`` not in ``used`` is reported as not expressible."""
+        for key in data:
+            if key not in used and not str(key).startswith("x-"):
+                self.lost(
+                    (*path, key), subject, ".".join(str(p) for p in (*path[2:], key)), "no manifest field says this"
+                )

@@ -1,0 +1,26 @@
+"""What an import could not carry over, by name and place: ``file:line:column: subject: key: reason``.
+
+``lost`` findings are compose keys or labels whose effect no manifest field can say (``import
+compose`` exits 1); ``ignored`` ones are keys ``docker stack deploy`` ignores as well (docker-cli
+``types.UnsupportedProperties`` and ``DeprecatedProperties``), listed so nothing disappears unseen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Finding"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    where: str  # file:line:column
+    subject: str  # "service wordpress", "network backend", ...
+    key: str  # the compose key path or label, e.g. deploy.resources.limits.pids
+    reason: str
+    severity: Literal["lost", "ignored"] = "lost"
+
+    def text(self) -> str:
+        tag = "" if self.severity == "lost" else " (ignored by docker stack deploy too)"
+        return f"{self.where}: {self.subject}: {self.key}: {self.reason}{tag}"
