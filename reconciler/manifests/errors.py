@@ -17,6 +17,7 @@ __all__ = [
     "FILE_NOTE",
     "MAX_PROBLEMS",
     "MAX_PROBLEMS_PER_RUN",
+    "NESTED_MORE",
     "RUN_NOTE",
     "ManifestError",
     "ManifestProblem",
@@ -31,6 +32,10 @@ __all__ = [
     "shown",
 ]
 
+# Context key of a pydantic error that carries further problems of the same validator, as
+# ((path below the field, reason), ...): the loader reports each at its own place
+# (e.g. every unknown option of a Middleware, not only the first).
+NESTED_MORE = "nested_more"
 MAX_PROBLEMS = 20  # per file: past that, one more line says how many were left out
 MAX_PROBLEMS_PER_RUN = 200  # per run, except that every file with problems keeps its first one
 FILE_NOTE = 1  # ManifestProblem.note: "... and N more problems in this file", after the file's problems

@@ -21,7 +21,17 @@ from reconciler.manifests.cross_checks import check_set
 from reconciler.manifests.discovery import discover, inside
 from reconciler.manifests.engine_limits import MAX_CONFIG_BYTES, content_size_problem
 from reconciler.manifests.error_text import error_message, expectation, join_messages
-from reconciler.manifests.errors import ManifestError, ManifestProblem, Position, capped, clip, described, dotted, shown
+from reconciler.manifests.errors import (
+    NESTED_MORE,
+    ManifestError,
+    ManifestProblem,
+    Position,
+    capped,
+    clip,
+    described,
+    dotted,
+    shown,
+)
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.manifest_set import LoadedManifest, ManifestSet
@@ -116,8 +126,11 @@ def _subject(data: dict[str, Any]) -> str:
     kind = data.get("kind")
     metadata = data.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
     kind_text = kind if isinstance(kind, str) and kind.isidentifier() and len(kind) <= 40 else "-"
     # The name is not validated yet: cut it (the field's own problem says why it is wrong).
+    if isinstance(namespace, str) and namespace and isinstance(name, str) and name:
+        return f"{kind_text}/{clip(namespace, 80)}/{clip(name, 80)}"
     return f"{kind_text}/{clip(name, 80)}" if isinstance(name, str) and name else kind_text
 
 
@@ -178,6 +191,8 @@ def _translate(
         if loc in (("apiVersion",), ("kind",)):
             continue  # a wrong or missing apiVersion or kind is already reported, in plain words
         nested = (error.get("ctx") or {}).get(NESTED_PATH)
+        more = (error.get("ctx") or {}).get(NESTED_MORE, ())
+        field_loc = loc
         if isinstance(nested, tuple):
             loc = (*loc, *nested)
         path = _data_path(document.data, loc, keep_last=error["type"] == "missing")
@@ -188,6 +203,8 @@ def _translate(
             values[:] = [found[1]]
         else:
             others.append(error_message(error, model, document.data))
+        for more_path, reason in more:  # the same validator's further problems, each at its place
+            by_path.setdefault(_data_path(document.data, (*field_loc, *more_path)), ([], [], []))[2].append(reason)
     return [
         ManifestProblem(
             document.position(path),

@@ -24,7 +24,7 @@ from reconciler.manifests.traefik_options import (
     TRAEFIK_VERSION,
 )
 
-__all__ = ["MIDDLEWARE_TYPES", "deprecated_options", "middleware_type_problem", "option_problem"]
+__all__ = ["MIDDLEWARE_TYPES", "deprecated_options", "middleware_type_problem", "option_problems"]
 
 # Middleware types labels can configure, deprecated ones (ipWhiteList) left out.
 MIDDLEWARE_TYPES: tuple[str, ...] = tuple(sorted(name for name in OPTIONS if name not in DEPRECATED))
@@ -56,48 +56,54 @@ def _is_scalar(value: object) -> bool:
     return not isinstance(value, dict | list)
 
 
-def _check(shape: Any, value: Any, path: Path, dotted: str) -> tuple[Path, str] | None:
+def _check(shape: Any, value: Any, path: Path, dotted: str) -> list[tuple[Path, str]]:
+    """Every option below ``value`` that Traefik would refuse or ignore (all of them, so that one
+    run names every unknown option, not only the first)."""
     if isinstance(shape, dict):
         if value is True and dotted in ALLOW_EMPTY:
-            return None  # `true` enables it with Traefik's defaults
+            return []  # `true` enables it with Traefik's defaults
         if not isinstance(value, dict):
-            return path, f"{dotted} takes options ({', '.join(sorted(shape))}), not a single value"
+            return [(path, f"{dotted} takes options ({', '.join(sorted(shape))}), not a single value")]
+        found: list[tuple[Path, str]] = []
         for key, item in value.items():
             name = _canonical(str(key), shape)
             if name is None:
                 close = difflib.get_close_matches(str(key).lower(), [n.lower() for n in shape], n=1, cutoff=0.6)
                 suggestion = _canonical(close[0], shape) if close else None
                 hint = f": did you mean {suggestion}?" if suggestion else f" (options: {', '.join(sorted(shape))})"
-                return (*path, key), (
-                    f"Traefik {TRAEFIK_VERSION} has no option {key!r} in {dotted}{hint}; Traefik would refuse "
-                    "every label of the service and its routes would answer 404"
+                found.append(
+                    (
+                        (*path, key),
+                        f"Traefik {TRAEFIK_VERSION} has no option {key!r} in {dotted}{hint}; Traefik would refuse "
+                        "every label of the service and its routes would answer 404",
+                    )
                 )
+                continue
             here = f"{dotted}.{name}"
             if here in REMOVED_IN_V3:
-                return (*path, key), f"{name} was removed in Traefik v3 and does nothing: {DEPRECATED[here]}"
-            found = _check(shape[name], item, (*path, key), here)
-            if found is not None:
-                return found
-        return None
+                found.append(((*path, key), f"{name} was removed in Traefik v3 and does nothing: {DEPRECATED[here]}"))
+                continue
+            found += _check(shape[name], item, (*path, key), here)
+        return found
     if shape == "map":
         if not isinstance(value, dict) or not all(_is_scalar(v) for v in value.values()):
-            return path, f"{dotted} takes a mapping of names to values"
-        return None
+            return [(path, f"{dotted} takes a mapping of names to values")]
+        return []
     if shape == "list":
         if isinstance(value, dict):
-            return path, f"{dotted} takes a list, not a mapping"
-        return None
+            return [(path, f"{dotted} takes a list, not a mapping")]
+        return []
     if not _is_scalar(value):
-        return path, f"{dotted} takes a single value, not {described(value)}"
-    return None
+        return [(path, f"{dotted} takes a single value, not {described(value)}")]
+    return []
 
 
-def option_problem(middleware_type: str, options: dict[str, Any]) -> tuple[Path, str] | None:
-    """The first option of a ``middleware_type`` middleware that Traefik would refuse or ignore, as
-    (path below ``options``, reason), or None."""
+def option_problems(middleware_type: str, options: dict[str, Any]) -> list[tuple[Path, str]]:
+    """Every option of a ``middleware_type`` middleware that Traefik would refuse or ignore, as
+    (path below ``options``, reason), in the order written."""
     shape = OPTIONS.get(middleware_type)
     if shape is None:
-        return None  # the type itself is refused elsewhere
+        return []  # the type itself is refused elsewhere
     return _check(shape, options, (), middleware_type)
 
 

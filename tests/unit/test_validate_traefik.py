@@ -15,7 +15,7 @@ from reconciler.manifests import traefik_options
 from reconciler.manifests.kinds.service import Service
 from reconciler.manifests.loading import load_manifests
 from reconciler.render.service_spec import service_spec
-from tests.unit.validation_helpers import HEAD, SERVICE_WEB, check, only_problem, run, write
+from tests.unit.validation_helpers import HEAD, SERVICE_WEB, check, only_problem, problem_lines, run, write
 
 
 def middleware(name: str, type_: str, options: str = "") -> str:
@@ -197,3 +197,23 @@ class TestWildcardHosts:
         app = route("[]", "[app.example.org]", name="app", extra="  priority: 100\n")
         write(tmp_path, "a.yaml", "---\n".join([SERVICE_WEB, wild, app]))
         assert "warning" not in run(tmp_path).stderr
+
+
+def test_every_unknown_middleware_option_is_reported_in_one_run(tmp_path: Path) -> None:
+    """A newcomer fixed one unknown option per run: all of them, and the options that cannot become
+    a label, are reported at once, each at its own line."""
+    f = write(
+        tmp_path,
+        "a.yaml",
+        f"{HEAD}kind: Middleware\nmetadata:\n  name: m\nspec:\n  type: headers\n  options:\n"
+        "    stsSecond: 1\n    frameDenyy: true\n    colour: blue\n    customRequestHeaders: {X-A: null}\n",
+    )
+    lines = problem_lines(run(tmp_path))
+    assert len(lines) == 4, lines
+    version = traefik_options.TRAEFIK_VERSION
+    check(lines[0], f, 8, 5, "Middleware/m", "spec.options.stsSecond", f"Traefik {version} has no option 'stsSecond'",
+          "did you mean stsSeconds?")  # fmt: skip
+    check(lines[1], f, 9, 5, "Middleware/m", "spec.options.frameDenyy", "did you mean frameDeny?")
+    check(lines[2], f, 10, 5, "Middleware/m", "spec.options.colour", "has no option 'colour' in headers")
+    check(lines[3], f, 11, 28, "Middleware/m", "spec.options.customRequestHeaders.X-A",
+          "null is not a value: write a value or remove the option")  # fmt: skip

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, JsonValue, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, JsonValue, model_validator
+from pydantic_core import PydanticCustomError
 
-from reconciler.manifests.errors import described, has_control
+from reconciler.manifests.errors import NESTED_MORE, described, has_control
 from reconciler.manifests.kinds.base import Reference, Resource
-from reconciler.manifests.middleware_options import MIDDLEWARE_TYPES, middleware_type_problem, option_problem
+from reconciler.manifests.middleware_options import MIDDLEWARE_TYPES, middleware_type_problem, option_problems
 from reconciler.manifests.object_names import SwarmObjectName
 from reconciler.manifests.types import Spec, matching, nested_error, shown
 
@@ -113,30 +114,45 @@ class Route(Resource):
         return refs
 
 
-def _bad_option(value: Any, path: tuple[str | int, ...] = ()) -> tuple[tuple[str | int, ...], str] | None:
-    """The first option that cannot become a label, as (path below ``options``, reason), or None.
-    Options become label keys (``a.b.c``) and values; lists are comma-joined by Traefik."""
+def _bad_options(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every option that cannot become a label, as (path below ``options``, reason). Options become
+    label keys (``a.b.c``) and values; lists are comma-joined by Traefik."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str) or not _OPTION_KEY.fullmatch(key):
-                return (*path, str(key)), f"{shown(key)} is not an option name (letters, digits, '_' and '-')"
-            found = _bad_option(item, (*path, key))
-            if found is not None:
-                return found
+                found.append(((*path, str(key)), f"{shown(key)} is not an option name (letters, digits, '_' and '-')"))
+            else:
+                found += _bad_options(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, dict | list):
-                return (*path, index), f"lists may hold only plain values (strings or numbers), not {described(item)}"
-            if "," in str(item):
-                return (*path, index), "list items may not contain ','"
-            found = _bad_option(item, (*path, index))
-            if found is not None:
-                return found
+                found.append(
+                    ((*path, index), f"lists may hold only plain values (strings or numbers), not {described(item)}")
+                )
+            elif "," in str(item):
+                found.append(((*path, index), "list items may not contain ','"))
+            else:
+                found += _bad_options(item, (*path, index))
     elif value is None:
-        return path, "null is not a value: write a value or remove the option"
+        found.append((path, "null is not a value: write a value or remove the option"))
     elif has_control(str(value)):
-        return path, "control characters (newline, tab, ...) are not allowed"
-    return None
+        found.append((path, "control characters (newline, tab, ...) are not allowed"))
+    return found
+
+
+def _raise_all(found: list[tuple[tuple[str | int, ...], str]], below: tuple[str | int, ...] = ()) -> None:
+    """Raise one error for all of ``found``: the first as a ``nested_error``, the others carried
+    in its context under ``NESTED_MORE`` (the loader reports each at its own place)."""
+    if not found:
+        return
+    (path, reason), *more = found
+    error = nested_error((*below, *path), reason)
+    raise PydanticCustomError(
+        error.type,
+        error.message_template,
+        {**(error.context or {}), NESTED_MORE: tuple(((*below, *p), r) for p, r in more)},
+    )
 
 
 def _known_type(value: object) -> object:
@@ -157,20 +173,14 @@ class MiddlewareSpec(Spec):
         "flattened into traefik.http.middlewares.<name>.<type>.<option> labels.",
     )
 
-    @field_validator("options")
-    @classmethod
-    def _flat_safe(cls, options: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        found = _bad_option(options)
-        if found is not None:
-            raise nested_error(*found)  # points at the option itself, not at `options`
-        return options
-
     @model_validator(mode="after")
     def _traefik_options(self) -> MiddlewareSpec:
-        found = option_problem(self.type, self.options)
-        if found is not None:
-            path, reason = found
-            raise nested_error(("options", *path), reason)
+        # Every problem of the options at once, each at the option itself: those that cannot become a
+        # label, then those Traefik would refuse or ignore (an operator fixes them all in one go).
+        unsafe = _bad_options(self.options)
+        places = {path for path, _ in unsafe}
+        unknown = [(path, reason) for path, reason in option_problems(self.type, self.options) if path not in places]
+        _raise_all(unsafe + unknown, ("options",))
         for index, member in enumerate(self.chain_members()):
             if not _MIDDLEWARE_REF.fullmatch(member):
                 raise nested_error(
