@@ -39,7 +39,7 @@ def adoption_findings(folder: Path, snapshot: Snapshot, instance: str) -> list[F
                                     f"{change.reason}"))  # fmt: skip
             continue
         for diff in change.diff:
-            if len(diff.path) >= 2 and diff.path[0] == "Labels" and str(diff.path[1]).startswith(LABEL_PREFIX):
+            if diff.path[0] == "Labels" and _own_labels_only(diff.path, diff.before, diff.after):
                 continue  # the reconciler's own labels: what adopting means
             restarts = " (its tasks restart)" if diff.path[0] in _RESTARTING else ""
             findings.append(
@@ -50,6 +50,19 @@ def adoption_findings(folder: Path, snapshot: Snapshot, instance: str) -> list[F
                 )
             )
     return findings
+
+
+def _own_labels_only(path: tuple[str | int, ...], before: object, after: object) -> bool:
+    """A label difference that is only in ``reconciler.swarm/`` keys (a service without labels has
+    none in its essence, so the whole map differs)."""
+    if len(path) >= 2:
+        return str(path[1]).startswith(LABEL_PREFIX)
+
+    def others(value: object) -> dict[str, object]:
+        items = value.items() if isinstance(value, dict) else ()
+        return {k: v for k, v in items if not str(k).startswith(LABEL_PREFIX)}
+
+    return others(before) == others(after)
 
 
 def _shown(value: object) -> str:

@@ -26,7 +26,9 @@ __all__ = [
     "ConfigObjectName",
     "ExternalConfigMetadata",
     "ExternalNetworkMetadata",
+    "ExternalVolumeMetadata",
     "SwarmObjectName",
+    "VolumeObjectName",
     "managed_name_problem",
 ]
 
@@ -56,6 +58,17 @@ ConfigObjectName = Annotated[
     Field(description="A manifest name, or an existing config's or secret's name such as app_db.password."),
 ]
 
+
+# moby volume/local/local.go validName (the local driver; at least two characters). No length limit
+# there: 255 is the file name limit of the folder it becomes.
+VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+MAX_VOLUME_NAME = 255
+VolumeObjectName = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_VOLUME_NAME),
+    _full(VOLUME_NAME, "a Docker volume name (letters, digits, '_', '.' and '-', e.g. wp_data)"),
+    Field(description="A Volume manifest's name, e.g. data, or an external volume's Docker name such as wp_data."),
+]
 
 _MANAGED = re.compile(NAME_PATTERN)
 
@@ -90,6 +103,17 @@ class ExternalConfigMetadata(Metadata):
         StringConstraints(min_length=1, max_length=MAX_CONFIG_NAME),
         _metadata_name(CONFIG_NAME),
         Field(description="1-63 of [a-z0-9-]; an external one may have a stack's name such as app_db.password."),
+    ]
+
+
+class ExternalVolumeMetadata(Metadata):
+    """``metadata`` of a ``Volume``: an external one carries its Docker name (``wp_data``)."""
+
+    name: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=MAX_VOLUME_NAME),
+        _metadata_name(VOLUME_NAME),
+        Field(description="1-63 of [a-z0-9-]; an external volume has its Docker name such as wp_data."),
     ]
 
 

@@ -52,10 +52,15 @@ def volume_driver(volume: Volume) -> dict[str, Any]:
 
 
 def volume_name(volume: Volume) -> str:
+    if volume.spec.external:  # the Docker name it has
+        return volume.name
     return hashed_name(volume.name, volume_driver(volume))
 
 
 def volume_mount_options(volume: Volume, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:
+    if volume.spec.external:  # as the live mounts have it: no label of ours, a driver only if one is named
+        named = volume.spec.nfs is not None or volume.spec.driver is not None
+        return {"Labels": dict(volume.spec.labels), **({"DriverConfig": volume_driver(volume)} if named else {})}
     return {
         "Labels": {**volume.spec.labels, **ownership_labels("Volume", volume.name, instance)},
         "DriverConfig": volume_driver(volume),

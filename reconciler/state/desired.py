@@ -119,7 +119,7 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
     volumes = {
         v.key: (volume_name(v), v.metadata.annotations.get(ADOPT_ANNOTATION, "").lower() == "true")
         for v in manifests.of_kind(Volume)
-        if v.name in mounted
+        if v.name in mounted and not v.spec.external  # an external one is meant to exist already
     }
     notes += [
         f"{v.key}: mounted by no service, so nothing is created"

@@ -91,7 +91,11 @@ def test_a_cli_made_service_with_every_mapped_field_is_adopted_without_a_restart
         "StopGracePeriod": 2 * SECOND,
         "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 5 * SECOND, "Retries": 3},
         "Mounts": [{"Type": "tmpfs", "Target": "/scratch"}, {"Type": "bind", "Source": "/tmp", "Target": "/host-tmp",
-                                                              "ReadOnly": True}],
+                                                              "ReadOnly": True},
+                   {"Type": "volume", "Source": cs.name("plain"), "Target": "/plain"},
+                   {"Type": "volume", "Source": cs.name("mem"), "Target": "/mem", "VolumeOptions": {
+                       "Labels": {"backup": "no"},
+                       "DriverConfig": {"Name": "local", "Options": {"type": "tmpfs", "device": "tmpfs"}}}}],
         "Configs": [{"File": {"Name": "/etc/app.conf", "UID": "0", "GID": "0", "Mode": 0o440},
                      "ConfigID": config_id, "ConfigName": cs.name("conf")}],
         "Secrets": [{"File": {"Name": "pw", "UID": "0", "GID": "0", "Mode": 0o400},
@@ -118,7 +122,7 @@ def test_a_cli_made_service_with_every_mapped_field_is_adopted_without_a_restart
     assert mine(result, cs) == []
     kinds = sorted((d["kind"], d["metadata"]["name"]) for d in result.documents)
     assert kinds == sorted([("Network", cs.name("net")), ("Config", cs.name("conf")), ("Secret", cs.name("pw")),
-                            ("Service", cs.name("web"))])  # fmt: skip
+                            ("Service", cs.name("web")), ("Volume", cs.name("plain")), ("Volume", cs.name("mem"))])  # fmt: skip
     [service] = load_manifests(folder).of_kind(Service)
     assert service.spec.env == {"A": "1", "B": "two words", "EMPTY": ""}
     adopt_and_check(cs, folder, ["web"])
@@ -132,3 +136,26 @@ def test_a_field_the_service_kind_lacks_is_reported_by_name(cs: ContractSwarm, t
     assert any("TaskTemplate.ContainerSpec.Env" in f for f in found), found
     # ... and the adoption's effect is named too (the plan's field, its live value)
     assert any("ContainerSpec.Groups" in f and "the adoption changes it (its tasks restart)" in f for f in found), found
+
+
+def test_an_nfs_volume_mount_becomes_an_nfs_volume_and_odd_options_stay_driver_options(
+    cs: ContractSwarm, tmp_path: Path
+) -> None:
+    def nfs(source: str, target: str, o: str) -> dict[str, Any]:
+        options = {"type": "nfs", "o": o, "device": ":/srv/www"}
+        return {"Type": "volume", "Source": source, "Target": target,
+                "VolumeOptions": {"DriverConfig": {"Name": "local", "Options": options}}}  # fmt: skip
+
+    mounts = [nfs(cs.name("www"), "/www", "addr=10.9.9.9,nfsvers=4.1,soft,timeo=600"),
+              nfs(cs.name("odd"), "/odd", "addr=10.9.9.9,rw,nfsvers=4")]  # fmt: skip
+    cli_service(cs, "nfs", {"Mounts": mounts}, Mode={"Replicated": {"Replicas": 0}})  # no NFS server: no task
+    folder = tmp_path / "imported"
+    result = imported(cs, folder, services=[cs.name("nfs")])
+    assert mine(result, cs) == []
+    volumes = {d["metadata"]["name"]: d["spec"] for d in result.documents if d["kind"] == "Volume"}
+    assert volumes[cs.name("www")] == {
+        "external": True, "nfs": {"server": "10.9.9.9", "path": "/srv/www", "version": "4.1", "options": ["soft", "timeo=600"]}
+    }  # fmt: skip
+    assert volumes[cs.name("odd")]["driverOptions"]["o"] == "addr=10.9.9.9,rw,nfsvers=4"  # nfs: would reorder it
+    assert cs.reconcile(folder, adopt=True).converged
+    assert cs.plan(folder).in_sync

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag,
 
 from reconciler.manifests.engine_limits import HealthDuration, check_cpus, memory_problem
 from reconciler.manifests.kinds.base import Reference, Resource
-from reconciler.manifests.object_names import ConfigObjectName, SwarmObjectName
+from reconciler.manifests.object_names import ConfigObjectName, SwarmObjectName, VolumeObjectName
 from reconciler.manifests.placement import check_constraint, check_spread
 from reconciler.manifests.types import (
     Cpus,
@@ -70,7 +70,7 @@ class NetworkAttachment(Spec):
 class Mount(Spec):
     """Exactly one source: a ``Volume`` manifest, a host path (``bind``) or ``tmpfs: true``."""
 
-    volume: Name | None = Field(default=None, description="The name of a Volume manifest.")
+    volume: VolumeObjectName | None = Field(default=None, description="The name of a Volume manifest.")
     bind: BindPath | None = Field(
         default=None, description="A path on the node, e.g. /var/run/docker.sock; may hold {{.Node.Hostname}} etc."
     )

@@ -1,7 +1,10 @@
 """``Volume``: a named volume that services mount, defined by its driver options (NFS or generic).
 
 The Docker volume name carries a hash of the driver options (computed in ``reconciler.render``),
-so a changed option set never silently reuses a stale volume on a node.
+so a changed option set never silently reuses a stale volume on a node. An ``external`` volume
+exists already (made by ``docker service create --mount`` or by hand) and keeps its Docker name:
+its mounts carry the driver, options and labels given here and nothing of the reconciler's, so a
+service that already mounts it is adopted without a change to its task template.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Resource
+from reconciler.manifests.object_names import ExternalVolumeMetadata, managed_name_problem
 from reconciler.manifests.types import Hostname, Labels, SafeText, Spec, shown
 
 __all__ = ["Nfs", "Volume", "VolumeSpec"]
@@ -55,6 +59,12 @@ class VolumeSpec(Spec):
     )
     driver_options: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")], SafeText] = Field(default_factory=dict)
     labels: Labels = Field(default_factory=dict)
+    external: bool = Field(
+        default=False,
+        description="The volume exists already under this name and is not managed: mounts use the name as it "
+        "is, with the driver, options and labels given here (as the live mounts have them) and no label of "
+        "the reconciler's; no hash is added. `reconciler import swarm` writes these.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> VolumeSpec:
@@ -68,4 +78,10 @@ class VolumeSpec(Spec):
 class Volume(Resource):
     KIND = "Volume"
     kind: Literal["Volume"]
+    metadata: ExternalVolumeMetadata
     spec: VolumeSpec = Field(default_factory=VolumeSpec)
+
+    @model_validator(mode="after")
+    def _managed_name(self) -> Volume:
+        managed_name_problem(self.name, self.spec.external)
+        return self
