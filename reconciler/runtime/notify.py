@@ -27,8 +27,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import apprise
-
 from reconciler.runtime.journal import Entry, EntryKind
 
 __all__ = ["DEFAULT_REPEAT_S", "ENV_URLS", "NOTIFIED", "Message", "Notifier", "message_for", "read_notify_urls"]
@@ -126,6 +124,8 @@ class Notifier:
         self._send = send if send is not None else self._apprise_sender()
 
     def _apprise_sender(self) -> Send:
+        import apprise  # only with URLs to send to: a controller without notifications never loads it
+
         client = apprise.Apprise()
         for url in self.urls:
             if not client.add(url):

@@ -37,3 +37,20 @@ def test_every_command_is_listed_and_loads() -> None:
     for name in _COMMANDS:
         assert name in listed
         assert CliRunner().invoke(cli, [name, "--help"]).exit_code == 0
+
+
+def test_the_controller_loads_notifications_and_the_dashboard_only_when_used() -> None:
+    """apprise and jinja2 are about 15 MB of a controller's peak memory (issue 18): a controller
+    without notification URLs never loads apprise; jinja2 comes with the first dashboard page."""
+    code = (
+        "import sys\n"
+        "from reconciler.runtime.manager import Manager\n"
+        "from reconciler.runtime.dashboard import Dashboard\n"
+        "from reconciler.runtime.journal import Journal\n"
+        "board = Dashboard(dict, lambda key: None, Journal())\n"
+        "before = sorted(m for m in ('apprise', 'jinja2') if m in sys.modules)\n"
+        "board.env.get_template('index.html')  # what every page renders with\n"
+        "print(before, 'jinja2' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split("\n")[0] == "[] True", done.stderr[-2000:]
