@@ -41,6 +41,9 @@ COMPOSE_HINTS = {
     "links": "use `networks` (with `aliases`) instead of links",
     "expose": "nothing is needed to reach a port on an overlay network; publish one with `ports` or route to it with a Route",
     "network_mode": "Swarm services use overlay `networks`",
+    "dns_search": "Compose's `dns_search` is `dns: {search: [...]}` here",
+    "dns_opt": "Compose's `dns_opt` is `dns: {options: [...]}` here",
+    "tmpfs": "a tmpfs is a mount here: `mounts: - {tmpfs: true, target: /path}`",
 }
 COMPOSE_DEPLOY = {
     "replicas": "replicas",

@@ -14,6 +14,7 @@ from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import DEFAULT_INSTANCE, REQUESTED_IMAGE, ownership_labels
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.service import FileMount, Service, UpdatePolicy
+from reconciler.manifests.kinds.service_runtime import RuntimeFields, swarm_host_entry
 from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.manifest_set import ManifestSet
 from reconciler.manifests.units import parse_cpus, parse_duration, parse_memory
@@ -113,6 +114,7 @@ def _container(service: Service, manifests: ManifestSet, instance: str) -> dict[
         "Configs": [_file(f, manifests, "Config") for f in spec.configs] or None,
         "Secrets": [_file(f, manifests, "Secret") for f in spec.secrets] or None,
     }
+    container.update(_runtime(spec))
     if spec.healthcheck is not None:
         hc = spec.healthcheck
         container["Healthcheck"] = _drop_none(
@@ -125,6 +127,34 @@ def _container(service: Service, manifests: ManifestSet, instance: str) -> dict[
             }
         )
     return _drop_none(container)
+
+
+def _runtime(spec: RuntimeFields) -> dict[str, Any]:
+    """The container runtime settings, as docker/cli cli/compose/convert/service.go sends them:
+    ulimits sorted by name (convertUlimits), extra hosts as ``ip host`` (convertExtraHosts)."""
+    dns = spec.dns
+    return {
+        "Ulimits": [
+            {"Name": name, "Soft": limit.soft, "Hard": limit.hard} for name, limit in sorted(spec.ulimits.items())
+        ]
+        or None,
+        "Sysctls": dict(sorted(spec.sysctls.items())) or None,
+        "Init": spec.init,
+        "StopSignal": spec.stop_signal,
+        "ReadOnly": spec.read_only or None,
+        "Hosts": [swarm_host_entry(entry) for entry in spec.extra_hosts] or None,
+        "DNSConfig": None
+        if dns is None
+        else _drop_none(
+            {
+                "Nameservers": list(dns.nameservers) or None,
+                "Search": list(dns.search) or None,
+                "Options": list(dns.options) or None,
+            }
+        ),
+        "Groups": list(spec.group_add) or None,
+        "Isolation": None if spec.isolation == "default" else spec.isolation,
+    }
 
 
 def _caps(caps: list[str]) -> list[str] | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from reconciler.core.hashing import short_hash
 from reconciler.core.labels import APPLIED_HASH, REQUESTED_IMAGE
+from reconciler.manifests.kinds.service_runtime import canonical_signal
 from reconciler.state.stored_form import (
     CONTAINER_SERVER_FIELDS,
     DEFAULT_ENDPOINT_MODE,
@@ -107,8 +108,14 @@ def service_essence(spec: Mapping[str, Any], network_names: Mapping[str, str]) -
     labels = _labels(spec.get("Labels"))
     task = spec.get("TaskTemplate") or {}
     container = dict(task.get("ContainerSpec") or {})
-    for server_side in CONTAINER_SERVER_FIELDS:
-        container.pop(server_side, None)
+    for server_side, default in CONTAINER_SERVER_FIELDS.items():
+        if container.get(server_side, default) == default:
+            container.pop(server_side, None)
+    if container.get("StopSignal"):
+        container["StopSignal"] = _signal(str(container["StopSignal"]))
+    dns = container.get("DNSConfig")
+    if dns:
+        _sort(dns, "Options", str)  # quirk unordered-lists; nameservers and search domains keep their order
     image = str(container.get("Image", ""))
     requested = labels.get(REQUESTED_IMAGE)
     if requested and "@sha256:" in image and image.split("@", 1)[0] == requested:
@@ -153,6 +160,14 @@ def service_essence(spec: Mapping[str, Any], network_names: Mapping[str, str]) -
     }
     compacted: dict[str, Any] = _compact(essence)
     return compacted
+
+
+def _signal(signal: str) -> str:
+    """``USR1``, ``sigusr1`` and ``SIGUSR1`` stop a task alike (quirk ``runtime-as-sent``)."""
+    try:
+        return canonical_signal(signal)
+    except ValueError:
+        return signal  # a value set by hand that no manifest can hold: compared as it is
 
 
 def _sort(holder: dict[str, Any], key: str, by: Any) -> None:

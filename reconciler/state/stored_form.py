@@ -23,9 +23,11 @@ __all__ = [
     "CONTAINER_SERVER_FIELDS",
     "DEFAULT_ENDPOINT_MODE",
     "MAP_FIELDS",
+    "POINTER_BOOLS",
     "POLICY_DEFAULTS",
     "POLICY_STORED_ZEROES",
     "PORT_DEFAULTS",
+    "PRIVILEGES_STORED",
     "QUIRKS",
     "RESTART_DEFAULTS",
     "STOP_GRACE_DEFAULT",
@@ -63,7 +65,8 @@ QUIRKS: tuple[Quirk, ...] = (
           "moby api/types/swarm/common.go: Annotations.Labels has no omitempty"),
     Quirk("task-server-fields", "TaskTemplate gains ForceUpdate 0 and Runtime \"container\"",
           "moby daemon/cluster/convert/service.go: ServiceSpecToGRPC/ServiceFromGRPC"),
-    Quirk("container-isolation", "ContainerSpec gains Isolation \"default\"",
+    Quirk("container-isolation", "ContainerSpec gains Isolation \"default\" when none is sent; "
+          "\"process\" or \"hyperv\" is stored as sent (Linux tasks then fail to start)",
           "moby daemon/cluster/convert/container.go: containerToGRPC"),
     Quirk("endpoint-mode-vip", "an EndpointSpec without Mode is stored with Mode \"vip\"",
           "moby daemon/cluster/convert/service.go: ServiceSpecToGRPC (ResolutionModeVirtualIP)"),
@@ -92,8 +95,18 @@ QUIRKS: tuple[Quirk, ...] = (
           "same as none (the docker CLI writes them out in full)", "swarmkit api/defaults/service.go"),
     Quirk("stop-grace-default", "a stop grace period of 10 s is the default (the CLI writes it out)",
           "swarmkit api/defaults/service.go"),
-    Quirk("unordered-lists", "mounts, env, configs, secrets, capabilities, networks, ports and "
-          "constraints carry no order; the docker CLI re-sorts them on update", "docker/cli service update"),
+    Quirk("unordered-lists", "mounts, env, configs, secrets, capabilities, ulimits, groups, DNS "
+          "options, networks, ports and constraints carry no order; the docker CLI re-sorts them on "
+          "update (nameservers and search domains too, but their order matters to the resolver, so "
+          "it is kept)", "docker/cli cli/command/service/update.go"),
+    Quirk("runtime-as-sent", "ulimits (in the order sent, zeros kept), sysctls, init (false kept), "
+          "stop signal (its spelling kept: USR1 is not made SIGUSR1), extra hosts (not checked), DNS "
+          "settings (nameservers not checked) and groups are stored as sent, accepted at create "
+          "whatever they hold: a bad one fails each task when it starts (seen on Engine 28)",
+          "moby daemon/cluster/convert/container.go: containerToGRPC/containerSpecFromGRPC"),
+    Quirk("empty-privileges", "an empty Privileges (docker stack deploy always sends one) is stored "
+          "with CredentialSpec and SELinuxContext null (and NoNewPrivileges false from API 1.44 on)",
+          "moby api/types/swarm/container.go: Privileges has no omitempty on those fields"),
 )  # fmt: skip
 
 # Added by the engine to every task template and container spec: carried over on update (a task
@@ -123,6 +136,8 @@ UNORDERED_CONTAINER_LISTS: Mapping[str, Callable[[Any], Any]] = {
     "Env": str,
     "CapabilityAdd": str,
     "CapabilityDrop": str,
+    "Ulimits": lambda u: u.get("Name", ""),
+    "Groups": str,
 }
 
 
@@ -164,7 +179,15 @@ def omit_empty(value: Any, key: str = "") -> Any:
     return value
 
 
+# Booleans that are pointers (``*bool``): ``false`` is stored, unlike every other boolean.
+POINTER_BOOLS = frozenset({"Init"})
+# What an empty Privileges is stored with (quirk ``empty-privileges``): fields without omitempty.
+PRIVILEGES_STORED: Mapping[str, Any] = {"CredentialSpec": None, "SELinuxContext": None, "NoNewPrivileges": False}
+
+
 def _omitted(parent: str, key: str, value: Any) -> bool:
+    if value is False and key in POINTER_BOOLS:
+        return False
     if value is None or value is False or value == "" or value == []:
         return True
     if value == 0 and not isinstance(value, bool) and key in ZERO_OMITTED.get(parent, ()):
@@ -186,6 +209,8 @@ def store_service(spec: Mapping[str, Any], network_ids: Mapping[str, str]) -> di
     container = task.setdefault("ContainerSpec", {})
     for key, value in CONTAINER_SERVER_FIELDS.items():
         container.setdefault(key, value)
+    if "Privileges" in container:
+        container["Privileges"] = {**PRIVILEGES_STORED, **container["Privileges"]}
     for attachment in task.get("Networks") or []:
         attachment["Target"] = network_ids[attachment["Target"]]
     if "EndpointSpec" in spec:

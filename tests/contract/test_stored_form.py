@@ -126,6 +126,30 @@ def test_task_server_fields(cs: ContractSwarm) -> None:
 
 def test_container_isolation(cs: ContractSwarm) -> None:
     assert stored_service(cs, "svc")["TaskTemplate"]["ContainerSpec"]["Isolation"] == "default"
+    process = stored_service(cs, "proc", TaskTemplate={"ContainerSpec": {"Image": cs.image, "Isolation": "process"}})
+    assert process["TaskTemplate"]["ContainerSpec"]["Isolation"] == "process"
+
+
+def test_runtime_as_sent(cs: ContractSwarm) -> None:
+    runtime = {
+        "Ulimits": [{"Name": "nproc", "Hard": 200, "Soft": 100}, {"Name": "core", "Hard": 0, "Soft": 0}],
+        "Sysctls": {"net.core.somaxconn": "1024"},
+        "Init": False,
+        "StopSignal": "usr1",
+        "Hosts": ["10.0.0.1 db.local", "not-an-address x"],
+        "DNSConfig": {"Nameservers": ["9.9.9.9", "1.1.1.1"], "Search": ["b.org", "a.org"], "Options": ["ndots:2"]},
+        "Groups": ["video", "1000"],
+    }
+    spec = stored_service(cs, "svc", TaskTemplate={"ContainerSpec": {"Image": cs.image, **runtime}})
+    container = spec["TaskTemplate"]["ContainerSpec"]
+    assert {key: container[key] for key in runtime} == runtime
+
+
+def test_empty_privileges(cs: ContractSwarm) -> None:
+    spec = stored_service(cs, "svc", TaskTemplate={"ContainerSpec": {"Image": cs.image, "Privileges": {}}})
+    privileges = dict(spec["TaskTemplate"]["ContainerSpec"]["Privileges"])
+    assert privileges.pop("NoNewPrivileges", False) is False  # the field is new in API 1.44: not on 20.10
+    assert privileges == {"CredentialSpec": None, "SELinuxContext": None}
 
 
 def test_endpoint_mode_vip(cs: ContractSwarm) -> None:
@@ -246,6 +270,8 @@ def test_unordered_lists(cs: ContractSwarm) -> None:
         cs.doc("Config", "two", {"data": "2\n"}),
         cs.doc("Service", "svc", {
             "image": cs.image, "replicas": 0, "env": {"A": "1", "B": "2"}, "capAdd": ["NET_ADMIN", "SYS_TIME"],
+            "ulimits": {"nofile": 1024, "nproc": {"soft": 10, "hard": 20}}, "groupAdd": ["audio", "video"],
+            "dns": {"options": ["ndots:2", "rotate"]},
             "networks": [cs.name("a"), cs.name("b")],
             "mounts": [{"tmpfs": True, "target": "/x"}, {"tmpfs": True, "target": "/y"}],
             "configs": [{"name": cs.name("one"), "target": "/one"}, {"name": cs.name("two"), "target": "/two"}],
@@ -260,6 +286,7 @@ def test_unordered_lists(cs: ContractSwarm) -> None:
     def reverse_every_list(spec: dict[str, Any]) -> None:
         task, container = spec["TaskTemplate"], spec["TaskTemplate"]["ContainerSpec"]
         for holder, key in ((container, "Env"), (container, "CapabilityAdd"), (container, "Mounts"),
+                            (container, "Ulimits"), (container, "Groups"), (container["DNSConfig"], "Options"),
                             (container, "Configs"), (task, "Networks"), (task["Placement"], "Constraints"),
                             (spec["EndpointSpec"], "Ports")):  # fmt: skip
             assert len(holder[key]) == 2, key
@@ -270,7 +297,8 @@ def test_unordered_lists(cs: ContractSwarm) -> None:
     live = cs.service(cs.name("svc"))
     assert live is not None
     task = live["Spec"]["TaskTemplate"]
-    stored = {**task["ContainerSpec"], "Networks": task["Networks"], "Constraints": task["Placement"]["Constraints"],
+    stored = {**task["ContainerSpec"], **task["ContainerSpec"]["DNSConfig"], "Networks": task["Networks"],
+              "Constraints": task["Placement"]["Constraints"],
               "Ports": live["Spec"]["EndpointSpec"]["Ports"]}  # fmt: skip
     assert {key: stored[key] for key in sent} == sent  # stored in the order sent...
     assert cs.plan().in_sync  # ...and no order counts as a difference

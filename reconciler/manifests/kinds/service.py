@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag,
 
 from reconciler.manifests.engine_limits import HealthDuration, check_cpus, memory_problem
 from reconciler.manifests.kinds.base import Reference, Resource
+from reconciler.manifests.kinds.service_runtime import RuntimeFields
 from reconciler.manifests.object_names import ConfigObjectName, SwarmObjectName, VolumeObjectName
 from reconciler.manifests.placement import check_constraint, check_spread
 from reconciler.manifests.types import (
@@ -225,7 +226,10 @@ class PublishedPort(Spec):
     )
 
 
-class ServiceSpec(Spec):
+class ServiceSpec(RuntimeFields):
+    """The runtime settings (ulimits, sysctls, init, stopSignal, readOnly, extraHosts, dns, groupAdd,
+    isolation) come from ``RuntimeFields`` (``service_runtime``)."""
+
     image: ImageRef
     command: list[SafeText] | None = Field(default=None, description="Replaces the image's entrypoint.")
     args: list[SafeText] | None = Field(default=None, description="Replaces the image's command.")
