@@ -37,6 +37,7 @@ from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.manifest_set import LoadedManifest, ManifestSet
 from reconciler.manifests.parse_cache import CachedFile, ParseCache
 from reconciler.manifests.registry import KINDS
+from reconciler.manifests.salvage import salvage
 from reconciler.manifests.types import NESTED_PATH
 from reconciler.manifests.warning_checks import check_warnings
 from reconciler.manifests.yaml_source import MAX_FILE_BYTES, FieldPath, RevisionBudget, SourceDocument, parse_yaml
@@ -53,6 +54,7 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
     problems = list(found.problems)
     loaded: list[LoadedManifest] = []
     broken: set[str] = set()  # Kind/name of documents that failed: references to them are not news
+    salvaged: list[LoadedManifest] = []  # failed documents cut down to what passes (``salvage``)
     budget = RevisionBudget()  # bounds the work of the whole load, not only of each file
     for file, name in found.files:
         try:
@@ -79,6 +81,11 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
                 clean.append((document, resource))
             elif doc_problems and "/" in doc_problems[0].subject:
                 broken.add(doc_problems[0].subject)
+                kind = document.data.get("kind") if isinstance(document.data, dict) else None
+                if isinstance(kind, str) and kind in KINDS:
+                    rest = salvage(document.data, KINDS[kind])
+                    if rest is not None:
+                        salvaged.append(LoadedManifest(rest, document, file.parent))
         if cache is not None and key is not None and not parse_problems and len(clean) == len(documents):
             cost = (before[0] - budget.nodes, before[1] - budget.text, before[2] - budget.bytes)
             cache.put(key, CachedFile(tuple(clean), *cost))
@@ -87,10 +94,26 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
     contents, content_problems = _read_contents(loaded, found.root)
     problems += content_problems
     problems += check_set(loaded, contents, broken)
+    problems += [p for p in _salvaged_references(loaded, salvaged, contents, broken) if p not in problems]
     warnings = check_warnings(loaded)
     if problems:
         raise ManifestError(capped(problems, _pos(str(path))), warnings)
     return ManifestSet(root=found.root, items=tuple(loaded), contents=contents, warnings=tuple(sorted(warnings)))
+
+
+def _salvaged_references(
+    loaded: list[LoadedManifest], salvaged: list[LoadedManifest], contents: dict[str, bytes], broken: set[str]
+) -> list[ManifestProblem]:
+    """The reference problems of the documents that failed their own fields (cut down by
+    ``salvage``), found against the whole set: reported in the same run as those field errors."""
+    if not salvaged:
+        return []
+    wanted = {(item.resource.key, dotted(ref.field_path)) for item in salvaged for ref in item.resource.references()}
+    return [
+        problem
+        for problem in check_set([*loaded, *salvaged], contents, broken)
+        if (problem.subject, problem.field_path) in wanted
+    ]
 
 
 def _charge(budget: RevisionBudget, cached: CachedFile) -> bool:

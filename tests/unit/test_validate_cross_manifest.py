@@ -88,6 +88,29 @@ class TestReferences:
         # only the broken Network is reported, not the Service's (valid) reference to it
         assert only_problem(run(tmp_path)) == f"{f}:14:3: Network/net: spec.bogus: unknown field"
 
+    def test_a_document_with_field_errors_still_has_its_references_checked(self, tmp_path: Path) -> None:
+        """All errors at once: a newcomer saw `not declared` only after fixing `replica`. The rest of
+        the document (without the fields in error) is checked against the set in the same run."""
+        f = write(
+            tmp_path,
+            "a.yaml",
+            SERVICE_WEB + "  replica: 2\n  networks: [nope, {name: back, alias: [x]}]\n  dependsOn: [Service/db]\n",
+        )
+        lines = problem_lines(run(tmp_path))
+        assert len(lines) == 5, lines
+        check(lines[0], f, 7, 3, "Service/web", "spec.replica", "unknown field: did you mean `replicas`?")
+        check(lines[1], f, 8, 14, "Service/web", "spec.networks[0]", "Network/nope is not declared in the manifests")
+        check(lines[2], f, 8, 21, "Service/web", "spec.networks[1].name", "Network/back is not declared")
+        check(lines[3], f, 8, 33, "Service/web", "spec.networks[1].alias", "did you mean `aliases`?")
+        check(lines[4], f, 9, 15, "Service/web", "spec.dependsOn[0]", "Service/db is not declared in the manifests")
+
+    def test_a_field_in_error_is_not_also_reported_as_a_reference(self, tmp_path: Path) -> None:
+        f = write(tmp_path, "a.yaml", SERVICE_WEB + "  replica: 2\n  networks: [{name: [back]}]\n")
+        lines = problem_lines(run(tmp_path))
+        assert [line.split(": ")[2] for line in lines] == ["spec.replica", "spec.networks[0].name"], lines
+        assert not [line for line in lines if "not declared" in line]
+        assert f in lines[0]
+
 
 class TestCrossChecks:
     def test_depends_on_cycle(self, tmp_path: Path) -> None:
