@@ -44,25 +44,48 @@ class ComposeImport:
         return [f for f in self.findings if f.severity == "lost"]
 
 
+def _drop(document: dict[str, Any], loc: tuple[str | int, ...]) -> str | None:
+    """Remove the value at pydantic's ``loc`` (union tags such as ``attachment`` skipped) from
+    ``document``; the dotted path removed, or None when only the whole document can go."""
+    parent: Any = None
+    key: str | int | None = None
+    here: Any = document
+    path: list[str] = []
+    for part in loc:
+        inside_list = isinstance(here, list) and isinstance(part, int) and part < len(here)
+        if not inside_list and not (isinstance(here, dict) and part in here):
+            continue
+        parent, key = here, part
+        here = here[part]
+        path.append(str(part))
+    if parent is None or key is None or path[:1] != ["spec"] or len(path) < 2:
+        return None
+    parent.pop(key)  # a list's index or a mapping's key
+    return ".".join(path)
+
+
 def _check(ctx: Context) -> list[dict[str, Any]]:
+    """Each document checked by its kind's model; a refused value is taken out and reported, and
+    the rest kept, unless the refusal is of the whole document."""
     kept: list[dict[str, Any]] = []
     for document in ctx.documents:
-        try:
-            KINDS[document["kind"]].model_validate(document)
-        except ValidationError as exc:
-            kind, name = document["kind"], document["metadata"]["name"]
-            for error in exc.errors()[:3]:
-                where = ".".join(str(p) for p in error["loc"])
-                ctx.findings.append(
-                    Finding(
-                        ctx.project.where(()),
-                        f"{kind} {name}",
-                        where or "-",
-                        f"the manifest is refused: {error['msg']}",
-                    )
-                )
-            continue
-        kept.append({**document, "spec": _in_field_order(document["kind"], document["spec"])})
+        kind, name = document["kind"], document["metadata"]["name"]
+        for _ in range(50):
+            try:
+                KINDS[kind].model_validate(document)
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                dropped = _drop(document, tuple(error["loc"]))
+                subject = f"{kind} {name}"
+                what = dropped or ".".join(str(p) for p in error["loc"]) or "-"
+                outcome = "left out" if dropped else "the manifest is not written"
+                where = ctx.project.where(ctx.origins.get(id(document), ()))
+                ctx.findings.append(Finding(where, subject, what, f"{error['msg']}: {outcome}"))
+                if dropped is None:
+                    break
+                continue
+            kept.append({**document, "spec": _in_field_order(kind, document["spec"])})
+            break
     return kept
 
 

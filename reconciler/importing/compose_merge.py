@@ -25,7 +25,7 @@ from typing import Any
 __all__ = ["PortSyntaxError", "canonical_service", "merge_files"]
 
 _PORT = re.compile(
-    r"^(?:(?P<ip>[0-9.]+|\[[0-9a-fA-F:]+\]):)?(?:(?P<published>[0-9]+(?:-[0-9]+)?)?:)?"
+    r"^(?:(?P<ip>[0-9]+(?:\.[0-9]+){3}|\[[0-9a-fA-F:]+\]):)?(?:(?P<published>[0-9]+(?:-[0-9]+)?)?:)?"
     r"(?P<target>[0-9]+(?:-[0-9]+)?)(?:/(?P<protocol>tcp|udp|sctp))?$"
 )
 _KEY_VALUE_FIELDS = ("environment", "labels", "sysctls")

@@ -8,7 +8,8 @@
 - volumes: ``driver_opts`` ``type: nfs``/``nfs4``, ``o: addr=H,nfsvers=V,rest``, ``device: :/path``
   → ``Volume.nfs`` {server, path, version, options}; any other driver → ``driver`` +
   ``driverOptions``; ``labels``. An external volume has no ``Volume`` form.
-- configs/secrets: ``file:`` → the file is copied to ``files/`` under ``--out`` (a manifest's
+- configs/secrets: ``file:`` → the file is copied to ``files/<kind>s/<name>`` (no extension, so a
+  YAML config is not taken for a manifest) under ``--out`` (a manifest's
   ``file:`` is relative to its folder) or, printing to stdout, referred to relative to the current
   folder; ``external: true`` → ``external: true`` under the real name; ``template_driver: golang`` →
   ``template: golang``; a config's ``content:`` → ``data:``.
@@ -40,7 +41,7 @@ def convert_networks(ctx: Context) -> None:
         if value.get("external"):
             real = _external_name(key, value)
             ctx.networks[key] = real
-            ctx.add("Network", real, {"external": True})
+            ctx.add("Network", real, {"external": True}, path)
             ctx.leftovers(path, subject, value, {"external", "name"})
             continue
         name = ctx.claim("Network", key, path, subject)
@@ -69,7 +70,7 @@ def convert_networks(ctx: Context) -> None:
         if value.get("name"):
             ctx.lost((*path, "name"), subject, "name", "a managed Network is named by its manifest (and namespace)")
         ctx.leftovers(path, subject, value, used | {"name"})
-        ctx.add("Network", name, spec)
+        ctx.add("Network", name, spec, path)
 
 
 def _labels(value: Any) -> dict[str, str]:
@@ -154,13 +155,14 @@ def convert_volumes(ctx: Context) -> None:
                 (*path, "name"), subject, "name", "a Volume's Docker name is its manifest name and an options hash"
             )
         ctx.leftovers(path, subject, value, {"driver", "driver_opts", "labels", "name"})
-        ctx.add("Volume", name, spec)
+        ctx.add("Volume", name, spec, path)
 
 
 def _copy_target(ctx: Context, kind: str, name: str, source: Path) -> str:
     if ctx.out is None:
         return os.path.relpath(source.resolve(), Path.cwd())
-    relative = f"files/{kind.lower()}s/{name}{source.suffix}"
+    # No extension: a copied traefik.yml would otherwise be read as a manifest by `validate`.
+    relative = f"files/{kind.lower()}s/{name}"
     ctx.copies.append((source, relative))
     return relative
 
@@ -176,7 +178,7 @@ def convert_configs(ctx: Context, section: str) -> None:
         if value.get("external"):
             real = _external_name(key, value)
             known[key] = real
-            ctx.add(kind, real, {"external": True})
+            ctx.add(kind, real, {"external": True}, path)
             ctx.leftovers(path, subject, value, {"external", "name"})
             continue
         name = ctx.claim(kind, key, path, subject)
@@ -206,4 +208,4 @@ def convert_configs(ctx: Context, section: str) -> None:
         if value.get("name"):
             ctx.lost((*path, "name"), subject, "name", f"a {kind}'s Swarm name is its manifest name and a content hash")
         ctx.leftovers(path, subject, value, {"file", "content", "template_driver", "labels", "name"})
-        ctx.add(kind, name, spec)
+        ctx.add(kind, name, spec, path)

@@ -20,6 +20,7 @@ from typing import Any
 from reconciler.importing.conversion import Context, as_bool, as_int
 from reconciler.importing.names import manifest_name
 from reconciler.importing.traefik_labels import import_traefik_labels
+from reconciler.manifests.kinds.service import ServiceSpec
 
 __all__ = ["convert_service"]
 
@@ -29,6 +30,13 @@ _IGNORED = {
     "container_name", "expose",
 }  # fmt: skip
 _SIMPLE = {"user": "user", "working_dir": "workdir", "hostname": "hostname", "stop_grace_period": "stopGracePeriod"}
+# Compose key -> the Service field that says it, used when the kind has that field (reconciler
+# .manifests.kinds.service_runtime adds them; until then the key is reported as not expressible).
+_RUNTIME = {
+    "ulimits": "ulimits", "sysctls": "sysctls", "init": "init", "stop_signal": "stopSignal", "read_only": "readOnly",
+    "extra_hosts": "extraHosts", "group_add": "groupAdd", "isolation": "isolation", "logging": "logging",
+}  # fmt: skip
+_DNS = {"dns": "nameservers", "dns_search": "search", "dns_opt": "options"}
 _POLICY = ("parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order")
 
 
@@ -125,6 +133,20 @@ class _Service:
             result["retries"] = as_int(check["retries"])
         self.spec["healthcheck"] = result
         self.rest(("healthcheck",), check, {"test", "interval", "timeout", "start_period", "retries", "disable"})
+
+    def runtime(self) -> None:
+        """Keys the kind has a field for once ``service_runtime`` is there (see ``_RUNTIME``)."""
+        fields = {info.alias or name for name, info in ServiceSpec.model_fields.items()}
+        for compose_key, field in _RUNTIME.items():
+            value = self.data.get(compose_key)
+            if value is None or field not in fields:
+                continue
+            self.used.add(compose_key)
+            self.spec[field] = _runtime_value(compose_key, value)
+        dns = {field: self.data[key] for key, field in _DNS.items() if self.data.get(key)}
+        if dns and "dns" in fields:
+            self.used.update(key for key in _DNS if key in self.data)
+            self.spec["dns"] = {k: [str(v) for v in (vs if isinstance(vs, list) else [vs])] for k, vs in dns.items()}
 
     # --- attachments ---------------------------------------------------------------------------
 
@@ -295,12 +317,30 @@ class _Service:
         self.spec["dependsOn"] = [f"Service/{manifest_name(str(n))}" for n in names]
 
 
+def _runtime_value(key: str, value: Any) -> Any:
+    if key == "ulimits":
+        return {
+            name: as_int(limit) if not isinstance(limit, dict) else {k: as_int(v) for k, v in limit.items()}
+            for name, limit in value.items()
+        }
+    if key == "sysctls":
+        return {name: _text(v) for name, v in value.items()}
+    if key in ("init", "read_only"):
+        return as_bool(value)
+    if key == "extra_hosts":
+        return [f"{host}:{address}" for host, address in value.items()]
+    if key == "group_add":
+        return [_text(v) for v in value]
+    return value if isinstance(value, dict) else _text(value)
+
+
 def convert_service(ctx: Context, key: str, data: dict[str, Any]) -> None:
     name = ctx.claim("Service", key, ("services", key), f"service {key}")
     if name is None:
         return
     service = _Service(ctx, key, data, name)
     service.container()
+    service.runtime()
     service.networks()
     service.ports()
     service.mounts()
@@ -320,7 +360,7 @@ def convert_service(ctx: Context, key: str, data: dict[str, Any]) -> None:
         ctx.lost(("services", key, "deploy", "labels", problem.label), service.subject, problem.label, problem.reason)
     if traefik.rest:
         service.spec["labels"] = traefik.rest
-    ctx.add("Service", name, service.spec)
+    ctx.add("Service", name, service.spec, ("services", key))
     for document in traefik.middlewares + traefik.routes:
         ctx.add_traefik(document, service.subject, ("services", key, "deploy", "labels"))
 

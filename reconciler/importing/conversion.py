@@ -49,6 +49,7 @@ class Context:
     volumes: dict[str, str] = field(default_factory=dict)
     configs: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    origins: dict[int, tuple[str | int, ...]] = field(default_factory=dict)  # id(document) -> compose path
 
     def lost(self, path: Iterable[str | int], subject: str, key: str, reason: str) -> None:
         self.findings.append(Finding(self.project.where(tuple(path)), subject, key, reason))
@@ -70,13 +71,14 @@ class Context:
             self.lost(path, subject, "name", reason)
         return name
 
-    def add(self, kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    def add(self, kind: str, name: str, spec: dict[str, Any], origin: tuple[str | int, ...] = ()) -> dict[str, Any]:
         """A manifest; an external object keeps its own Swarm name, so it gets no namespace."""
         metadata: dict[str, Any] = {"name": name}
         if self.stack is not None and not spec.get("external"):
             metadata["namespace"] = self.stack
         document = {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
         self.documents.append(document)
+        self.origins[id(document)] = origin
         return document
 
     def add_traefik(self, document: dict[str, Any], subject: str, path: tuple[str | int, ...]) -> None:
@@ -85,7 +87,7 @@ class Context:
         kind, name = document["kind"], document["metadata"]["name"]
         same = next((d for d in self.documents if d["kind"] == kind and d["metadata"]["name"] == name), None)
         if same is None:
-            self.add(kind, name, document["spec"])
+            self.add(kind, name, document["spec"], path)
         elif same["spec"] != document["spec"]:
             self.lost(path, subject, f"{kind} {name}", "defined differently by the labels of another service")
 

@@ -1,0 +1,317 @@
+"""``reconciler import compose``: the corpus in tests/data/compose imports to manifests that validate,
+key fields map as docker stack deploy would deploy them, and what cannot be expressed is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli.app import cli
+from reconciler.importing.compose_import import ComposeImport, import_compose, write_copies
+from reconciler.importing.yaml_emit import write_documents
+from reconciler.manifests.loading import load_manifests
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "compose"
+ENTRIES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
+
+
+def _files(entry: str) -> list[str]:
+    folder = CORPUS / entry
+    return [str(folder / name) for name in ("compose.yml", "compose.prod.yml") if (folder / name).is_file()]
+
+
+def _import(entry: str, tmp_path: Path, stack: str | None = None) -> ComposeImport:
+    out = tmp_path / "out"
+    result = import_compose(_files(entry), stack, out, environ={})
+    write_documents(result.documents, out)
+    write_copies(result, out)
+    return result
+
+
+def _doc(result: ComposeImport, kind: str, name: str) -> dict[str, Any]:
+    found = [d for d in result.documents if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert found, f"no {kind}/{name} in {[(d['kind'], d['metadata']['name']) for d in result.documents]}"
+    return found[0]["spec"]  # type: ignore[no-any-return]
+
+
+def test_corpus_has_at_least_twelve_entries() -> None:
+    assert len(ENTRIES) >= 12
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_each_entry_imports_to_manifests_that_validate(entry: str, tmp_path: Path) -> None:
+    result = _import(entry, tmp_path)
+    manifests = load_manifests(tmp_path / "out")
+    assert len(manifests) == len(result.documents) > 0
+    lost = [f.text() for f in result.lost]
+    if entry.endswith("not-expressible"):
+        assert lost
+    else:
+        assert lost == [], lost
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_corpus_uses_only_images_the_lab_builds(entry: str, tmp_path: Path) -> None:
+    result = _import(entry, tmp_path)
+    images = {d["spec"]["image"] for d in result.documents if d["kind"] == "Service"}
+    assert images <= {"lab/busybox:1", "lab/standin:1", "lab/docker-socket-proxy:1", "lab/traefik:3"}
+
+
+def test_wordpress_nfs_volumes_secret_and_traefik_v2_labels(tmp_path: Path) -> None:
+    result = _import("01-wordpress-nfs-traefik2", tmp_path)
+    assert _doc(result, "Volume", "wp-content") == {
+        "nfs": {"server": "10.0.0.10", "path": "/srv/nfs/wp-content", "version": "4.1", "options": ["rw", "soft"]}
+    }
+    assert _doc(result, "Volume", "db-data")["nfs"]["server"] == "nfs.example.org"
+    assert _doc(result, "Network", "web-servers") == {"external": True}
+    wordpress = _doc(result, "Service", "wordpress")
+    assert wordpress["replicas"] == 2
+    assert wordpress["networks"] == ["web-servers", "backend"]
+    assert wordpress["mounts"] == [{"volume": "wp-content", "target": "/var/www/html/wp-content"}]
+    # Swarm's default target for a secret is its compose name: kept although the manifest name differs.
+    assert wordpress["secrets"] == [{"name": "db-password", "target": "db_password"}]
+    assert "labels" not in wordpress  # every deploy label was Traefik's
+    assert _doc(result, "Route", "wordpress") == {
+        "service": "wordpress",
+        "port": 80,
+        "hosts": ["blog.example.org", "www.blog.example.org"],
+        "entryPoints": ["websecure"],
+        "tls": {"certResolver": "letsencrypt"},
+        "middlewares": ["secure-headers@file", "wp-redirect"],
+        "network": "web-servers",
+    }
+    assert _doc(result, "Middleware", "wp-redirect") == {
+        "type": "redirectScheme",
+        "options": {"scheme": "https", "permanent": "true"},
+    }
+    assert (tmp_path / "out" / "files" / "secrets" / "db-password").read_text() == "not-a-real-password\n"
+    assert _doc(result, "Secret", "db-password") == {"file": "files/secrets/db-password"}
+
+
+def test_traefik_behind_socket_proxy(tmp_path: Path) -> None:
+    result = _import("02-traefik-socket-proxy", tmp_path)
+    proxy = _doc(result, "Service", "socket-proxy")
+    assert proxy["mode"] == "global"
+    assert proxy["mounts"] == [{"bind": "/var/run/docker.sock", "target": "/var/run/docker.sock", "readOnly": True}]
+    assert proxy["env"] == {"SERVICES": "1", "TASKS": "1", "NETWORKS": "1", "NODES": "1"}
+    traefik = _doc(result, "Service", "traefik")
+    assert traefik["args"] == ["--configFile=/etc/traefik/traefik.yml"]  # compose command → Swarm Args
+    assert traefik["ports"] == [
+        {"target": 80, "published": 80, "mode": "host"},
+        {"target": 443, "published": 443, "mode": "host"},
+    ]
+    assert traefik["configs"] == [{"name": "traefik-static", "target": "/etc/traefik/traefik.yml", "mode": 0o444}]
+    assert traefik["healthcheck"]["test"] == ["CMD", "traefik", "healthcheck", "--ping"]
+    assert _doc(result, "Network", "socket") == {"internal": True}
+    route = _doc(result, "Route", "dashboard")
+    assert (route["hosts"], route["pathPrefix"], route["port"], route["tls"]) == (
+        ["traefik.example.org"],
+        "/dashboard",
+        8080,
+        True,
+    )
+    # $$ in compose is a literal $: the htpasswd hash arrives whole.
+    users = _doc(result, "Middleware", "dashboard-auth")["options"]["users"]
+    assert users == ["admin:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"]
+    assert (tmp_path / "out" / "files" / "configs" / "traefik-static").read_text().startswith("entryPoints:")
+
+
+def test_traefik_v3_labels(tmp_path: Path) -> None:
+    result = _import("03-traefik3-labels", tmp_path)
+    api = _doc(result, "Route", "api")
+    assert api == {
+        "service": "api",
+        "port": 8080,
+        "hosts": ["app.example.org"],
+        "pathPrefix": "/api",
+        "entryPoints": ["web"],
+        "middlewares": ["api-strip", "office-only"],
+        "priority": 100,
+        "network": "edge",
+    }
+    assert _doc(result, "Middleware", "api-strip") == {"type": "stripPrefix", "options": {"prefixes": ["/api"]}}
+    assert _doc(result, "Middleware", "office-only") == {
+        "type": "ipAllowList",
+        "options": {"sourceRange": ["10.0.0.0/8", "192.168.0.0/16"]},
+    }
+    assert _doc(result, "Route", "site")["catchAll"] is True
+    assert _doc(result, "Service", "api")["labels"] == {"com.example.team": "backend"}
+    assert _doc(result, "Service", "web")["args"] == ["httpd", "-f", "-p", "80", "-h", "/"]  # string split as shlex
+    assert _doc(result, "Network", "edge") == {"attachable": True}
+
+
+def test_files_merge_in_order(tmp_path: Path) -> None:
+    app = _doc(_import("04-multi-file-merge", tmp_path), "Service", "app")
+    assert app["args"] == ["sleep", "7200"]  # command is replaced whole
+    assert app["env"] == {"MODE": "production", "LOG_LEVEL": "debug"}  # mappings merge, later wins
+    assert app["replicas"] == 3
+    assert app["resources"] == {"limits": {"cpus": "0.5", "memory": "64M"}}
+    assert app["ports"] == [{"target": 80, "published": 8080}, {"target": 443, "published": 8443}]  # unique
+    assert app["updateConfig"] == {"parallelism": 1, "order": "start-first"}
+
+
+def test_interpolation_with_dotenv_and_the_environment(tmp_path: Path) -> None:
+    files = _files("05-interpolation-dotenv")
+    app = _doc(import_compose(files, environ={}), "Service", "app")
+    assert app["image"] == "lab/busybox:1"
+    assert app["args"] == ["sh", "-c", "echo $HOME && sleep 300"]
+    assert app["env"] == {
+        "APP_ENV": "staging",
+        "GREETING": "hello alice",
+        "EMPTY_DEFAULT": "fallback",
+        "FEATURE": "enabled",
+        "NESTED": "deep",
+    }
+    assert app["replicas"] == 3
+    assert app["labels"] == {"com.example.release": "2024.06"}
+    shell = _doc(import_compose(files, environ={"APP_ENV": "prod", "REPLICAS": "5"}), "Service", "app")
+    assert (shell["env"]["APP_ENV"], shell["replicas"]) == ("prod", 5)  # the shell wins over .env
+
+
+def test_configs_and_secrets(tmp_path: Path) -> None:
+    result = _import("06-configs-secrets", tmp_path)
+    web = _doc(result, "Service", "web")
+    assert web["configs"] == [
+        {"name": "site-conf", "target": "/etc/site/site.conf", "uid": "100", "gid": "101", "mode": 0o440},
+        {"name": "motd"},
+        {"name": "node-info", "target": "/etc/node-info"},
+    ]
+    assert web["secrets"] == [{"name": "api-key", "mode": 0o400}, {"name": "site_tls_cert", "target": "tls_cert"}]
+    assert _doc(result, "Secret", "site_tls_cert") == {"external": True}
+    assert _doc(result, "Config", "node-info") == {"file": "files/configs/node-info", "template": "golang"}
+
+
+def test_global_mode_placement_and_resources(tmp_path: Path) -> None:
+    result = _import("07-global-placement", tmp_path)
+    agent = _doc(result, "Service", "agent")
+    assert agent["mode"] == "global"
+    assert agent["placement"] == {"constraints": ["node.platform.os == linux", "node.labels.monitoring != off"]}
+    collector = _doc(result, "Service", "collector")
+    assert collector["placement"] == {"preferences": [{"spread": "node.labels.zone"}], "maxReplicasPerNode": 1}
+    assert collector["resources"] == {
+        "limits": {"cpus": "0.5", "memory": "64M"},
+        "reservations": {"cpus": "0.1", "memory": "32M"},
+    }
+
+
+def test_healthchecks(tmp_path: Path) -> None:
+    result = _import("08-healthchecks", tmp_path)
+    assert _doc(result, "Service", "web")["healthcheck"] == {
+        "test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1/"],
+        "interval": "5s",
+        "timeout": "2s",
+        "retries": 5,
+        "startPeriod": "10s",
+    }
+    assert _doc(result, "Service", "shell")["healthcheck"] == {
+        "test": ["CMD-SHELL", "test -e /bin/sh"],
+        "interval": "30s",
+    }
+    assert _doc(result, "Service", "quiet")["healthcheck"] == {"test": ["NONE"]}
+
+
+def test_ports_short_and_long_form(tmp_path: Path) -> None:
+    assert _doc(_import("09-ports", tmp_path), "Service", "dns")["ports"] == [
+        {"target": 53, "published": 5353, "protocol": "udp"},
+        {"target": 80, "published": 8080},
+        {"target": 9000},
+        {"target": 7001, "published": 7001},
+        {"target": 7002, "published": 7002},
+        {"target": 9100, "published": 19100, "mode": "host"},
+    ]
+
+
+def test_networks(tmp_path: Path) -> None:
+    result = _import("10-networks", tmp_path)
+    assert _doc(result, "Network", "backend") == {
+        "internal": True,
+        "encrypted": True,
+        "ipam": {"subnet": "10.231.0.0/24", "gateway": "10.231.0.1", "ipRange": "10.231.0.128/25"},
+    }
+    assert _doc(result, "Network", "frontend") == {"attachable": True, "labels": {"com.example.purpose": "frontend"}}
+    assert _doc(result, "Network", "proxy_public") == {"external": True}
+    assert _doc(result, "Service", "app")["networks"] == [
+        {"name": "frontend", "aliases": ["app-internal", "api"]},
+        "backend",
+        "proxy_public",
+    ]
+
+
+def test_policies_and_container_settings(tmp_path: Path) -> None:
+    job = _doc(_import("11-policies-runtime", tmp_path), "Service", "job")
+    assert (job["command"], job["args"]) == (["/bin/sh", "-c"], ["echo started && exec sleep 3600"])
+    assert (job["user"], job["workdir"], job["hostname"]) == ("1000:1000", "/tmp", "{{.Service.Name}}-{{.Task.Slot}}")
+    assert (job["capAdd"], job["capDrop"], job["stopGracePeriod"]) == (["NET_ADMIN"], ["MKNOD"], "20s")
+    assert job["labels"] == {"com.example.service": "job"}
+    assert job["containerLabels"] == {"com.example.container": "yes"}  # YAML 1.2: yes is a string
+    assert job["endpointMode"] == "dnsrr"
+    assert job["dependsOn"] == ["Service/db"]
+    assert job["updateConfig"] == {
+        "parallelism": 2,
+        "delay": "10s",
+        "failureAction": "rollback",
+        "monitor": "30s",
+        "maxFailureRatio": 0.1,
+        "order": "stop-first",
+    }
+    assert job["rollbackConfig"] == {"parallelism": 1, "failureAction": "pause"}
+    assert job["restartPolicy"] == {"condition": "on-failure", "delay": "5s", "maxAttempts": 3, "window": "2m"}
+
+
+def test_what_cannot_be_expressed_is_named_with_file_and_service(tmp_path: Path) -> None:
+    result = _import("12-not-expressible", tmp_path)
+    lost = {(f.subject, f.key) for f in result.lost}
+    assert {
+        ("network odd", "driver_opts.com.docker.network.driver.mtu"),
+        ("service odd", "ports.0.host_ip"),
+        ("service odd", "volumes.0"),
+        ("service odd", "deploy.resources.limits.pids"),
+        ("service odd", "traefik.http.services.odd.loadbalancer.sticky.cookie"),
+        ("service odd", "traefik.tcp.routers.pg.rule"),
+        ("service odd", "traefik.http.routers.odd.rule"),
+        ("service batch", "networks"),
+        ("service batch", "deploy.mode"),
+        ("Service odd", "spec.networks.0.aliases.0"),
+    } <= lost
+    ignored = {f.key for f in result.findings if f.severity == "ignored"}
+    assert {"build", "restart", "container_name", "devices", "version"} <= ignored
+    where = {f.key: f.where for f in result.findings}
+    compose = str(CORPUS / "12-not-expressible" / "compose.yml")
+    assert where["ports.0.host_ip"] == f"{compose}:15:9"
+    assert where["deploy.resources.limits.pids"] == f"{compose}:25:17"
+    odd = _doc(result, "Service", "odd")
+    assert odd["mounts"] == [{"tmpfs": True, "target": "/cache"}]  # what can be said is still written
+    assert odd["networks"] == [{"name": "odd", "aliases": []}]  # the refused alias alone is left out
+
+
+def test_cli_exit_codes_and_streams(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["import", "compose", *_files("03-traefik3-labels")], env={})
+    assert ok.exit_code == 0, ok.output
+    assert "kind: Route" in ok.stdout
+    lost = runner.invoke(cli, ["import", "compose", *_files("12-not-expressible"), "--out", str(tmp_path / "o")])
+    assert lost.exit_code == 1
+    assert "deploy.resources.limits.pids" in lost.stderr
+    assert (tmp_path / "o" / "service-odd.yaml").is_file()
+    bad = tmp_path / "bad.yml"
+    bad.write_text("services:\n  web:\n    image: [1, 2\n")
+    error = runner.invoke(cli, ["import", "compose", str(bad)])
+    assert error.exit_code == 2
+    assert f"{bad}:" in error.stderr
+
+
+def test_stack_namespace(tmp_path: Path) -> None:
+    result = _import("01-wordpress-nfs-traefik2", tmp_path, stack="wp")
+    from reconciler.manifests.types import Metadata
+
+    service = next(d for d in result.documents if d["kind"] == "Service")
+    external = next(d for d in result.documents if d["kind"] == "Network" and d["spec"].get("external"))
+    assert "namespace" not in external["metadata"]  # an external object keeps its own Swarm name
+    if "namespace" in Metadata.model_fields:
+        assert service["metadata"]["namespace"] == "wp"
+        assert not result.lost
+    else:
+        assert [f.key for f in result.lost] == ["--stack"]
