@@ -79,9 +79,10 @@ def render(ctx: click.Context, target: str, path: str, nodes: tuple[str, ...], f
 
 
 def _find(manifests: ManifestSet, target: str) -> Resource | None:
-    kind, _, name = target.partition("/")
-    wanted = f"{kind.lower()}/{name}"
-    return next((r for r in manifests if f"{r.KIND.lower()}/{r.name}" == wanted), None)
+    """``Kind/name`` or ``Kind/namespace/name``, the kind in any case."""
+    kind, _, rest = target.partition("/")
+    wanted = f"{kind.lower()}/{rest}"
+    return next((r for r in manifests if f"{r.KIND.lower()}/{r.key.partition('/')[2]}" == wanted), None)
 
 
 def _is_label_map(resource: Resource) -> bool:
@@ -90,10 +91,9 @@ def _is_label_map(resource: Resource) -> bool:
 
 def _rendered(resource: Resource, manifests: ManifestSet, instance: str) -> dict[str, Any]:
     if isinstance(resource, Route):
-        middlewares = {m.name: m for m in manifests.of_kind(Middleware)}
-        return routes_labels([resource], middlewares)
+        return routes_labels([resource], manifests.middlewares_by_name, manifests.network_name)
     if isinstance(resource, Middleware):
-        return middleware_labels(resource)
+        return middleware_labels(resource, manifests.middlewares_by_name)
     if isinstance(resource, Service):
         return service_spec(resource, manifests, instance)
     if isinstance(resource, Network):
@@ -102,7 +102,7 @@ def _rendered(resource: Resource, manifests: ManifestSet, instance: str) -> dict
         return {"Name": volume_name(resource), **volume_mount_options(resource, instance)}
     if isinstance(resource, Config | Secret):
         if resource.spec.external:
-            return {"Name": resource.name, "External": True}
+            return {"Name": resource.swarm_name, "External": True}
         body = config_spec(resource, manifests.contents[resource.key], instance)
         if isinstance(resource, Secret):
             body["Data"] = "<redacted>"

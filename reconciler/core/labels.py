@@ -20,6 +20,8 @@ __all__ = [
     "REQUESTED_IMAGE",
     "ROUTES_MANAGED_BY",
     "ROUTE_LABEL_KEYS",
+    "STACK_IMAGE",
+    "STACK_NAMESPACE",
     "ownership_labels",
 ]
 
@@ -31,10 +33,21 @@ REQUESTED_IMAGE = f"{LABEL_PREFIX}image"  # the tag asked for, so a digest-pinne
 # On a service the reconciler does not manage, routes own only some label keys: which, and for whom.
 ROUTES_MANAGED_BY = f"{LABEL_PREFIX}routes-managed-by"
 ROUTE_LABEL_KEYS = f"{LABEL_PREFIX}route-label-keys"
+# docker-cli cli/compose/convert: LabelNamespace on every object of a stack (what `docker stack ls/ps/rm`
+# select by), LabelImage on a stack's services (the image as the compose file wrote it).
+STACK_NAMESPACE = "com.docker.stack.namespace"
+STACK_IMAGE = "com.docker.stack.image"
 DEFAULT_INSTANCE = "reconciler"
 LEASE_KIND = "Lease"  # the kind label of the leader-election lease config: never pruned
 LEASE_CONFIG_PREFIX = "reconciler-lease-"
 
 
-def ownership_labels(kind: str, name: str, instance: str = DEFAULT_INSTANCE) -> dict[str, str]:
-    return {MANAGED_BY: instance, KIND: kind, NAME: name}
+def ownership_labels(
+    kind: str, name: str, instance: str = DEFAULT_INSTANCE, namespace: str | None = None
+) -> dict[str, str]:
+    """The reconciler's labels; an object in a stack namespace also carries docker's stack label,
+    which with ``kind`` and ``name`` makes its key ``Kind/namespace/name``."""
+    labels = {MANAGED_BY: instance, KIND: kind, NAME: name}
+    if namespace:
+        labels[STACK_NAMESPACE] = namespace
+    return labels

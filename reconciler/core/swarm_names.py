@@ -33,6 +33,7 @@ __all__ = [
     "VIP_PREFIX",
     "fitted_name",
     "hashed_name",
+    "scoped",
     "vip_config_base",
     "vip_service_name",
 ]
@@ -62,6 +63,14 @@ def hashed_name(name: str, content: bytes | str | Any) -> str:
         return f"{name}-{digest}"
     digest = short_hash({"name": name, "content": short_hash(content, 64)}, HASH_LENGTH)
     return f"{_cut(name, MAX_NAME - 1 - HASH_LENGTH)}-{digest}"
+
+
+def scoped(namespace: str | None, name: str) -> str:
+    """The Swarm name of ``name`` in stack ``namespace``: ``<namespace>_<name>``, as docker-cli's
+    ``cli/compose/convert`` ``Namespace.Scope`` makes it; ``name`` itself without a namespace. Never
+    cut or hashed: ``docker stack`` finds its objects by this name, so a name that does not fit is
+    refused by the manifest check instead."""
+    return f"{namespace}_{name}" if namespace else name
 
 
 def fitted_name(name: str) -> str:

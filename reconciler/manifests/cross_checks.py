@@ -18,6 +18,7 @@ from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.manifests.manifest_set import LoadedManifest
 from reconciler.manifests.middleware_chains import chain_cycles
 from reconciler.manifests.name_checks import derived_name_clashes
+from reconciler.manifests.namespaces import Resolver
 from reconciler.manifests.published_ports import port_clashes
 from reconciler.manifests.registry import KINDS
 from reconciler.manifests.template_checks import template_problems
@@ -78,28 +79,35 @@ def _unique(loaded: list[LoadedManifest]) -> _Unique:
 
 
 def _references(by_key: dict[str, LoadedManifest], broken: set[str]) -> list[ManifestProblem]:
+    """Each reference must find a manifest by the namespace rule (``manifests.namespaces``), unless it
+    may name an existing Swarm object or the document it would find failed its own checks."""
     problems = []
+    resolver = Resolver(item.resource for item in by_key.values())
     for item in by_key.values():
+        namespace = item.resource.namespace
         for ref in item.resource.references():
-            key_text = ResourceKey.of(ref.kind, ref.name)
+            key_text = ResourceKey.of(ref.kind, ref.name, ref.namespace)
+            candidates = {key_text, ResourceKey.of(ref.kind, ref.name, ref.namespace or namespace)}
             if ref.kind not in KINDS:
                 problems.append(
                     _problem(
                         item, ref.field_path, f"unknown kind {shown(ref.kind)}: expected one of {', '.join(KINDS)}"
                     )
                 )
-            elif key_text not in by_key and key_text not in broken and not ref.optional:
-                problems.append(
-                    _problem(
-                        item, ref.field_path, f"{ResourceKey.of(ref.kind, ref.name)} is not declared in the manifests"
-                    )
-                )
+            elif resolver.reference(ref, namespace) is None and not candidates & broken and not ref.optional:
+                where = f" (in namespace {namespace!r} or without one)" if namespace and ref.namespace is None else ""
+                problems.append(_problem(item, ref.field_path, f"{key_text} is not declared in the manifests{where}"))
     return problems
 
 
 def _cycles(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
+    resolver = Resolver(item.resource for item in by_key.values())
     edges = {
-        key: [dep for dep in item.resource.spec.depends_on if dep in by_key]
+        key: [
+            found.key
+            for dep in item.resource.spec.depends_on
+            if (found := resolver.dependency(dep, item.resource.namespace)) is not None
+        ]
         for key, item in by_key.items()
         if isinstance(item.resource, Service)
     }
@@ -126,11 +134,13 @@ def _route_claims(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
     claims: dict[tuple[str, str], LoadedManifest] = {}
     networks: dict[str, LoadedManifest] = {}  # `traefik.swarm.network` is one label per service
     problems = []
+    resolver = Resolver(item.resource for item in by_key.values())
     for item in _of(by_key, Route):
         route = item.resource
         assert isinstance(route, Route)
+        target = resolver.find("Service", route.spec.service, route.namespace)
         if route.spec.network is not None:
-            other = networks.setdefault(route.spec.service, item)
+            other = networks.setdefault(target.swarm_name if target else route.spec.service, item)
             other_network = other.resource.spec.network  # type: ignore[attr-defined]
             if other_network != route.spec.network:
                 problems.append(
@@ -152,16 +162,18 @@ def _route_claims(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
                         f"{host}{path} is already claimed by {first.resource.key} ({first.source.position()})",
                     )
                 )
-        problems += _route_network(by_key, item, route)
+        problems += _route_network(by_key[target.key] if target else None, item, route, resolver)
     return problems
 
 
-def _route_network(by_key: dict[str, LoadedManifest], item: LoadedManifest, route: Route) -> list[ManifestProblem]:
-    target = by_key.get(ResourceKey.of("Service", route.spec.service))
+def _route_network(
+    target: LoadedManifest | None, item: LoadedManifest, route: Route, resolver: Resolver
+) -> list[ManifestProblem]:
     if target is None:
         return []
     assert isinstance(target.resource, Service)
     names = target.resource.spec.network_names()
+    swarm_names = [_network_name(resolver, n, target.resource.namespace) for n in names]
     if route.spec.network is None and len(names) > 1:
         # Without traefik.swarm.network, Traefik picks an address on any of the service's networks,
         # and those it cannot reach fail (502).
@@ -175,15 +187,20 @@ def _route_network(by_key: dict[str, LoadedManifest], item: LoadedManifest, rout
         ]
     if route.spec.network is None:
         return []
-    if route.spec.network in target.resource.spec.network_names():
+    if _network_name(resolver, route.spec.network, route.namespace) in swarm_names:
         return []
     return [
         _problem(
             item,
             ("spec", "network"),
-            f"{ResourceKey.of('Service', route.spec.service)} is not attached to network {shown(route.spec.network)}",
+            f"{target.resource.key} is not attached to network {shown(route.spec.network)}",
         )
     ]
+
+
+def _network_name(resolver: Resolver, name: str, namespace: str | None) -> str:
+    found = resolver.find("Network", name, namespace)
+    return found.swarm_name if found is not None else name
 
 
 def _vrrp_clashes(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:

@@ -14,6 +14,7 @@ from typing import TypeVar
 from reconciler.manifests.errors import ManifestWarning
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.traefik import Middleware, Route
+from reconciler.manifests.namespaces import Resolver
 from reconciler.manifests.registry import APPLY_ORDER
 from reconciler.manifests.yaml_source import SourceDocument
 
@@ -42,7 +43,9 @@ class ManifestSet:
     _by_kind: dict[str, list[Resource]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        ordered = sorted(self.items, key=lambda m: (_KIND_RANK[m.resource.KIND], m.resource.name))
+        ordered = sorted(
+            self.items, key=lambda m: (_KIND_RANK[m.resource.KIND], m.resource.name, m.resource.namespace or "")
+        )
         object.__setattr__(self, "items", tuple(ordered))
         # Lookups by key and kind are made once per object when a revision is compiled: index them,
         # or compiling 1,000 manifests scans them a million times.
@@ -70,14 +73,33 @@ class ManifestSet:
         return [r for r in self._by_kind.get(cls.KIND, []) if isinstance(r, cls)]
 
     @cached_property
+    def resolver(self) -> Resolver:
+        """Names written in manifests to manifests, namespace first (``manifests.namespaces``)."""
+        return Resolver(self)
+
+    def resolve(self, kind: str, name: str, namespace: str | None) -> Resource | None:
+        return self.resolver.find(kind, name, namespace)
+
+    def target_name(self, kind: str, name: str, namespace: str | None) -> str:
+        """The Swarm name that ``name``, written in ``namespace``, refers to: the manifest's
+        Swarm name, or ``name`` itself for an object no manifest declares."""
+        found = self.resolve(kind, name, namespace)
+        return found.swarm_name if found is not None else name
+
+    def network_name(self, name: str, namespace: str | None) -> str:
+        """``target_name`` for a network (what ``traefik.swarm.network`` and attachments hold)."""
+        return self.target_name("Network", name, namespace)
+
+    @cached_property
     def routes_by_service(self) -> dict[str, list[Route]]:
-        """Service name → the Routes that target it, in load order: built once, so compiling every
-        service is linear in the number of manifests, not services × routes."""
+        """Swarm name of the target service → the Routes that target it, in load order: built once, so
+        compiling every service is linear in the number of manifests, not services × routes."""
         found: dict[str, list[Route]] = {}
         for route in self.of_kind(Route):
-            found.setdefault(route.spec.service, []).append(route)
+            found.setdefault(self.target_name("Service", route.spec.service, route.namespace), []).append(route)
         return found
 
     @cached_property
     def middlewares_by_name(self) -> dict[str, Middleware]:
-        return {m.name: m for m in self.of_kind(Middleware)}
+        """Traefik name (``<namespace>_<name>`` in a namespace) → the Middleware."""
+        return {m.swarm_name: m for m in self.of_kind(Middleware)}

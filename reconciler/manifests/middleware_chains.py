@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from reconciler.core.swarm_names import scoped
 from reconciler.manifests.errors import ManifestProblem, dotted
 from reconciler.manifests.kinds.traefik import Middleware
 from reconciler.manifests.manifest_set import LoadedManifest
@@ -20,28 +21,31 @@ from reconciler.manifests.manifest_set import LoadedManifest
 __all__ = ["chain_cycles", "closure"]
 
 
-def closure(names: Iterable[str], middlewares: Mapping[str, Middleware]) -> list[str]:
-    """``names`` and every Middleware manifest their chains reach, each once, in first-use order;
-    ``name@provider`` and unknown names are left out (they have no manifest to render)."""
+def closure(names: Iterable[str], middlewares: Mapping[str, Middleware], namespace: str | None = None) -> list[str]:
+    """``names`` (written in ``namespace``) and every Middleware manifest their chains reach, each once,
+    in first-use order, as Traefik names (keys of ``middlewares``: ``<namespace>_<name>`` for a
+    namespace's own); ``name@provider`` and unknown names are left out (they have no manifest to render)."""
     seen: list[str] = []
-    pending = list(names)
+    pending = [(name, namespace) for name in names]
     while pending:
-        name = pending.pop(0)
+        written, where = pending.pop(0)
+        name = scoped(where, written) if where and scoped(where, written) in middlewares else written
         if name in seen or name not in middlewares:
             continue
         seen.append(name)
-        pending += middlewares[name].spec.chain_members()
+        member_of = middlewares[name]
+        pending += [(m, member_of.namespace) for m in member_of.spec.chain_members()]
     return seen
 
 
 def chain_cycles(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
     """A problem at each chain through which a chain reaches itself."""
-    middlewares = {item.resource.name: item for item in by_key.values() if isinstance(item.resource, Middleware)}
+    middlewares = {item.resource.swarm_name: item for item in by_key.values() if isinstance(item.resource, Middleware)}
     problems = []
     for name, item in sorted(middlewares.items()):
         assert isinstance(item.resource, Middleware)
         for index, member in enumerate(item.resource.spec.chain_members()):
-            trail = _path_back(member, name, middlewares)
+            trail = _path_back(_member(member, item.resource.namespace, middlewares), name, middlewares)
             if trail is not None:
                 path = ("spec", "options", "middlewares", index)
                 problems.append(
@@ -71,5 +75,11 @@ def _path_back(start: str, goal: str, middlewares: Mapping[str, LoadedManifest])
         visited.add(name)
         resource = middlewares[name].resource
         assert isinstance(resource, Middleware)
-        stack += [(member, [*trail, member]) for member in resource.spec.chain_members()]
+        members = [_member(m, resource.namespace, middlewares) for m in resource.spec.chain_members()]
+        stack += [(member, [*trail, member]) for member in members]
     return None
+
+
+def _member(written: str, namespace: str | None, middlewares: Mapping[str, object]) -> str:
+    """A chain member's Traefik name: its namespace's own Middleware first (``manifests.namespaces``)."""
+    return scoped(namespace, written) if namespace and scoped(namespace, written) in middlewares else written

@@ -21,7 +21,7 @@ __all__ = ["derived_name_clashes"]
 
 def derived_name_clashes(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
     """A problem at each VirtualIP whose keepalived service would take a Service manifest's name."""
-    services = {item.resource.name: item for item in by_key.values() if isinstance(item.resource, Service)}
+    services = {item.resource.swarm_name: item for item in by_key.values() if isinstance(item.resource, Service)}
     problems = []
     for item in by_key.values():
         if not isinstance(item.resource, VirtualIP):

@@ -15,10 +15,12 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from reconciler import LABEL_PREFIX
+from reconciler.core.labels import STACK_NAMESPACE
 from reconciler.manifests.errors import has_control, shown
 from reconciler.manifests.units import parse_cpus, parse_duration, parse_memory
 
 __all__ = [
+    "NAMESPACE_PATTERN",
     "NAME_PATTERN",
     "NESTED_PATH",
     "Cpus",
@@ -30,6 +32,7 @@ __all__ = [
     "Metadata",
     "MetadataKey",
     "Name",
+    "Namespace",
     "SafeText",
     "ServiceLabels",
     "Spec",
@@ -66,6 +69,19 @@ Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=63, pattern=NAME_PATTERN),
     Field(description="1-63 characters: lowercase letters, digits and '-', starting and ending alphanumeric."),
+]
+
+# A stack name as ``docker stack deploy`` uses it (``wp`` in ``wp_db``): ``_`` is allowed, since compose
+# project names have it; a manifest name has none, so ``<namespace>_<name>`` splits one way only.
+NAMESPACE_PATTERN = r"^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$"
+Namespace = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=62, pattern=NAMESPACE_PATTERN),
+    Field(
+        description="A docker stack name: objects are named <namespace>_<name> and labelled "
+        "com.docker.stack.namespace=<namespace>, as `docker stack deploy` does. "
+        "Lowercase letters, digits, '-' and '_', starting and ending alphanumeric."
+    ),
 ]
 
 _HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -152,6 +168,8 @@ def _check_label_key(value: str) -> str:
     _check_key_characters(value)
     if value.startswith(LABEL_PREFIX):
         raise ValueError(f"label keys starting with {LABEL_PREFIX!r} are reserved for the reconciler")
+    if value == STACK_NAMESPACE:
+        raise ValueError(f"{STACK_NAMESPACE} is written from the manifest's namespace: set metadata.namespace instead")
     return value
 
 
@@ -194,6 +212,11 @@ class Metadata(Spec):
     """``metadata`` of every manifest. Labels and annotations are the manifest's own, not Docker's."""
 
     name: Name
+    namespace: Namespace | None = Field(
+        default=None,
+        description="The stack the object belongs to (docker stack deploy's name): Swarm name "
+        "<namespace>_<name>; references resolve in the same namespace first.",
+    )
     labels: dict[MetadataKey, SafeText] = Field(default_factory=dict)
     annotations: dict[MetadataKey, SafeText] = Field(
         default_factory=dict,

@@ -8,10 +8,10 @@ wildcard hosts and deprecated Traefik options from ``route_warnings``.
 
 from __future__ import annotations
 
-from reconciler.core.keys import ResourceKey
 from reconciler.manifests.errors import ManifestWarning, dotted
 from reconciler.manifests.kinds.traefik import Route
 from reconciler.manifests.manifest_set import LoadedManifest
+from reconciler.manifests.namespaces import Resolver
 from reconciler.manifests.route_warnings import deprecated_option_warnings, wildcard_warnings
 from reconciler.manifests.vrrp_warnings import vrrp_warnings
 from reconciler.manifests.yaml_source import FieldPath
@@ -38,9 +38,10 @@ def _routes_to_unknown_services(by_key: dict[str, LoadedManifest]) -> list[Manif
     """A Route may target any Swarm service (one from ``docker stack deploy``), but a typo in the
     name of a Service manifest looks just the same: say which it is taken to be."""
     found = []
+    resolver = Resolver(item.resource for item in by_key.values())
     for item in by_key.values():
         route = item.resource
-        if isinstance(route, Route) and ResourceKey.of("Service", route.spec.service) not in by_key:
+        if isinstance(route, Route) and resolver.find("Service", route.spec.service, route.namespace) is None:
             found.append(
                 warning(
                     item,

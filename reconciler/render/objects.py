@@ -3,6 +3,11 @@
 Volumes have no create spec of their own here: a Swarm service creates the volume on each node from
 the mount's ``VolumeOptions`` (``volume_mount_options``). Called by the service renderer, the
 desired-state compiler and ``reconciler render``.
+
+In a stack namespace (``metadata.namespace``) names and labels are those ``docker stack deploy``
+gives (docker-cli ``cli/compose/convert``: ``Namespace.Scope``, ``AddStackLabel``): ``<ns>_<name>``
+and ``com.docker.stack.namespace=<ns>`` on networks, configs, secrets and volumes. A namespaced
+volume is named ``<ns>_<name>`` exactly, without the options hash, so a stack keeps its data.
 """
 
 from __future__ import annotations
@@ -23,13 +28,13 @@ __all__ = ["config_name", "config_spec", "network_spec", "volume_driver", "volum
 def network_spec(network: Network, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:
     spec = network.spec
     body: dict[str, Any] = {
-        "Name": network.name,
+        "Name": network.swarm_name,
         "Driver": spec.driver,
         "Scope": "swarm",
         "Attachable": spec.attachable,
         "Internal": spec.internal,
         "Options": {"encrypted": ""} if spec.encrypted else {},
-        "Labels": {**spec.labels, **ownership_labels("Network", network.name, instance)},
+        "Labels": {**spec.labels, **ownership_labels("Network", network.name, instance, network.namespace)},
     }
     if spec.ipam is not None:
         pool: dict[str, str] = {"Subnet": str(spec.ipam.subnet)}
@@ -52,8 +57,11 @@ def volume_driver(volume: Volume) -> dict[str, Any]:
 
 
 def volume_name(volume: Volume) -> str:
+    """``<name>-<hash8 of the driver options>``; in a namespace ``<ns>_<name>`` as docker stack names it."""
     if volume.spec.external:  # the Docker name it has
         return volume.name
+    if volume.namespace:
+        return volume.swarm_name
     return hashed_name(volume.name, volume_driver(volume))
 
 
@@ -62,7 +70,7 @@ def volume_mount_options(volume: Volume, instance: str = DEFAULT_INSTANCE) -> di
         named = volume.spec.nfs is not None or volume.spec.driver is not None
         return {"Labels": dict(volume.spec.labels), **({"DriverConfig": volume_driver(volume)} if named else {})}
     return {
-        "Labels": {**volume.spec.labels, **ownership_labels("Volume", volume.name, instance)},
+        "Labels": {**volume.spec.labels, **ownership_labels("Volume", volume.name, instance, volume.namespace)},
         "DriverConfig": volume_driver(volume),
     }
 
@@ -74,7 +82,7 @@ def config_name(item: Config | Secret, content: bytes | None) -> str:
         return item.name
     templating = item.spec.template if isinstance(item, Config) else None
     return hashed_name(
-        item.name, {"content": short_hash(content, 64), "labels": item.spec.labels, "templating": templating}
+        item.swarm_name, {"content": short_hash(content, 64), "labels": item.spec.labels, "templating": templating}
     )
 
 
@@ -83,7 +91,7 @@ def config_spec(item: Config | Secret, content: bytes, instance: str = DEFAULT_I
     specs to people must use ``redacted``."""
     body: dict[str, Any] = {
         "Name": config_name(item, content),
-        "Labels": {**item.spec.labels, **ownership_labels(item.KIND, item.name, instance)},
+        "Labels": {**item.spec.labels, **ownership_labels(item.KIND, item.name, instance, item.namespace)},
         "Data": base64.b64encode(content).decode(),
     }
     if isinstance(item, Config) and item.spec.template == "golang":

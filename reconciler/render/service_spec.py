@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.core.keys import ResourceKey
-from reconciler.core.labels import DEFAULT_INSTANCE, REQUESTED_IMAGE, ownership_labels
+from reconciler.core.labels import DEFAULT_INSTANCE, REQUESTED_IMAGE, STACK_IMAGE, STACK_NAMESPACE, ownership_labels
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.service import FileMount, Service, UpdatePolicy
 from reconciler.manifests.kinds.service_runtime import RuntimeFields, swarm_host_entry
@@ -26,20 +25,18 @@ __all__ = ["service_spec"]
 
 def service_spec(service: Service, manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:
     spec = service.spec
-    routes = manifests.routes_by_service.get(service.name, [])
+    routes = manifests.routes_by_service.get(service.swarm_name, [])
     middlewares = manifests.middlewares_by_name
     labels = {
         **spec.labels,
-        **routes_labels(routes, middlewares),
-        **ownership_labels("Service", service.name, instance),
+        **routes_labels(routes, middlewares, manifests.network_name),
+        **ownership_labels("Service", service.name, instance, service.namespace),
         REQUESTED_IMAGE: spec.image,
+        **({STACK_IMAGE: spec.image} if service.namespace else {}),  # docker-cli convert.Service
     }
     task: dict[str, Any] = {"ContainerSpec": _container(service, manifests, instance)}
     if spec.networks:
-        task["Networks"] = [
-            {"Target": n} if isinstance(n, str) else {"Target": n.name, "Aliases": list(n.aliases)}
-            for n in spec.networks
-        ]
+        task["Networks"] = [_network(n, service, manifests) for n in spec.networks]
     if spec.resources is not None:
         task["Resources"] = {
             key: _amounts(amounts)
@@ -66,7 +63,7 @@ def service_spec(service: Service, manifests: ManifestSet, instance: str = DEFAU
             }
         )
     body: dict[str, Any] = {
-        "Name": service.name,
+        "Name": service.swarm_name,
         "Labels": dict(sorted(labels.items())),
         "TaskTemplate": task,
         "Mode": {"Global": {}} if spec.mode == "global" else {"Replicated": {"Replicas": _replicas(spec.replicas)}},
@@ -103,16 +100,16 @@ def _container(service: Service, manifests: ManifestSet, instance: str) -> dict[
         "Command": spec.command,
         "Args": spec.args,
         "Env": [f"{key}={value}" for key, value in sorted(spec.env.items())] or None,
-        "Labels": dict(sorted(spec.container_labels.items())) or None,
+        "Labels": dict(sorted(_stack_label(spec.container_labels, service.namespace).items())) or None,
         "User": spec.user,
         "Dir": spec.workdir,
         "Hostname": spec.hostname,
         "CapabilityAdd": _caps(spec.cap_add),
         "CapabilityDrop": _caps(spec.cap_drop),
         "StopGracePeriod": _ns(spec.stop_grace_period),
-        "Mounts": [_mount(m, manifests, instance) for m in spec.mounts] or None,
-        "Configs": [_file(f, manifests, "Config") for f in spec.configs] or None,
-        "Secrets": [_file(f, manifests, "Secret") for f in spec.secrets] or None,
+        "Mounts": [_mount(m, manifests, instance, service.namespace) for m in spec.mounts] or None,
+        "Configs": [_file(f, manifests, "Config", service.namespace) for f in spec.configs] or None,
+        "Secrets": [_file(f, manifests, "Secret", service.namespace) for f in spec.secrets] or None,
     }
     container.update(_runtime(spec))
     if spec.healthcheck is not None:
@@ -157,16 +154,32 @@ def _runtime(spec: RuntimeFields) -> dict[str, Any]:
     }
 
 
+def _network(attachment: Any, service: Service, manifests: ManifestSet) -> dict[str, Any]:
+    """A network attachment by the network's Swarm name. In a namespace the service's own name is
+    added to the aliases, as ``docker stack deploy`` does (docker-cli ``convertServiceNetworks``), so
+    the stack's services find each other by their short names."""
+    name, aliases = (attachment, []) if isinstance(attachment, str) else (attachment.name, list(attachment.aliases))
+    if service.namespace and service.name not in aliases:
+        aliases.append(service.name)
+    target = manifests.target_name("Network", name, service.namespace)
+    return {"Target": target, "Aliases": aliases} if aliases or not isinstance(attachment, str) else {"Target": target}
+
+
+def _stack_label(labels: dict[str, str], namespace: str | None) -> dict[str, str]:
+    """docker-cli ``AddStackLabel``: a stack's containers carry its namespace label too."""
+    return {**labels, STACK_NAMESPACE: namespace} if namespace else labels
+
+
 def _caps(caps: list[str]) -> list[str] | None:
     return [c if c.startswith("CAP_") or c == "ALL" else f"CAP_{c}" for c in caps] or None
 
 
-def _mount(mount: Any, manifests: ManifestSet, instance: str) -> dict[str, Any]:
+def _mount(mount: Any, manifests: ManifestSet, instance: str, namespace: str | None) -> dict[str, Any]:
     if mount.tmpfs:
         return {"Type": "tmpfs", "Target": mount.target, "ReadOnly": mount.read_only}
     if mount.bind is not None:
         return {"Type": "bind", "Source": mount.bind, "Target": mount.target, "ReadOnly": mount.read_only}
-    volume = manifests.get(ResourceKey.of("Volume", mount.volume))
+    volume = manifests.resolve("Volume", mount.volume, namespace)
     assert isinstance(volume, Volume), "the loader checked that every mounted volume is declared"
     return {
         "Type": "volume",
@@ -177,14 +190,13 @@ def _mount(mount: Any, manifests: ManifestSet, instance: str) -> dict[str, Any]:
     }
 
 
-def _file(ref: FileMount, manifests: ManifestSet, kind: str) -> dict[str, Any]:
-    key = ResourceKey.of(kind, ref.name)
-    item = manifests.get(key)
+def _file(ref: FileMount, manifests: ManifestSet, kind: str, namespace: str | None) -> dict[str, Any]:
+    item = manifests.resolve(kind, ref.name, namespace)
     assert isinstance(item, Config | Secret), "the loader checked that every reference is declared"
     default_target = f"/{ref.name}" if kind == "Config" else ref.name
     return {
         "File": {"Name": ref.target or default_target, "UID": ref.uid, "GID": ref.gid, "Mode": ref.mode},
-        f"{kind}Name": config_name(item, manifests.contents.get(key)),
+        f"{kind}Name": config_name(item, manifests.contents.get(item.key)),
     }
 
 

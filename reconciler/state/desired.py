@@ -19,10 +19,10 @@ from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.network import Network
 from reconciler.manifests.kinds.service import Service
-from reconciler.manifests.kinds.traefik import Middleware, Route
 from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.manifest_set import ManifestSet
+from reconciler.manifests.namespaces import Resolver
 from reconciler.render.objects import config_name, config_spec, network_spec, volume_name
 from reconciler.render.service_spec import service_spec
 from reconciler.render.traefik import routes_labels
@@ -65,6 +65,8 @@ class DesiredState:
     # VirtualIPs become objects only once node IDs are known: ``resolve_nodes`` adds them.
     vips: tuple[VirtualIP, ...] = ()
     nodes_resolved: bool = False  # ``resolve_nodes`` ran: the VirtualIPs' objects are in ``objects``
+    # VirtualIP key → the key of its password Secret, resolved by ``manifests.namespaces``.
+    vip_secrets: dict[ResourceKey, ResourceKey] = field(default_factory=dict)
 
     def get(self, key: ResourceKey) -> DesiredObject | None:
         return next((o for o in self.objects if o.key == key), None)
@@ -104,27 +106,28 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
             continue
         spec = config_spec(item, manifests.contents[item.key], instance)
         objects.append(_finish(item, item.KIND.lower(), spec, config_essence(spec)))
-    for service in _by_dependencies(manifests.of_kind(Service)):
+    for service in _by_dependencies(manifests.of_kind(Service), manifests.resolver):
         spec = service_spec(service, manifests, instance)
-        needs = [ResourceKey.parse(dep) for dep in service.spec.depends_on]
-        needs += [ResourceKey.of("Network", n) for n in service.spec.network_names()]
-        needs += [ResourceKey.of("Volume", m.volume) for m in service.spec.mounts if m.volume is not None]
-        needs += [ResourceKey.of("Config", c.name) for c in service.spec.configs]
-        needs += [ResourceKey.of("Secret", s.name) for s in service.spec.secrets]
+        needs = _needs(service, manifests)
         objects.append(
             _finish(service, "service", spec, service_essence(spec, {}), depends_on=tuple(dict.fromkeys(needs)))
         )
     notes: list[str] = []
-    mounted = {m.volume for s in manifests.of_kind(Service) for m in s.spec.mounts}
+    mounted = {
+        found.key
+        for s in manifests.of_kind(Service)
+        for m in s.spec.mounts
+        if m.volume is not None and (found := manifests.resolve("Volume", m.volume, s.namespace)) is not None
+    }
     volumes = {
         v.key: (volume_name(v), v.metadata.annotations.get(ADOPT_ANNOTATION, "").lower() == "true")
         for v in manifests.of_kind(Volume)
-        if v.name in mounted and not v.spec.external  # an external one is meant to exist already
+        if v.key in mounted and not v.spec.external  # an external one is meant to exist already
     }
     notes += [
         f"{v.key}: mounted by no service, so nothing is created"
         for v in manifests.of_kind(Volume)
-        if v.name not in mounted
+        if v.key not in mounted
     ]
     return DesiredState(
         instance,
@@ -135,6 +138,12 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
         volumes=volumes,
         route_labels=_unmanaged_route_labels(manifests),
         vips=tuple(manifests.of_kind(VirtualIP)),
+        vip_secrets={
+            vip.key: found.key
+            for vip in manifests.of_kind(VirtualIP)
+            if vip.spec.password is not None
+            and (found := manifests.resolve("Secret", vip.spec.password.secret, None)) is not None
+        },
     )
 
 
@@ -146,7 +155,7 @@ def _vip_objects(desired: DesiredState, node_ids: Mapping[str, str]) -> list[Des
         needs = [ResourceKey(vip_config_key(vip))]
         secret_name = None
         if vip.spec.password is not None:
-            secret_key = ResourceKey.of("Secret", vip.spec.password.secret)
+            secret_key = desired.vip_secrets.get(vip.key) or ResourceKey.of("Secret", vip.spec.password.secret)
             found = desired.get(secret_key)
             secret_name = found.swarm_name if found else desired.external.get(secret_key)
             needs.append(secret_key)
@@ -162,20 +171,36 @@ def _vip_objects(desired: DesiredState, node_ids: Mapping[str, str]) -> list[Des
     return objects
 
 
+def _needs(service: Service, manifests: ManifestSet) -> list[ResourceKey]:
+    """The manifest keys a service waits for: its dependencies and the objects it uses, each
+    resolved from the service's namespace (``manifests.namespaces``)."""
+    resolver = manifests.resolver
+    needs = [
+        found.key if (found := resolver.dependency(dep, service.namespace)) else ResourceKey.parse(dep)
+        for dep in service.spec.depends_on
+    ]
+    written = [("Network", n) for n in service.spec.network_names()]
+    written += [("Volume", m.volume) for m in service.spec.mounts if m.volume is not None]
+    written += [("Config", c.name) for c in service.spec.configs]
+    written += [("Secret", s.name) for s in service.spec.secrets]
+    for kind, name in written:
+        found = resolver.find(kind, name, service.namespace)
+        needs.append(found.key if found is not None else ResourceKey.of(kind, name))
+    return needs
+
+
 def _unmanaged_route_labels(manifests: ManifestSet) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]:
-    managed = {s.name for s in manifests.of_kind(Service)}
-    middlewares = {m.name: m for m in manifests.of_kind(Middleware)}
-    targets: dict[str, list[Route]] = {}
-    for route in manifests.of_kind(Route):
-        if route.spec.service not in managed:
-            targets.setdefault(route.spec.service, []).append(route)
+    """Swarm name of a service no Service manifest makes → (its routes' keys, their labels)."""
+    managed = {s.swarm_name for s in manifests.of_kind(Service)}
+    middlewares = manifests.middlewares_by_name
+    targets = {name: routes for name, routes in manifests.routes_by_service.items() if name not in managed}
     return {
-        service: (tuple(sorted(r.key for r in routes)), routes_labels(routes, middlewares))
+        service: (tuple(sorted(r.key for r in routes)), routes_labels(routes, middlewares, manifests.network_name))
         for service, routes in sorted(targets.items())
     }
 
 
-def _by_dependencies(services: list[Service]) -> list[Service]:
+def _by_dependencies(services: list[Service], resolver: Resolver) -> list[Service]:
     """Services ordered so that each comes after the services it depends on (the loader refused cycles)."""
     by_key = {s.key: s for s in services}
     ordered: list[Service] = []
@@ -186,11 +211,12 @@ def _by_dependencies(services: list[Service]) -> list[Service]:
             return
         seen.add(service.key)
         for dep in service.spec.depends_on:
-            if ResourceKey.parse(dep) in by_key:
-                visit(by_key[ResourceKey.parse(dep)])
+            found = resolver.dependency(dep, service.namespace)
+            if found is not None and found.key in by_key:
+                visit(by_key[found.key])
         ordered.append(service)
 
-    for service in sorted(services, key=lambda s: s.name):
+    for service in sorted(services, key=lambda s: (s.name, s.namespace or "")):
         visit(service)
     return ordered
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.core.keys import ResourceKey
-from reconciler.core.labels import APPLIED_HASH, KIND, MANAGED_BY, NAME
+from reconciler.core.labels import APPLIED_HASH, KIND, MANAGED_BY, NAME, STACK_NAMESPACE
 from reconciler.state.health import HEALTHY, MISSING, Health, network_health, service_health
 from reconciler.state.snapshot import Snapshot
 
@@ -41,9 +41,12 @@ class ObservedObject:
 
     @property
     def key(self) -> ResourceKey | None:
-        """The manifest key recorded on the object, if the reconciler wrote it."""
+        """The manifest key recorded on the object, if the reconciler wrote it; its stack namespace is
+        docker's ``com.docker.stack.namespace`` label (``core.labels.ownership_labels``)."""
         labels = self.labels
-        return ResourceKey.of(labels[KIND], labels[NAME]) if labels.get(KIND) and NAME in labels else None
+        if not labels.get(KIND) or NAME not in labels:
+            return None
+        return ResourceKey.of(labels[KIND], labels[NAME], labels.get(STACK_NAMESPACE) or None)
 
     @property
     def applied_hash(self) -> str | None:

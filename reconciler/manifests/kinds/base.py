@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from reconciler import API_VERSION
 from reconciler.core.keys import ResourceKey
-from reconciler.manifests.types import Metadata, Spec
+from reconciler.core.swarm_names import MAX_CONFIG_NAME, MAX_NAME, scoped
+from reconciler.manifests.types import Metadata, Spec, nested_error
 
 __all__ = ["Reference", "Resource"]
 
@@ -30,9 +31,35 @@ class Resource(Spec):
         return self.metadata.name
 
     @property
+    def namespace(self) -> str | None:
+        return self.metadata.namespace
+
+    @property
     def key(self) -> ResourceKey:
-        """``Kind/name``: unique in a manifest set, used in messages and plans."""
-        return ResourceKey.of(self.KIND, self.metadata.name)
+        """``Kind/name`` or ``Kind/namespace/name``: unique in a manifest set, used in messages and plans."""
+        return ResourceKey.of(self.KIND, self.metadata.name, self.metadata.namespace)
+
+    @property
+    def external(self) -> bool:
+        """The object exists already and keeps its own name (``Network``, ``Config``, ``Secret``)."""
+        return bool(getattr(getattr(self, "spec", None), "external", False))
+
+    @property
+    def swarm_name(self) -> str:
+        """The Swarm object's name: ``<namespace>_<name>`` in a namespace (docker-cli's
+        ``Namespace.Scope``), except an external object, which is named as it is, as in compose."""
+        return self.name if self.external else scoped(self.metadata.namespace, self.metadata.name)
+
+    @model_validator(mode="after")
+    def _scoped_name_fits(self) -> Resource:
+        limit = MAX_CONFIG_NAME if self.KIND in ("Config", "Secret") else MAX_NAME
+        if self.metadata.namespace and not self.external and len(self.swarm_name) > limit:
+            raise nested_error(
+                ("metadata", "name"),
+                f"the Swarm name {self.swarm_name!r} has {len(self.swarm_name)} characters; Swarm allows "
+                f"{limit} for a {self.KIND} (swarmkit controlapi/common.go): shorten the name or the namespace",
+            )
+        return self
 
     def references(self) -> list[Reference]:
         return []
@@ -43,5 +70,6 @@ class Reference(Spec):
 
     kind: str
     name: str
+    namespace: str | None = None  # written out (`Service/blog/db`); None: resolved from the referrer's
     field_path: tuple[str | int, ...]
     optional: bool = False  # True: the target may also exist outside the manifest set

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
+from reconciler.core.keys import ResourceKey
 from reconciler.manifests.engine_limits import HealthDuration, check_cpus, memory_problem
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.kinds.service_runtime import RuntimeFields
@@ -42,7 +43,7 @@ _CONSTRAINT = re.compile(r"^ *[A-Za-z0-9_.-]+(\.[A-Za-z0-9_./-]+)? *(==|!=) *[A-
 _CAPABILITY = re.compile(r"^(CAP_)?[A-Z_]+$|^ALL$")
 _OCTAL = re.compile(r"[0-7]{1,4}")
 _SPREAD = re.compile(r"^(node|engine)\.labels\.[A-Za-z0-9_.-]+$", re.IGNORECASE)
-_DEPENDENCY = re.compile(r"^[A-Z][A-Za-z]+/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DEPENDENCY = re.compile(r"^[A-Z][A-Za-z]+/([a-z0-9]([-_a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 ImageRef = Annotated[str, matching(_IMAGE, "an image reference such as nginx:1.27 or registry:5000/app@sha256:…")]
@@ -58,7 +59,9 @@ Constraint = Annotated[
     AfterValidator(check_constraint),
 ]
 Capability = Annotated[str, matching(_CAPABILITY, "a capability such as NET_ADMIN or CAP_NET_ADMIN")]
-Dependency = Annotated[str, matching(_DEPENDENCY, "a reference of the form Kind/name, e.g. Service/db")]
+Dependency = Annotated[
+    str, matching(_DEPENDENCY, "a reference of the form Kind/name or Kind/namespace/name, e.g. Service/db")
+]
 EnvKey = Annotated[str, matching(_ENV_KEY, "an environment variable name")]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -328,6 +331,8 @@ class Service(Resource):
             for i, s in enumerate(self.spec.secrets)
         ]
         for i, dep in enumerate(self.spec.depends_on):
-            kind, name = dep.split("/", 1)
-            refs.append(Reference(kind=kind, name=name, field_path=("spec", "dependsOn", i)))
+            key = ResourceKey.parse(dep)
+            refs.append(
+                Reference(kind=key.kind, name=key.name, namespace=key.namespace, field_path=("spec", "dependsOn", i))
+            )
         return refs

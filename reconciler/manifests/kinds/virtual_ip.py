@@ -15,7 +15,7 @@ from pydantic import AfterValidator, Field, model_validator
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.kinds.service import Constraint, ImageRef
 from reconciler.manifests.object_names import ConfigObjectName
-from reconciler.manifests.types import Hostname, Name, Spec, matching
+from reconciler.manifests.types import Hostname, Name, Spec, matching, nested_error
 
 __all__ = ["DEFAULT_KEEPALIVED_IMAGE", "SecretRef", "VipCheck", "VirtualIP", "VirtualIPSpec"]
 
@@ -146,6 +146,17 @@ class VirtualIP(Resource):
     KIND = "VirtualIP"
     kind: Literal["VirtualIP"]
     spec: VirtualIPSpec
+
+    @model_validator(mode="after")
+    def _no_namespace(self) -> VirtualIP:
+        # A VirtualIP holds an address on the hosts' interfaces for the whole swarm (host network,
+        # swarm-wide VRRP router ids): docker stack has no such object, and a stack cannot own it.
+        if self.metadata.namespace:
+            raise nested_error(
+                ("metadata", "namespace"),
+                "a VirtualIP belongs to the whole swarm, not to a stack: remove metadata.namespace",
+            )
+        return self
 
     def references(self) -> list[Reference]:
         if self.spec.password is None:

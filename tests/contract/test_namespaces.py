@@ -1,0 +1,57 @@
+"""Stack namespaces on both backends: manifests with ``metadata.namespace`` make the objects ``docker
+stack deploy`` would make for that stack (``<ns>_<name>``, ``com.docker.stack.namespace``), converge
+and stay in sync; two namespaces hold manifests of the same names side by side; pruning one
+namespace's manifests removes that namespace's objects only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.core.labels import STACK_NAMESPACE
+from reconciler.state.plan import Action
+from tests.contract.conftest import ContractSwarm
+
+
+def stack(cs: ContractSwarm, namespace: str) -> list[dict[str, Any]]:
+    def doc(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        metadata = {"name": name, "namespace": namespace}
+        return {"apiVersion": "reconciler.swarm/v1alpha1", "kind": kind, "metadata": metadata, "spec": spec}
+
+    (cs.folder / f"{namespace}.conf").write_text(f"stack={namespace}\n")
+    return [
+        doc("Network", "back", {"attachable": True}),
+        doc("Config", "conf", {"file": f"{namespace}.conf"}),
+        doc("Secret", "pw", {"file": f"{namespace}.conf"}),
+        doc(
+            "Service",
+            "db",
+            cs.sleeper(networks=["back"], configs=[{"name": "conf", "target": "/conf"}], secrets=[{"name": "pw"}]),
+        ),
+    ]
+
+
+def test_a_namespaced_stack_converges_under_stack_names(cs: ContractSwarm) -> None:
+    wp, blog = f"{cs.prefix}a", f"{cs.prefix}b"
+    cs.write(*stack(cs, wp), *stack(cs, blog))
+    cs.converge()
+    for namespace in (wp, blog):
+        service = cs.service(f"{namespace}_db")
+        assert service is not None, namespace
+        assert service["Spec"]["Labels"][STACK_NAMESPACE] == namespace
+        network = cs.network(f"{namespace}_back")
+        assert network is not None and network["Labels"][STACK_NAMESPACE] == namespace
+        container = service["Spec"]["TaskTemplate"]["ContainerSpec"]
+        assert container["Configs"][0]["ConfigName"].startswith(f"{namespace}_conf-")
+        assert container["Secrets"][0]["SecretName"].startswith(f"{namespace}_pw-")
+        [attachment] = service["Spec"]["TaskTemplate"]["Networks"]
+        assert attachment["Target"] == network["Id"] and attachment["Aliases"] == ["db"]
+    assert cs.plan().in_sync
+
+    # The blog namespace's manifests go: with --prune exactly its objects are removed.
+    cs.write(*stack(cs, wp))
+    plan = cs.plan(prune=True)
+    deleted = sorted(c.key for c in plan.changes if c.action is Action.DELETE)
+    assert deleted == [f"Config/{blog}/conf", f"Network/{blog}/back", f"Secret/{blog}/pw", f"Service/{blog}/db"]
+    cs.converge(prune=True)
+    assert cs.service(f"{blog}_db") is None and cs.service(f"{wp}_db") is not None
+    assert cs.plan().in_sync
