@@ -18,8 +18,8 @@ from reconciler.cli.context import EXIT_OK, settings
 from reconciler.cli.session import connect_or_exit, fail
 from reconciler.cli.views import err_console, out_console, print_json, print_problems
 from reconciler.importing.live_check import adoption_findings
-from reconciler.importing.live_emit import dump_documents, write_files
-from reconciler.importing.live_swarm import Finding, LiveImportError, import_live
+from reconciler.importing.live_swarm import Finding, LiveImportError, import_live, write_import
+from reconciler.importing.yaml_emit import dump_documents
 from reconciler.manifests.errors import ManifestError
 from reconciler.swarm.port import SwarmError
 
@@ -45,9 +45,9 @@ def swarm(ctx: click.Context, stack: str | None, services: tuple[str, ...], out:
         fail(ctx, "error: nothing to import: " + ("; ".join(imported.notes) or "the swarm runs no service"))
     with tempfile.TemporaryDirectory(prefix="reconciler-import-") as scratch:
         folder = out if out is not None else Path(scratch)
-        written = write_files(folder, imported.files())
+        written = write_import(imported.documents, folder)
         try:
-            findings = imported.findings + adoption_findings(folder, snapshot, conf.instance)
+            findings = adoption_findings(folder, snapshot, conf.instance, imported.findings)
         except ManifestError as exc:  # a document the importer made that the kinds refuse: a bug
             print_problems(exc.problems, conf.output)
             fail(ctx, "error: the imported manifests do not validate (a bug of the importer; please report it)")

@@ -10,6 +10,7 @@ in the task template or the published ports means swarmkit replaces the tasks (t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from reconciler import LABEL_PREFIX
@@ -23,33 +24,62 @@ from reconciler.state.snapshot import Snapshot
 
 __all__ = ["adoption_findings"]
 
-# Essence keys that live in the task template or the endpoint: a change there restarts tasks.
-_RESTARTING = {"ContainerSpec", "Networks", "Resources", "RestartPolicy", "Placement", "EndpointSpec"}
+# Essence keys of the task template (the rest are sections of the ServiceSpec of the same name): a
+# change there, or in the EndpointSpec (published ports), makes swarmkit replace the tasks.
+_TASK_KEYS = {"ContainerSpec", "Networks", "Resources", "RestartPolicy", "Placement", "LogDriver"}
 
 
-def adoption_findings(folder: Path, snapshot: Snapshot, instance: str) -> list[Finding]:
-    """Raises ``ManifestError`` when the folder does not validate."""
+def adoption_findings(folder: Path, snapshot: Snapshot, instance: str, found: Sequence[Finding] = ()) -> list[Finding]:
+    """``found``: the importer's findings, which are merged with the adoption's effects (one line per
+    live field). Raises ``ManifestError`` when the folder does not validate."""
     desired = compile_desired(load_manifests(folder), instance)
     plan = make_plan(desired, observe_snapshot(snapshot), PlanOptions(adopt=True))
-    findings = []
+    effects = []
     for change in plan.changes:
-        subject = f"{change.key} ({change.swarm_name})"
+        subject = f"{change.kind.lower()} {change.swarm_name}"
         if change.action in (Action.CONFLICT, Action.BLOCKED, Action.CREATE, Action.REPLACE, Action.DELETE):
-            findings.append(Finding(subject, change.action.value, f"the adoption would {change.action.value} it: "
-                                    f"{change.reason}"))  # fmt: skip
+            effects.append(Finding(subject, change.action.value, f"the adoption would {change.action.value} it: "
+                                   f"{change.reason}"))  # fmt: skip
             continue
         for diff in change.diff:
             if diff.path[0] == "Labels" and _own_labels_only(diff.path, diff.before, diff.after):
                 continue  # the reconciler's own labels: what adopting means
-            restarts = " (its tasks restart)" if diff.path[0] in _RESTARTING else ""
-            findings.append(
-                Finding(
-                    subject,
-                    diff.field,
-                    f"the adoption changes it{restarts}: live {_shown(diff.before)}, manifest {_shown(diff.after)}",
-                )
-            )
-    return findings
+            restarts = " (its tasks restart)" if _section(diff.field) in ("TaskTemplate", "EndpointSpec") else ""
+            message = f"the adoption changes it{restarts}: live {_shown(diff.before)}, manifest {_shown(diff.after)}"
+            effects.append(Finding(subject, diff.field, message))
+    return _merged(found, effects)
+
+
+def _section(field: str) -> str:
+    """The ServiceSpec section an essence path (``ContainerSpec.Env``) or a spec path lies in."""
+    top = field.split(".")[0].split("[")[0]
+    return "TaskTemplate" if top in _TASK_KEYS else top
+
+
+def _covers(effect: str, field: str) -> bool:
+    return any(a == b or a.startswith((b + ".", b + "[")) for a, b in ((field, effect), (effect, field)))
+
+
+def _merged(found: Sequence[Finding], effects: list[Finding]) -> list[Finding]:
+    """Each live field once: a field the kind lacks with what the adoption does to it."""
+    out: list[Finding] = []
+    used: set[int] = set()
+    for finding in found:
+        if not finding.unexpressed:
+            out.append(finding)
+            continue
+        path = finding.field.removeprefix("TaskTemplate.")
+        same = [i for i, e in enumerate(effects) if e.subject == finding.subject]
+        match = next((i for i in same if _covers(effects[i].field, path)), None)
+        if match is not None:
+            used.add(match)
+            how = effects[match].message
+        elif any(_section(effects[i].field) == _section(path) for i in same):
+            how = "the adoption drops it (its section is sent anew for the changes listed)"
+        else:
+            how = "the adoption keeps it (its section is sent as the engine has it); a later change to the section drops it"
+        out.append(Finding(finding.subject, finding.field, f"{finding.message}; {how}", True))
+    return out + [e for i, e in enumerate(effects) if i not in used]
 
 
 def _own_labels_only(path: tuple[str | int, ...], before: object, after: object) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from reconciler import API_VERSION
@@ -26,23 +27,14 @@ from reconciler.core.labels import MANAGED_BY
 from reconciler.importing.live_objects import external_document, volume_document
 from reconciler.importing.live_service import service_body
 from reconciler.importing.traefik_labels import import_traefik_labels
+from reconciler.importing.yaml_emit import write_documents
 from reconciler.manifests.types import NAME_PATTERN
 from reconciler.state.snapshot import Snapshot
 
-__all__ = ["STACK_NAMESPACE", "Finding", "LiveImport", "LiveImportError", "import_live"]
+__all__ = ["STACK_NAMESPACE", "Finding", "LiveImport", "LiveImportError", "import_live", "write_import"]
 
 STACK_NAMESPACE = "com.docker.stack.namespace"  # docker-cli cli/compose/convert LabelNamespace
 _NAME = re.compile(NAME_PATTERN)
-# The file each kind goes to, in the order a person reads them.
-FILES = {
-    "Network": "networks.yaml",
-    "Volume": "volumes.yaml",
-    "Config": "configs.yaml",
-    "Secret": "secrets.yaml",
-    "Service": "services.yaml",
-    "Middleware": "routes.yaml",
-    "Route": "routes.yaml",
-}
 
 
 class LiveImportError(Exception):
@@ -56,6 +48,7 @@ class Finding:
     subject: str
     field: str
     message: str
+    unexpressed: bool = False  # a live field the kind has no field for (``live_check`` says what adopting does)
 
     def __str__(self) -> str:
         return f"{self.subject}: {self.field}: {self.message}"
@@ -66,13 +59,6 @@ class LiveImport:
     documents: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-    def files(self) -> dict[str, list[dict[str, Any]]]:
-        """File name to its documents, kinds in ``FILES`` order."""
-        out: dict[str, list[dict[str, Any]]] = {}
-        for kind, file in FILES.items():
-            out.setdefault(file, []).extend(d for d in self.documents if d["kind"] == kind)
-        return {file: docs for file, docs in out.items() if docs}
 
 
 def _metadata(name: str, labels: dict[str, str]) -> dict[str, str] | None:
@@ -104,7 +90,7 @@ def import_live(snapshot: Snapshot, stack: str | None = None, services: Sequence
             if not body.spec.get("labels"):
                 body.spec.pop("labels", None)
         subject = f"service {name}"
-        result.findings += [Finding(subject, path, "no manifest field for it") for path in body.left]
+        result.findings += [Finding(subject, path, "no manifest field for it", True) for path in body.left]
         result.documents.append(
             {"apiVersion": API_VERSION, "kind": "Service", "metadata": metadata, "spec": _ordered(body.spec)}
         )
@@ -194,3 +180,13 @@ _ORDER = ("image", "command", "args", "env", "mode", "replicas", "networks", "mo
 def _ordered(spec: dict[str, Any]) -> dict[str, Any]:
     """The manifest's usual field order: what runs first, then where, then how."""
     return {**{k: spec[k] for k in _ORDER if k in spec}, **spec}
+
+
+def write_import(documents: list[dict[str, Any]], folder: Path) -> list[Path]:
+    """One file per manifest (``yaml_emit``), a stack's in a folder of its own (``<folder>/<stack>/``)
+    so that names repeated across stacks (every stack's ``db``) do not collide."""
+    written = []
+    for namespace in sorted({d["metadata"].get("namespace") or "" for d in documents}):
+        chosen = [d for d in documents if (d["metadata"].get("namespace") or "") == namespace]
+        written += write_documents(chosen, folder / namespace if namespace else folder)
+    return written

@@ -10,8 +10,7 @@ from typing import Any
 
 from reconciler.core.labels import MANAGED_BY
 from reconciler.importing.live_check import adoption_findings
-from reconciler.importing.live_emit import write_files
-from reconciler.importing.live_swarm import LiveImport, import_live
+from reconciler.importing.live_swarm import LiveImport, import_live, write_import
 from reconciler.manifests.kinds.service import Service
 from reconciler.manifests.loading import load_manifests
 from tests.contract.conftest import ContractSwarm
@@ -50,8 +49,8 @@ def cli_service(cs: ContractSwarm, base: str, container: dict[str, Any], **spec:
 def imported(cs: ContractSwarm, folder: Path, **options: Any) -> LiveImport:
     snapshot = cs.port.snapshot()
     result = import_live(snapshot, **options)
-    write_files(folder, result.files())
-    result.findings += adoption_findings(folder, snapshot, cs.instance)
+    write_import(result.documents, folder)
+    result.findings = adoption_findings(folder, snapshot, cs.instance, result.findings)
     return result
 
 

@@ -1,0 +1,82 @@
+"""``reconciler import swarm`` on services the real docker CLI made (``docker service create`` with
+most of its flags), then ``apply --adopt`` and ``diff`` as a person runs them: no task is replaced,
+only the reconciler's labels change, and the diff is clean afterwards."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from reconciler.core.labels import MANAGED_BY
+from tests.integration.conftest import Workspace
+
+
+def docker(ws: Workspace, *args: str) -> str:
+    done = subprocess.run(["docker", *args], env=ws.lab.env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_service_made_by_docker_service_create_is_imported_and_adopted_without_a_restart(
+    ws: Workspace, busybox: str, tmp_path: Path
+) -> None:
+    net, conf, secret, web = ws.name("net"), ws.name("conf"), ws.name("pw"), ws.name("web")
+    docker(ws, "network", "create", "--driver", "overlay", "--attachable", net)
+    (tmp_path / "app.conf").write_text("a=1\n")
+    docker(ws, "config", "create", conf, str(tmp_path / "app.conf"))
+    docker(ws, "secret", "create", secret, str(tmp_path / "app.conf"))
+    docker(ws, "service", "create", "--detach", "--name", web, "--replicas", "2",
+           "--env", "A=1", "--env", "B=two words", "--label", "owner=ops", "--container-label", "tier=front",
+           "--network", f"name={net},alias=web-alias",
+           "--mount", f"type=volume,source={ws.name('data')},target=/data",
+           "--mount", "type=bind,source=/tmp,target=/host-tmp,readonly", "--mount", "type=tmpfs,target=/scratch",
+           "--config", f"source={conf},target=/etc/app.conf,mode=0440", "--secret", secret,
+           "--publish", "mode=host,target=80",
+           "--limit-cpu", "0.5", "--limit-memory", "64M", "--reserve-memory", "16M",
+           "--restart-condition", "on-failure", "--restart-max-attempts", "3",
+           "--update-parallelism", "2", "--update-order", "start-first", "--update-failure-action", "rollback",
+           "--rollback-parallelism", "2", "--constraint", "node.role==manager",
+           "--placement-pref", "spread=node.labels.zone", "--replicas-max-per-node", "2",
+           "--health-cmd", "true", "--health-interval", "5s", "--health-retries", "3",
+           "--user", "65534", "--workdir", "/tmp", "--hostname", "{{.Service.Name}}-{{.Task.Slot}}",
+           "--cap-add", "NET_ADMIN", "--cap-drop", "MKNOD", "--stop-grace-period", "2s",
+           busybox, "sleep", "3600")  # fmt: skip
+    before = ws.task_ids("web", running=2)
+    assert len(before) == 2
+
+    out = tmp_path / "imported"
+    imported = ws.cli("import", "swarm", "--service", web, "--out", str(out))
+    assert imported.exit_code == 0, imported.stderr
+    assert "changes only the reconciler's labels" in imported.stderr, imported.stderr
+    [service] = yaml.safe_load_all((out / f"service-{web}.yaml").read_text())
+    assert service["spec"]["env"] == {"A": "1", "B": "two words"}
+    assert service["spec"]["resources"] == {
+        "limits": {"cpus": 0.5, "memory": "64Mi"},
+        "reservations": {"memory": "16Mi"},
+    }
+    assert {p.name for p in out.iterdir()} >= {f"network-{net}.yaml", f"config-{conf}.yaml", f"secret-{secret}.yaml",
+                                                f"volume-{ws.name('data')}.yaml"}  # fmt: skip
+
+    applied = ws.cli("apply", str(out), "--adopt", "--yes")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert ws.service("web")["Spec"]["Labels"][MANAGED_BY] == ws.instance
+    assert ws.task_ids("web", running=2) == before  # no task replaced
+    diff = ws.cli("diff", str(out))
+    assert diff.exit_code == 0, diff.stdout + diff.stderr
+
+
+def test_what_cannot_be_kept_is_named_on_stderr(ws: Workspace, busybox: str, tmp_path: Path) -> None:
+    odd = ws.name("odd")
+    docker(ws, "service", "create", "--detach", "--name", odd, "--replicas", "0", "--ulimit", "nofile=1024:2048",
+           "--log-driver", "json-file", "--log-opt", "max-size=1m", "--group", "users",
+           "--label", "traefik.http.routers.odd.rule=Host(`odd.example.org`)",
+           "--label", "traefik.http.services.odd.loadbalancer.server.port=80",
+           busybox, "sleep", "3600")  # fmt: skip
+    imported = ws.cli("import", "swarm", "--service", odd)
+    assert imported.exit_code == 0, imported.stderr
+    assert "kind: Service" in imported.stdout and "kind: Route" in imported.stdout
+    for named in ("TaskTemplate.LogDriver", "ContainerSpec.Groups"):
+        assert named in imported.stderr, imported.stderr
+    assert "would change or drop them" in imported.stderr
