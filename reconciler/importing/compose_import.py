@@ -93,7 +93,9 @@ def _in_field_order(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     """The spec's keys in the order its model declares them (as the kind's docs list them)."""
     model = KINDS[kind].model_fields["spec"].annotation
     fields = getattr(model, "model_fields", {})
-    order = {info.alias or name: index for index, (name, info) in enumerate(fields.items())}
+    own = list(getattr(model, "__annotations__", {}))  # the class's own fields first, inherited ones after
+    names = [*own, *(name for name in fields if name not in own)]
+    order = {(fields[name].alias or name): index for index, name in enumerate(names) if name in fields}
     return dict(sorted(spec.items(), key=lambda item: order.get(item[0], len(order))))
 
 

@@ -7,7 +7,8 @@
   (``name:`` or the key), which Services and Routes then name.
 - volumes: ``driver_opts`` ``type: nfs``/``nfs4``, ``o: addr=H,nfsvers=V,rest``, ``device: :/path``
   → ``Volume.nfs`` {server, path, version, options}; any other driver → ``driver`` +
-  ``driverOptions``; ``labels``. An external volume has no ``Volume`` form.
+  ``driverOptions``; ``labels``; ``external: true`` → a ``Volume`` with ``external: true`` under the
+  real name (docker-cli ``convert/volume.go`` mounts an external volume by its name alone).
 - configs/secrets: ``file:`` → the file is copied to ``files/<kind>s/<name>`` (no extension, so a
   YAML config is not taken for a manifest) under ``--out`` (a manifest's
   ``file:`` is relative to its folder) or, printing to stdout, referred to relative to the current
@@ -132,7 +133,10 @@ def convert_volumes(ctx: Context) -> None:
         path: tuple[str | int, ...] = ("volumes", key)
         subject = f"volume {key}"
         if value.get("external"):
-            ctx.lost((*path, "external"), subject, "external", "a Volume is defined by its driver options, not by name")
+            real = _external_name(key, value)
+            ctx.volumes[key] = real
+            ctx.add("Volume", real, {"external": True}, path)
+            ctx.leftovers(path, subject, value, {"external", "name"})
             continue
         name = ctx.claim("Volume", key, path, subject)
         if name is None:

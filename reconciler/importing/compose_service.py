@@ -20,7 +20,7 @@ from typing import Any
 from reconciler.importing.conversion import Context, as_bool, as_int
 from reconciler.importing.names import manifest_name
 from reconciler.importing.traefik_labels import import_traefik_labels
-from reconciler.manifests.kinds.service import ServiceSpec
+from reconciler.manifests.kinds.service import Mount, ResourceAmounts, ServiceSpec
 
 __all__ = ["convert_service"]
 
@@ -36,6 +36,9 @@ _RUNTIME = {
     "ulimits": "ulimits", "sysctls": "sysctls", "init": "init", "stop_signal": "stopSignal", "read_only": "readOnly",
     "extra_hosts": "extraHosts", "group_add": "groupAdd", "isolation": "isolation", "logging": "logging",
 }  # fmt: skip
+# Fields other helpers add to the kind; mapped once they are there.
+_TMPFS_OPTIONS = Mount.model_fields["tmpfs"].annotation is not bool  # tmpfs: {size, mode}
+_GENERIC_RESOURCES = "generic_resources" in ResourceAmounts.model_fields
 _DNS = {"dns": "nameservers", "dns_search": "search", "dns_opt": "options"}
 _POLICY = ("parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order")
 
@@ -210,7 +213,10 @@ class _Service:
                 source = Path(str(volume.get("source", "")))
                 mount["bind"] = str(source if source.is_absolute() else (self.ctx.project.folder / source).resolve())
             elif kind == "tmpfs":
-                mount["tmpfs"] = True
+                options = volume.get("tmpfs")
+                mount["tmpfs"] = dict(options) if options and _TMPFS_OPTIONS else True
+                if options and _TMPFS_OPTIONS:
+                    used.add("tmpfs")
             else:
                 self.lost(
                     sub,
@@ -304,7 +310,11 @@ class _Service:
             amounts = resources.get(key) or {}
             if amounts:
                 result[key] = {k: _text(amounts[k]) for k in ("cpus", "memory") if amounts.get(k) is not None}
-                self.rest(("deploy", "resources", key), amounts, {"cpus", "memory"})
+                known = {"cpus", "memory"}
+                if key == "reservations" and _GENERIC_RESOURCES and amounts.get("generic_resources"):
+                    result[key]["genericResources"] = list(amounts["generic_resources"])
+                    known.add("generic_resources")
+                self.rest(("deploy", "resources", key), amounts, known)
         if result:
             self.spec["resources"] = result
         self.rest(("deploy", "resources"), resources, {"limits", "reservations"})

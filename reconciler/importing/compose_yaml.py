@@ -65,7 +65,8 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _int)
 
 @dataclass(frozen=True)
 class ComposeFile:
-    """A parsed compose file: its path as given, its folder, the data and each value's position."""
+    """A parsed compose file: its path as given, the data and the position of each key (mapping
+    entries) or item (sequence entries)."""
 
     file: str
     data: dict[str, Any]
@@ -91,6 +92,8 @@ def _build(loader: _Loader, node: Node, path: Path, positions: dict[Path, tuple[
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             text = str(key) if not isinstance(key, bool) else str(key).lower()
+            # A key's place is where the key is written: "pids: 100" points at "pids".
+            positions.setdefault((*path, text), (key_node.start_mark.line + 1, key_node.start_mark.column + 1))
             result[text] = _build(loader, value_node, (*path, text), positions)
         return result
     if isinstance(node, SequenceNode):

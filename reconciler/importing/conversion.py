@@ -69,6 +69,15 @@ class Context:
                 else "has no letter or digit to make a manifest name of"
             )
             self.lost(path, subject, "name", reason)
+        elif self.stack_prefix is not None and name != source:
+            self.lost(
+                path,
+                subject,
+                "name",
+                f"docker stack deploy names it {self.stack_prefix}_{source}; the manifest {name!r} is "
+                f"{self.stack_prefix}_{name} in Swarm (manifest names have no '_' or capitals): a take-over "
+                "makes a new object; rename it in the compose file first to keep it",
+            )
         return name
 
     def add(self, kind: str, name: str, spec: dict[str, Any], origin: tuple[str | int, ...] = ()) -> dict[str, Any]:

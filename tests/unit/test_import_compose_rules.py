@@ -27,7 +27,7 @@ def test_yaml_errors_and_positions() -> None:
     with pytest.raises(ComposeYamlError, match=r"^c.yml:2:"):
         parse_compose_yaml("a: [1\nb: 2\n", "c.yml")
     parsed = parse_compose_yaml("services:\n  web:\n    image: x\n", "c.yml")
-    assert parsed.positions[("services", "web", "image")] == (3, 12)
+    assert parsed.positions[("services", "web", "image")] == (3, 5)
 
 
 @pytest.mark.parametrize(
@@ -58,14 +58,14 @@ def test_interpolation_errors_name_the_variable_and_the_place() -> None:
 def test_missing_required_variable_is_a_compose_error_at_its_line(tmp_path: Path) -> None:
     compose = tmp_path / "compose.yml"
     compose.write_text("services:\n  web:\n    image: ${IMAGE:?give the image}\n")
-    with pytest.raises(ComposeError, match=r"compose.yml:3:12: services.web.image: required variable IMAGE"):
+    with pytest.raises(ComposeError, match=r"compose.yml:3:5: services.web.image: required variable IMAGE"):
         load_compose([str(compose)], environ={})
 
 
 def test_schema_refusal_is_an_error_with_its_place(tmp_path: Path) -> None:
     compose = tmp_path / "compose.yml"
     compose.write_text("services:\n  web:\n    image: x\n    deploy:\n      replicas: [1]\n")
-    with pytest.raises(ComposeError, match=r"compose.yml:5:17: services.web.deploy.replicas: not valid compose"):
+    with pytest.raises(ComposeError, match=r"compose.yml:5:7: services.web.deploy.replicas: not valid compose"):
         load_compose([str(compose)], environ={})
 
 
