@@ -14,6 +14,7 @@ from reconciler.core.labels import DEFAULT_INSTANCE, REQUESTED_IMAGE, STACK_IMAG
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.service import FileMount, Service, UpdatePolicy
 from reconciler.manifests.kinds.service_runtime import RuntimeFields, swarm_host_entry
+from reconciler.manifests.kinds.service_task import GenericResource, TmpfsOptions
 from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.manifest_set import ManifestSet
 from reconciler.manifests.units import parse_cpus, parse_duration, parse_memory
@@ -43,6 +44,8 @@ def service_spec(service: Service, manifests: ManifestSet, instance: str = DEFAU
             for key, amounts in (("Limits", spec.resources.limits), ("Reservations", spec.resources.reservations))
             if amounts is not None
         }
+    if spec.logging is not None:
+        task["LogDriver"] = {"Name": spec.logging.driver, "Options": dict(sorted(spec.logging.options.items()))}
     if spec.restart_policy is not None:
         rp = spec.restart_policy
         task["RestartPolicy"] = _drop_none(
@@ -175,8 +178,12 @@ def _caps(caps: list[str]) -> list[str] | None:
 
 
 def _mount(mount: Any, manifests: ManifestSet, instance: str, namespace: str | None) -> dict[str, Any]:
-    if mount.tmpfs:
-        return {"Type": "tmpfs", "Target": mount.target, "ReadOnly": mount.read_only}
+    if mount.tmpfs is not False:
+        tmpfs = {"Type": "tmpfs", "Target": mount.target, "ReadOnly": mount.read_only}
+        if isinstance(mount.tmpfs, TmpfsOptions):
+            size = None if mount.tmpfs.size is None else parse_memory(mount.tmpfs.size)
+            tmpfs["TmpfsOptions"] = _drop_none({"SizeBytes": size, "Mode": mount.tmpfs.mode})
+        return tmpfs
     if mount.bind is not None:
         return {"Type": "bind", "Source": mount.bind, "Target": mount.target, "ReadOnly": mount.read_only}
     volume = manifests.resolve("Volume", mount.volume, namespace)
@@ -200,13 +207,21 @@ def _file(ref: FileMount, manifests: ManifestSet, kind: str, namespace: str | No
     }
 
 
-def _amounts(amounts: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
+def _amounts(amounts: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     if amounts.cpus is not None:
         out["NanoCPUs"] = parse_cpus(amounts.cpus)
     if amounts.memory is not None:
         out["MemoryBytes"] = parse_memory(amounts.memory)
+    if getattr(amounts, "pids", None) is not None:
+        out["Pids"] = amounts.pids
+    if getattr(amounts, "generic_resources", None):
+        out["GenericResources"] = [_generic(r) for r in amounts.generic_resources]
     return out
+
+
+def _generic(resource: GenericResource) -> dict[str, Any]:
+    return {"DiscreteResourceSpec": {"Kind": resource.kind, "Value": resource.value}}
 
 
 def _update_policy(policy: UpdatePolicy) -> dict[str, Any]:

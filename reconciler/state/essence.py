@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -151,7 +152,8 @@ def service_essence(spec: Mapping[str, Any], network_names: Mapping[str, str]) -
         "Mode": _mode(spec.get("Mode")),
         "ContainerSpec": container,
         "Networks": networks,
-        "Resources": task.get("Resources"),
+        "Resources": _resources(task.get("Resources")),
+        "LogDriver": task.get("LogDriver"),
         "RestartPolicy": _defaulted(task.get("RestartPolicy"), RESTART_DEFAULTS),
         "Placement": placement,
         "UpdateConfig": _policy(spec.get("UpdateConfig")),
@@ -160,6 +162,17 @@ def service_essence(spec: Mapping[str, Any], network_names: Mapping[str, str]) -
     }
     compacted: dict[str, Any] = _compact(essence)
     return compacted
+
+
+def _resources(resources: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Generic resources carry no order (quirk ``unordered-lists``)."""
+    if not resources:
+        return None
+    out = {key: dict(value) if isinstance(value, dict) else value for key, value in resources.items()}
+    for amounts in out.values():
+        if isinstance(amounts, dict):
+            _sort(amounts, "GenericResources", lambda r: json.dumps(r, sort_keys=True))
+    return out
 
 
 def _signal(signal: str) -> str:

@@ -96,7 +96,7 @@ QUIRKS: tuple[Quirk, ...] = (
     Quirk("stop-grace-default", "a stop grace period of 10 s is the default (the CLI writes it out)",
           "swarmkit api/defaults/service.go"),
     Quirk("unordered-lists", "mounts, env, configs, secrets, capabilities, ulimits, groups, DNS "
-          "options, networks, ports and constraints carry no order; the docker CLI re-sorts them on "
+          "options, generic resources, networks, ports and constraints carry no order; the docker CLI re-sorts them on "
           "update (nameservers and search domains too, but their order matters to the resolver, so "
           "it is kept)", "docker/cli cli/command/service/update.go"),
     Quirk("runtime-as-sent", "ulimits (in the order sent, zeros kept), sysctls, init (false kept), "
@@ -104,6 +104,12 @@ QUIRKS: tuple[Quirk, ...] = (
           "settings (nameservers not checked) and groups are stored as sent, accepted at create "
           "whatever they hold: a bad one fails each task when it starts (seen on Engine 28)",
           "moby daemon/cluster/convert/container.go: containerToGRPC/containerSpecFromGRPC"),
+    Quirk("task-settings-as-sent", "a log driver and its options, generic resources (in the order "
+          "sent, named ones too, which no task is ever scheduled with), a pids limit and tmpfs options "
+          "(the mode as a plain number: 1777 octal is 1023; an empty TmpfsOptions kept) are stored as "
+          "sent, and an unknown log driver or option is accepted at create (seen on Engine 28)",
+          "moby daemon/cluster/convert/service.go, container.go; swarmkit manager/controlapi/service.go "
+          "validateResources (drops genericresource.ValidateTask's error)"),
     Quirk("empty-privileges", "an empty Privileges (docker stack deploy always sends one) is stored "
           "with CredentialSpec and SELinuxContext null (and NoNewPrivileges false from API 1.44 on)",
           "moby api/types/swarm/container.go: Privileges has no omitempty on those fields"),
@@ -156,6 +162,7 @@ ZERO_OMITTED: Mapping[str, frozenset[str]] = {
     "Reservations": frozenset({"NanoCPUs", "MemoryBytes"}),
     "Placement": frozenset({"MaxReplicas"}),
     "Ports": frozenset({"PublishedPort"}),
+    "TmpfsOptions": frozenset({"SizeBytes", "Mode"}),
 }
 
 # What a sent update/rollback policy is stored with (quirk ``policy-enums``): swarmkit's enums

@@ -145,6 +145,20 @@ def test_runtime_as_sent(cs: ContractSwarm) -> None:
     assert {key: container[key] for key in runtime} == runtime
 
 
+def test_task_settings_as_sent(cs: ContractSwarm) -> None:
+    log = {"Name": "no-such-driver", "Options": {"max-size": "10m", "x": "1"}}
+    resources = {"Limits": {"Pids": 50}, "Reservations": {"GenericResources": [
+        {"DiscreteResourceSpec": {"Kind": "gpu", "Value": 2}}, {"NamedResourceSpec": {"Kind": "a", "Value": "b"}},
+    ]}}  # fmt: skip
+    mounts = [{"Type": "tmpfs", "Target": "/a", "TmpfsOptions": {"SizeBytes": 1 << 26, "Mode": 0o1777}},
+              {"Type": "tmpfs", "Target": "/b", "TmpfsOptions": {}}]  # fmt: skip
+    task = stored_service(cs, "svc", TaskTemplate={
+        "ContainerSpec": {"Image": cs.image, "Mounts": mounts}, "LogDriver": log, "Resources": resources,
+    })["TaskTemplate"]  # fmt: skip
+    assert task["LogDriver"] == log and task["Resources"] == resources
+    assert task["ContainerSpec"]["Mounts"] == mounts and mounts[0]["TmpfsOptions"]["Mode"] == 1023
+
+
 def test_empty_privileges(cs: ContractSwarm) -> None:
     spec = stored_service(cs, "svc", TaskTemplate={"ContainerSpec": {"Image": cs.image, "Privileges": {}}})
     privileges = dict(spec["TaskTemplate"]["ContainerSpec"]["Privileges"])

@@ -96,6 +96,10 @@ def test_essence_paths_map_to_manifest_fields() -> None:
         ("ContainerSpec", "Hosts"): ManifestField(web, "spec.extraHosts"),
         ("ContainerSpec", "DNSConfig", "Nameservers"): ManifestField(web, "spec.dns.nameservers"),
         ("ContainerSpec", "Groups"): ManifestField(web, "spec.groupAdd"),
+        ("LogDriver", "Options", "max-size"): ManifestField(web, "spec.logging.options.max-size"),
+        ("Resources", "Reservations", "GenericResources"): ManifestField(
+            web, "spec.resources.reservations.genericResources"
+        ),
         ("Labels", "team"): ManifestField(web, "spec.labels[team]"),
         ("Labels", "traefik.http.routers.api.rule"): ManifestField("Route/api", "spec.hosts/spec.pathPrefix (rule)"),
         ("Labels", "traefik.http.services.api.loadbalancer.server.port"): ManifestField("Route/api", "spec.port"),

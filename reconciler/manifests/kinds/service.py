@@ -15,6 +15,7 @@ from reconciler.core.keys import ResourceKey
 from reconciler.manifests.engine_limits import HealthDuration, check_cpus, memory_problem
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.kinds.service_runtime import RuntimeFields
+from reconciler.manifests.kinds.service_task import GenericResourceEntry, TaskFields, TmpfsEntry
 from reconciler.manifests.object_names import ConfigObjectName, SwarmObjectName, VolumeObjectName
 from reconciler.manifests.placement import check_constraint, check_spread
 from reconciler.manifests.types import (
@@ -72,20 +73,22 @@ class NetworkAttachment(Spec):
 
 
 class Mount(Spec):
-    """Exactly one source: a ``Volume`` manifest, a host path (``bind``) or ``tmpfs: true``."""
+    """Exactly one source: a ``Volume`` manifest, a host path (``bind``) or ``tmpfs`` (``true`` or its options)."""
 
     volume: VolumeObjectName | None = Field(default=None, description="The name of a Volume manifest.")
     bind: BindPath | None = Field(
         default=None, description="A path on the node, e.g. /var/run/docker.sock; may hold {{.Node.Hostname}} etc."
     )
-    tmpfs: bool = False
+    tmpfs: TmpfsEntry = Field(
+        default=False, description='`true`, or the tmpfs\'s {size, mode}, e.g. {size: 64M, mode: "1777"}.'
+    )
     target: AbsPath
     read_only: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> Mount:
-        if (self.volume is not None) + (self.bind is not None) + self.tmpfs != 1:
-            raise ValueError("set exactly one of `volume`, `bind` or `tmpfs: true`")
+        if (self.volume is not None) + (self.bind is not None) + (self.tmpfs is not False) != 1:
+            raise ValueError("set exactly one of `volume`, `bind` or `tmpfs` (true or {size, mode})")
         return self
 
 
@@ -141,12 +144,23 @@ class ResourceAmounts(Spec):
     memory: MemorySize | None = None
 
 
+class Limits(ResourceAmounts):
+    pids: int | None = Field(default=None, ge=1, description="At most this many processes per task (Compose's pids).")
+
+
+class Reservations(ResourceAmounts):
+    generic_resources: list[GenericResourceEntry] = Field(
+        default_factory=list,
+        description="Numbers of resources the nodes advertise, e.g. {kind: gpu, value: 2}.",
+    )
+
+
 class Resources(Spec):
     """The engine's minimums (``engine_limits``): cpus at least 0.001, memory at least 4MiB, a
     memory limit at least 6MiB and not below the reservation."""
 
-    limits: ResourceAmounts | None = None
-    reservations: ResourceAmounts | None = None
+    limits: Limits | None = None
+    reservations: Reservations | None = None
 
     @model_validator(mode="after")
     def _engine_minimums(self) -> Resources:
@@ -229,9 +243,10 @@ class PublishedPort(Spec):
     )
 
 
-class ServiceSpec(RuntimeFields):
+class ServiceSpec(RuntimeFields, TaskFields):
     """The runtime settings (ulimits, sysctls, init, stopSignal, readOnly, extraHosts, dns, groupAdd,
-    isolation) come from ``RuntimeFields`` (``service_runtime``)."""
+    isolation) come from ``RuntimeFields`` (``service_runtime``), ``logging`` from ``TaskFields``
+    (``service_task``)."""
 
     image: ImageRef
     command: list[SafeText] | None = Field(default=None, description="Replaces the image's entrypoint.")
