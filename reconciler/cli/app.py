@@ -8,7 +8,10 @@ fraction of the time. Their one-line help lives here, beside their import path.
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import sys
+from typing import NoReturn
 
 import click
 
@@ -69,7 +72,28 @@ def cli(ctx: click.Context, docker_host: str | None, instance: str, output: str)
     ctx.obj = Settings(docker_host=docker_host or None, instance=instance, output=output)
 
 
+def _json_requested(args: list[str]) -> bool:
+    """``-o json`` anywhere on the command line (before or after the command), read without click:
+    a usage error stops click before the option is processed."""
+    for index, arg in enumerate(args):
+        if arg in ("-o", "--output") and args[index + 1 : index + 2] == ["json"]:
+            return True
+        if arg in ("-ojson", "--output=json"):
+            return True
+    return False
+
+
+def _error(message: str, as_json: bool) -> NoReturn:
+    """Every error ``main`` ends with: one line on stderr, and with ``-o json`` one JSON document on
+    stdout (``{"error": ..., "exit_code": 2}``, as ``views.print_error`` writes for a command's own)."""
+    if as_json:
+        click.echo(json.dumps({"error": message, "exit_code": EXIT_ERROR}, indent=2, sort_keys=True))
+    click.echo(f"reconciler: {message}", err=True)
+    raise SystemExit(EXIT_ERROR)
+
+
 def main() -> None:
+    as_json = _json_requested(sys.argv[1:])
     try:
         # Not standalone: a usage error becomes one line here instead of click's usage block.
         code = cli.main(prog_name="reconciler", standalone_mode=False)
@@ -78,15 +102,17 @@ def main() -> None:
             exc.show()
             raise SystemExit(exc.exit_code) from None
         where = exc.ctx.command_path if exc.ctx is not None else "reconciler"
-        click.echo(f"reconciler: {exc.format_message().rstrip('.')}: see '{where} --help'", err=True)
-        raise SystemExit(EXIT_ERROR) from None
+        _error(f"{exc.format_message().rstrip('.')}: see '{where} --help'", as_json)
     except click.ClickException as exc:
+        if as_json:
+            _error(exc.format_message(), as_json)
         exc.show()
         raise SystemExit(exc.exit_code) from None
     except (click.Abort, KeyboardInterrupt):
-        click.echo("reconciler: interrupted", err=True)
-        raise SystemExit(EXIT_ERROR) from None
+        _error("interrupted", as_json)
     except Exception as exc:  # a bug or an unexpected environment: never exit 1, which means "invalid"
-        click.echo(f"reconciler: internal error: {type(exc).__name__}: {exc}", err=True)
-        raise SystemExit(EXIT_ERROR) from exc
+        try:
+            _error(f"internal error: {type(exc).__name__}: {exc}", as_json)
+        except SystemExit as stop:
+            raise stop from exc
     raise SystemExit(code if isinstance(code, int) else 0)

@@ -9,7 +9,7 @@ import time
 
 import click
 
-from reconciler.cli.context import EXIT_DECLINED, EXIT_ERROR, EXIT_OK, EXIT_PENDING, EXIT_PROBLEMS, settings
+from reconciler.cli.context import EXIT_DECLINED, EXIT_OK, EXIT_PENDING, EXIT_PROBLEMS, settings
 from reconciler.cli.plan_view import EventPrinter, print_plan, print_summary, result_json
 from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
 from reconciler.cli.views import err_console, out_console, print_json
@@ -70,11 +70,9 @@ def apply(
             ctx.exit(EXIT_OK if plan.in_sync else EXIT_PROBLEMS)
         if not yes:
             if not sys.stdin.isatty():
-                err_console().print("Not on a terminal: pass --yes to apply without confirmation.", style="red")
-                ctx.exit(EXIT_ERROR)
-            if not click.confirm("Apply these changes?"):
-                err_console().print("Declined: nothing was changed.")
-                ctx.exit(EXIT_DECLINED)
+                fail(ctx, "Not on a terminal: pass --yes to apply without confirmation.")
+            if not click.confirm("Apply these changes?", err=as_json):
+                fail(ctx, "Declined: nothing was changed.", EXIT_DECLINED)
         sink = discard if as_json else EventPrinter(console)
         written_at = time.time()
         result = apply_confirmed(swarm, desired, options, observed, plan, sink, timeout, apply_workers)

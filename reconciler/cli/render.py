@@ -12,7 +12,8 @@ from typing import Any
 import click
 
 from reconciler.cli.context import EXIT_ERROR, settings
-from reconciler.cli.views import err_console, out_console, print_json, print_problems
+from reconciler.cli.failing import fail, path_or_exit
+from reconciler.cli.views import out_console, print_json, print_problems
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
@@ -48,6 +49,7 @@ def _node_map(values: tuple[str, ...]) -> dict[str, str]:
 def render(ctx: click.Context, target: str, path: str, nodes: tuple[str, ...], for_node: str | None) -> None:
     """Print what the resource KIND/NAME under PATH becomes in Swarm."""
     conf = settings(ctx)
+    path_or_exit(ctx, path)
     try:
         manifests = load_manifests(path)
     except ManifestError as exc:
@@ -55,8 +57,7 @@ def render(ctx: click.Context, target: str, path: str, nodes: tuple[str, ...], f
         ctx.exit(EXIT_ERROR)
     resource = _find(manifests, target)
     if resource is None:
-        err_console().print(f"{target}: no such resource under {path}", style="red")
-        ctx.exit(EXIT_ERROR)
+        fail(ctx, f"{target}: no such resource under {path}")
     node_ids = _node_map(nodes)
     if isinstance(resource, VirtualIP):
         text = (

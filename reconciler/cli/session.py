@@ -3,11 +3,10 @@ into the exit codes of the SPEC (2: the job could not be done at all)."""
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 import click
 
 from reconciler.cli.context import EXIT_ERROR, Settings
+from reconciler.cli.failing import fail, path_or_exit
 from reconciler.cli.views import err_console, print_problems
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
@@ -16,16 +15,11 @@ from reconciler.state.desired import DesiredState, compile_desired
 from reconciler.swarm.docker_api import DockerSwarm, connect
 from reconciler.swarm.port import SwarmError
 
-__all__ = ["connect_or_exit", "desired_or_exit", "fail"]
-
-
-def fail(ctx: click.Context, message: str) -> NoReturn:
-    err_console().print(message, style="red")
-    ctx.exit(EXIT_ERROR)
-    raise AssertionError("unreachable")  # ctx.exit raises
+__all__ = ["connect_or_exit", "desired_or_exit", "fail", "path_or_exit"]
 
 
 def load_or_exit(ctx: click.Context, path: str, settings: Settings, *, allow_empty: bool = False) -> ManifestSet:
+    path_or_exit(ctx, path)
     try:
         loaded = load_manifests(path)
     except ManifestError as exc:

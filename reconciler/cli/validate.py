@@ -1,7 +1,7 @@
 """``reconciler validate [PATH] [--strict]``: parse and check manifests offline.
 
 Exit 0 valid (warnings are printed, ``file:line:column: warning: ...``), 1 invalid; with
-``--strict``, 1 also when there are warnings.
+``--strict``, 1 also when there are warnings; 2 when PATH does not exist.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections import Counter
 import click
 
 from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
+from reconciler.cli.failing import path_or_exit
 from reconciler.cli.views import out_console, print_json, print_problems, print_warnings, warnings_as_json
 from reconciler.manifests.errors import ManifestError, ManifestProblem, Position
 from reconciler.manifests.loading import load_manifests
@@ -23,6 +24,7 @@ from reconciler.manifests.loading import load_manifests
 def validate(ctx: click.Context, path: str, strict: bool) -> None:
     """Parse and check the manifests under PATH (default: the current folder)."""
     output = settings(ctx).output
+    path_or_exit(ctx, path)
     try:
         manifests = load_manifests(path)
     except ManifestError as exc:

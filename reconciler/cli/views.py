@@ -18,6 +18,7 @@ from reconciler.manifests.errors import ManifestProblem, ManifestWarning
 __all__ = [
     "err_console",
     "out_console",
+    "print_error",
     "print_json",
     "print_problems",
     "print_warnings",
@@ -44,6 +45,15 @@ def err_console() -> Console:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def print_error(message: str, output: str, code: int) -> None:
+    """An error that ends a command: on stderr for people; with ``-o json`` also as the one JSON
+    document on stdout, ``{"error": <the sentence>, "exit_code": <code>}``, so that a script reading
+    stdout gets JSON on every path (a newcomer got nothing there when the engine was down)."""
+    if output == "json":
+        print_json({"error": message.removeprefix("error: "), "exit_code": code})
+    err_console().print(message, style="red")
 
 
 def problems_as_json(problems: list[ManifestProblem]) -> list[dict[str, Any]]:

@@ -92,9 +92,14 @@ class TestPaths:
         write(tmp_path, "a.yaml", "---\n# nothing\n---\n")
         assert only_problem(run(tmp_path)) == f"{tmp_path}:1:1: no manifests (*.yaml, *.yml) found"
 
-    def test_non_existent_path(self, tmp_path: Path) -> None:
+    def test_non_existent_path_is_a_usage_error(self, tmp_path: Path) -> None:
+        """Exit 2 naming the path, no fake ``nope:1:1`` position (before: exit 1, as if invalid)."""
         missing = tmp_path / "nope"
-        assert only_problem(run(missing)) == f"{missing}:1:1: no such file or folder"
+        result = run(missing)
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == (
+            f"error: no such file or folder: {missing} (PATH is the manifest folder, or one manifest file)\n"
+        )
 
     def test_symlinks_leaving_the_root_are_refused(self, tmp_path: Path) -> None:
         root, outside = tmp_path / "root", tmp_path / "outside"

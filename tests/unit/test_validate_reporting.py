@@ -195,17 +195,11 @@ class TestReporting:
 
     def test_json_output_for_a_missing_path(self, tmp_path: Path) -> None:
         result = run(tmp_path / "nope", output="json")
-        assert result.exit_code == 1
-        assert json.loads(result.stdout)["problems"] == [
-            {
-                "file": str(tmp_path / "nope"),
-                "line": 1,
-                "column": 1,
-                "object": None,
-                "field": None,
-                "message": "no such file or folder",
-            }
-        ]
+        assert result.exit_code == 2  # a usage error, not an invalid manifest
+        assert json.loads(result.stdout) == {
+            "error": f"no such file or folder: {tmp_path / 'nope'} (PATH is the manifest folder, or one manifest file)",
+            "exit_code": 2,
+        }
 
 
 class TestThroughTheCommandGroup:
