@@ -15,12 +15,12 @@ Keys ``docker stack deploy`` ignores (docker-cli ``types.UnsupportedProperties``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from reconciler.importing.conversion import Context, as_bool, as_int
 from reconciler.importing.names import manifest_name
 from reconciler.importing.traefik_labels import import_traefik_labels
-from reconciler.manifests.kinds.service import Mount, ResourceAmounts, ServiceSpec
+from reconciler.manifests.kinds.service import Mount, Resources, ServiceSpec
 
 __all__ = ["convert_service"]
 
@@ -38,7 +38,17 @@ _RUNTIME = {
 }  # fmt: skip
 # Fields other helpers add to the kind; mapped once they are there.
 _TMPFS_OPTIONS = Mount.model_fields["tmpfs"].annotation is not bool  # tmpfs: {size, mode}
-_GENERIC_RESOURCES = "generic_resources" in ResourceAmounts.model_fields
+
+
+def _amount_fields(key: str) -> set[str]:
+    """The fields of ``resources.<key>`` (limits or reservations) in the kind as it is now."""
+    annotation = Resources.model_fields[key].annotation
+    models = [a for a in (*get_args(annotation), annotation) if hasattr(a, "model_fields")]
+    return set(models[0].model_fields) if models else set()
+
+
+_GENERIC_RESOURCES = "generic_resources" in _amount_fields("reservations")
+_PIDS = "pids" in _amount_fields("limits")
 _DNS = {"dns": "nameservers", "dns_search": "search", "dns_opt": "options"}
 _POLICY = ("parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order")
 
@@ -311,6 +321,9 @@ class _Service:
             if amounts:
                 result[key] = {k: _text(amounts[k]) for k in ("cpus", "memory") if amounts.get(k) is not None}
                 known = {"cpus", "memory"}
+                if key == "limits" and _PIDS and amounts.get("pids") is not None:
+                    result[key]["pids"] = as_int(amounts["pids"])
+                    known.add("pids")
                 if key == "reservations" and _GENERIC_RESOURCES and amounts.get("generic_resources"):
                     result[key]["genericResources"] = list(amounts["generic_resources"])
                     known.add("generic_resources")
