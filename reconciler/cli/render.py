@@ -7,6 +7,7 @@ redacted). Exit 0, or 2 when the manifests are invalid or the resource is unknow
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import click
@@ -24,6 +25,7 @@ from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet
+from reconciler.manifests.registry import KINDS
 from reconciler.render.keepalived import keepalived_conf, keepalived_template
 from reconciler.render.objects import config_spec, network_spec, volume_mount_options, volume_name
 from reconciler.render.service_spec import service_spec
@@ -57,7 +59,7 @@ def render(ctx: click.Context, target: str, path: str, nodes: tuple[str, ...], f
         ctx.exit(EXIT_ERROR)
     resource = _find(manifests, target)
     if resource is None:
-        fail(ctx, f"{target}: no such resource under {path}")
+        fail(ctx, _not_found(manifests, target, path))
     node_ids = _node_map(nodes)
     if isinstance(resource, VirtualIP):
         text = (
@@ -84,6 +86,35 @@ def _find(manifests: ManifestSet, target: str) -> Resource | None:
     kind, _, rest = target.partition("/")
     wanted = f"{kind.lower()}/{rest}"
     return next((r for r in manifests if f"{r.KIND.lower()}/{r.key.partition('/')[2]}" == wanted), None)
+
+
+def _not_found(manifests: ManifestSet, target: str, path: str) -> str:
+    """Why ``target`` names no resource, with the forms accepted and the nearest keys (a newcomer got
+    "Foo: no such resource" for ``render Foo``, not knowing that KIND/NAME was meant)."""
+    keys = sorted(str(r.key) for r in manifests)
+    kinds = ", ".join(KINDS)
+    forms = "write KIND/NAME or KIND/NAMESPACE/NAME, e.g. Service/web"
+    kind, slash, rest = target.partition("/")
+    if not slash or not kind or not rest:
+        # A bare name: the resources of that name, whatever their kind.
+        same = [key for key in keys if key.rpartition("/")[2].lower() == target.lower()]
+        near = same or difflib.get_close_matches(target, [key.rpartition("/")[2] for key in keys], n=3, cutoff=0.6)
+        named = [key for key in keys if key in same or key.rpartition("/")[2] in near]
+        hint = f": did you mean {' or '.join(named[:3])}?" if named else f" (kinds: {kinds})"
+        return f"{target!r} is not a resource: {forms}{hint}"
+    known = {name.lower(): name for name in KINDS}
+    if kind.lower() not in known:
+        close = difflib.get_close_matches(kind.lower(), list(known), n=1, cutoff=0.6)
+        hint = f": did you mean {known[close[0]]}/{rest}?" if close else ""
+        return f"unknown kind {kind!r} in {target!r}{hint} (kinds: {kinds})"
+    real = known[kind.lower()]
+    same_kind = [key for key in keys if key.partition("/")[0] == real]
+    names = {key.partition("/")[2]: key for key in same_kind}  # compared by name: the kind would match
+    near = [names[name] for name in difflib.get_close_matches(rest, list(names), n=3, cutoff=0.6)]
+    if near:
+        return f"no {real} {rest!r} under {path}: did you mean {' or '.join(near)}?"
+    listed = ", ".join(same_kind[:10]) + (", ..." if len(same_kind) > 10 else "")
+    return f"no {real} {rest!r} under {path}" + (f" ({real}s: {listed})" if same_kind else f": it has no {real}")
 
 
 def _is_label_map(resource: Resource) -> bool:

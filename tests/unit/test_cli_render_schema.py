@@ -67,10 +67,30 @@ def test_render_every_other_kind(kind: str) -> None:
     assert json.loads(out)
 
 
-def test_render_unknown_resource_exits_2() -> None:
-    code, _, err = run("render", "Service/nope", EXAMPLES)
-    assert code == 2
-    assert "Service/nope: no such resource" in err
+KINDS_LISTED = "(kinds: Network, Volume, Config, Secret, Service, Middleware, Route, VirtualIP)"
+FORMS = "write KIND/NAME or KIND/NAMESPACE/NAME, e.g. Service/web"
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        # no slash: the forms accepted, and the resources of that name (a newcomer typed `render Foo`)
+        ("Foo", f"'Foo' is not a resource: {FORMS} {KINDS_LISTED}"),
+        ("wordpress", f"'wordpress' is not a resource: {FORMS}: did you mean Route/wordpress or Service/wordpress?"),
+        ("Route/", f"'Route/' is not a resource: {FORMS} {KINDS_LISTED}"),
+        # an unknown kind: the nearest kind, and all of them
+        ("Servce/wordpress", f"unknown kind 'Servce' in 'Servce/wordpress': did you mean Service/wordpress? "
+                             f"{KINDS_LISTED}"),
+        ("Foo/bar", f"unknown kind 'Foo' in 'Foo/bar' {KINDS_LISTED}"),
+        # an unknown name: the nearest names of that kind, or all of them
+        ("Service/wordpres", f"no Service 'wordpres' under {EXAMPLES}: did you mean Service/wordpress?"),
+        ("Service/nope", f"no Service 'nope' under {EXAMPLES} (Services: Service/db, Service/traefik, "
+                         "Service/traefik-socket-proxy, Service/wordpress)"),
+    ],
+)  # fmt: skip
+def test_render_unknown_resource_says_the_forms_and_near_names(target: str, message: str) -> None:
+    code, out, err = run("render", target, EXAMPLES)
+    assert (code, out, err) == (2, "", message + "\n")
 
 
 def test_render_invalid_manifests_exits_2(tmp_path: Path) -> None:
