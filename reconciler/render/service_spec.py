@@ -107,8 +107,8 @@ def _container(service: Service, manifests: ManifestSet, instance: str) -> dict[
         "User": spec.user,
         "Dir": spec.workdir,
         "Hostname": spec.hostname,
-        "CapabilityAdd": _caps(spec.cap_add),
-        "CapabilityDrop": _caps(spec.cap_drop),
+        "CapabilityAdd": _effective_caps(spec.cap_add, spec.cap_drop)[0],
+        "CapabilityDrop": _effective_caps(spec.cap_add, spec.cap_drop)[1],
         "StopGracePeriod": _ns(spec.stop_grace_period),
         "Mounts": [_mount(m, manifests, instance, service.namespace) for m in spec.mounts] or None,
         "Configs": [_file(f, manifests, "Config", service.namespace) for f in spec.configs] or None,
@@ -153,6 +153,8 @@ def _runtime(spec: RuntimeFields) -> dict[str, Any]:
             }
         ),
         "Groups": list(spec.group_add) or None,
+        "TTY": spec.tty or None,
+        "OpenStdin": spec.stdin_open or None,
         "Isolation": None if spec.isolation == "default" else spec.isolation,
     }
 
@@ -173,8 +175,17 @@ def _stack_label(labels: dict[str, str], namespace: str | None) -> dict[str, str
     return {**labels, STACK_NAMESPACE: namespace} if namespace else labels
 
 
-def _caps(caps: list[str]) -> list[str] | None:
-    return [c if c.startswith("CAP_") or c == "ALL" else f"CAP_{c}" for c in caps] or None
+def _effective_caps(add: list[str], drop: list[str]) -> tuple[list[str] | None, list[str] | None]:
+    """docker/cli opts/capabilities.go EffectiveCapAddCapDrop, which docker stack deploy and docker
+    service create send: names with CAP_, ALL alone on its side, a capability both added and dropped
+    only added, each side sorted (so an adopted service's lists compare equal)."""
+
+    def normal(caps: list[str]) -> set[str]:
+        names = {c if c.startswith("CAP_") or c == "ALL" else f"CAP_{c}" for c in caps}
+        return {"ALL"} if "ALL" in names else names
+
+    added, dropped = normal(add), normal(drop)
+    return sorted(added) or None, sorted(dropped - added) or None
 
 
 def _mount(mount: Any, manifests: ManifestSet, instance: str, namespace: str | None) -> dict[str, Any]:

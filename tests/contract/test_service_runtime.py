@@ -1,5 +1,5 @@
 """A Service's runtime settings (ulimits, sysctls, init, stop signal, read-only root, extra hosts,
-DNS, groups): created as stated, planned noop after apply, and a service the docker CLI made with the
+DNS, groups, tty, stdin, capabilities): created as stated, planned noop after apply, and a service the docker CLI made with the
 same settings is adopted by a label-only update (no task restarts), on the in-memory swarm and the lab."""
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ RUNTIME: dict[str, Any] = {
     "extraHosts": ["db.local:10.0.0.5", "v6.local=[2001:db8::5]"],
     "dns": {"nameservers": ["10.0.0.53", "10.0.0.54"], "search": ["svc.local"], "options": ["ndots:2", "timeout:3"]},
     "groupAdd": ["2000", "1000"],  # numbers: a group name must exist in the image's /etc/group
+    "tty": True,
+    "stdinOpen": True,
+    "capAdd": ["net_admin", "CHOWN"],
+    "capDrop": ["NET_ADMIN", "MKNOD"],  # added and dropped: the CLI only adds it
 }
 
 # What `docker service create` sends for those settings (docker/cli cli/command/service/opts.go), in
@@ -36,6 +40,10 @@ CLI_CONTAINER: dict[str, Any] = {
         "Options": ["ndots:2", "timeout:3"],
     },
     "Groups": ["1000", "2000"],
+    "TTY": True,
+    "OpenStdin": True,
+    "CapabilityAdd": ["CAP_CHOWN", "CAP_NET_ADMIN"],
+    "CapabilityDrop": ["CAP_MKNOD"],
     "Privileges": {"CredentialSpec": None, "SELinuxContext": None},
     "StopGracePeriod": 1_000_000_000,
 }

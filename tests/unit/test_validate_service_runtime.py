@@ -70,6 +70,24 @@ def test_compose_forms_compile_to_the_engine_form(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("add", "drop", "sent_add", "sent_drop"),
+    [
+        ("[net_admin, CHOWN]", "[NET_ADMIN, MKNOD]", ["CAP_CHOWN", "CAP_NET_ADMIN"], ["CAP_MKNOD"]),
+        ("[NET_ADMIN, ALL]", "[ALL]", ["ALL"], None),
+        ("[]", "[MKNOD, ALL]", None, ["ALL"]),
+    ],
+)
+def test_capabilities_are_sent_as_the_docker_cli_sends_them(
+    tmp_path: Path, add: str, drop: str, sent_add: list[str] | None, sent_drop: list[str] | None
+) -> None:
+    write(tmp_path, "s.yaml", SERVICE_WEB + f"  capAdd: {add}\n  capDrop: {drop}\n")
+    manifests = load_manifests(tmp_path)
+    [service] = manifests.of_kind(Service)
+    container = service_spec(service, manifests)["TaskTemplate"]["ContainerSpec"]
+    assert (container.get("CapabilityAdd"), container.get("CapabilityDrop")) == (sent_add, sent_drop)
+
+
+@pytest.mark.parametrize(
     ("signal", "canonical"), [("SIGTERM", "SIGTERM"), ("quit", "SIGQUIT"), ("9", "9"), ("RTMIN+3", "SIGRTMIN+3")]
 )
 def test_signals_read_as_moby_reads_them(signal: str, canonical: str) -> None:

@@ -1,9 +1,10 @@
 """A Service's container runtime settings, the Compose service keys ``docker stack deploy`` passes to
-Swarm: ulimits, sysctls, init, stop signal, read-only root, extra hosts, DNS, groups and isolation.
+Swarm: ulimits, sysctls, init, stop signal, read-only root, extra hosts, DNS, groups, tty, stdin
+and isolation.
 
 ``ServiceSpec`` inherits these fields (``RuntimeFields``); ``reconciler.render.service_spec`` compiles
 them into ``TaskTemplate.ContainerSpec`` (``Ulimits``, ``Sysctls``, ``Init``, ``StopSignal``,
-``ReadOnly``, ``Hosts``, ``DNSConfig``, ``Groups``, ``Isolation``), as docker/cli
+``ReadOnly``, ``Hosts``, ``DNSConfig``, ``Groups``, ``TTY``, ``OpenStdin``, ``Isolation``), as docker/cli
 cli/compose/convert/service.go does. The Engine accepts any of these values at create time and
 fails the task later (seen on Engine 28): the rules checked here are the ones the task would meet,
 each citing its source.
@@ -221,6 +222,8 @@ class RuntimeFields(Spec):
     group_add: list[Annotated[str, BeforeValidator(_group)]] = Field(
         default_factory=list, description="Supplementary groups of the task's user (names or numbers)."
     )
+    tty: bool = Field(default=False, description="Give the task a pseudo-terminal (Compose's tty).")
+    stdin_open: bool = Field(default=False, description="Keep the task's stdin open (Compose's stdin_open).")
     isolation: Literal["default", "process", "hyperv"] = Field(
         default="default", description="Windows nodes only: process or hyperv; Linux runs only `default`."
     )
