@@ -26,7 +26,7 @@ __all__ = ["convert_service"]
 
 _IGNORED = {
     "build", "cgroupns_mode", "cgroup_parent", "devices", "domainname", "external_links", "ipc", "links",
-    "mac_address", "network_mode", "pid", "privileged", "restart", "security_opt", "shm_size", "userns_mode",
+    "mac_address", "network_mode", "pid", "privileged", "security_opt", "shm_size", "userns_mode",
     "container_name", "expose",
 }  # fmt: skip
 _SIMPLE = {"user": "user", "working_dir": "workdir", "hostname": "hostname", "stop_grace_period": "stopGracePeriod"}
@@ -220,7 +220,7 @@ class _Service:
                     continue
                 mount["volume"] = name
             elif kind == "bind":
-                source = Path(str(volume.get("source", "")))
+                source = Path(str(volume.get("source", ""))).expanduser()  # docker-cli expandUser
                 mount["bind"] = str(source if source.is_absolute() else (self.ctx.project.folder / source).resolve())
             elif kind == "tmpfs":
                 options = volume.get("tmpfs")
@@ -310,9 +310,31 @@ class _Service:
                 _camel(k): (as_int(policy[k]) if k == "max_attempts" else policy[k]) for k in keys if k in policy
             }
             self.rest((*sub, "restart_policy"), policy, set(keys))
+            if self.take("restart") is not None:
+                self.ctx.ignored(
+                    (*self.path, "restart"), self.subject, "restart", "deploy.restart_policy is set, which wins"
+                )
+        elif self.take("restart") is not None:
+            self.legacy_restart(str(self.data["restart"]))
         used = {"mode", "replicas", "endpoint_mode", "placement", "resources", "update_config", "rollback_config"}
         self.rest(sub, deploy, used | {"restart_policy", "labels"})
         return {k: _text(v) for k, v in (deploy.get("labels") or {}).items()}
+
+    def legacy_restart(self, restart: str) -> None:
+        """docker-cli ``convertRestartPolicy``: without ``deploy.restart_policy`` the container-style
+        ``restart`` is used: ``no`` none, ``always``/``unless-stopped`` any, ``on-failure[:N]`` on-failure
+        with N attempts."""
+        name, _, count = restart.partition(":")
+        attempts = as_int(count) if count else None
+        if name in ("no", ""):
+            return  # Swarm's default policy stays (docker-cli sends none)
+        if name not in ("always", "unless-stopped", "on-failure") or (count and (attempts is None or attempts < 0)):
+            self.lost(("restart",), f"{restart!r} is not no, always, unless-stopped or on-failure[:N]")
+            return
+        policy: dict[str, Any] = {"condition": "on-failure" if name == "on-failure" else "any"}
+        if attempts:
+            policy["maxAttempts"] = attempts
+        self.spec["restartPolicy"] = policy
 
     def resources(self, resources: dict[str, Any]) -> None:
         result: dict[str, Any] = {}

@@ -298,7 +298,9 @@ def test_what_cannot_be_expressed_is_named_with_file_and_service(tmp_path: Path)
     else:
         assert ("service odd", "deploy.resources.limits.pids") in lost
     ignored = {f.key for f in result.findings if f.severity == "ignored"}
-    assert {"build", "restart", "container_name", "devices", "version"} <= ignored
+    assert {"build", "container_name", "devices", "version"} <= ignored
+    # docker-cli convertRestartPolicy: without deploy.restart_policy, `restart: always` is Swarm's `any`.
+    assert _doc(result, "Service", "odd")["restartPolicy"] == {"condition": "any"}
     where = {f.key: f.where for f in result.findings}
     compose = str(CORPUS / "12-not-expressible" / "compose.yml")
     assert where["ports.0.host_ip"] == f"{compose}:15:9"
@@ -423,3 +425,27 @@ def test_init_and_generic_resources(tmp_path: Path) -> None:
         ]
     else:
         assert "deploy.resources.reservations.generic_resources" in lost
+
+
+@pytest.mark.parametrize(
+    ("restart", "policy"),
+    [
+        ("on-failure:3", {"condition": "on-failure", "maxAttempts": 3}),
+        ("unless-stopped", {"condition": "any"}),
+        ("no", None),
+    ],
+)
+def test_legacy_restart_is_used_without_a_deploy_policy(restart: str, policy: object, tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yml"
+    compose.write_text(f"services:\n  a:\n    image: lab/busybox:1\n    restart: '{restart}'\n    networks: [n]\n"
+                       "networks:\n  n: {}\n")  # fmt: skip
+    result = import_compose([str(compose)], environ={})
+    assert _doc(result, "Service", "a").get("restartPolicy") == policy
+    assert not result.findings
+    compose.write_text(
+        "services:\n  a:\n    image: lab/busybox:1\n    restart: always\n    networks: [n]\n"
+        "    deploy:\n      restart_policy:\n        condition: none\nnetworks:\n  n: {}\n"
+    )
+    both = import_compose([str(compose)], environ={})
+    assert _doc(both, "Service", "a")["restartPolicy"] == {"condition": "none"}
+    assert [(f.key, f.severity) for f in both.findings] == [("restart", "ignored")]
