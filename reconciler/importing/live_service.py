@@ -154,8 +154,45 @@ def _container(container: dict[str, Any], out: dict[str, Any], result: ServiceIm
         refs = [_file_ref(ref, kind, result) for ref in container.pop(key, None) or []]
         if refs:
             out[name] = refs
-    if container.get("Init") is False:
-        container.pop("Init")  # the docker CLI writes Init: false; false is the default
+    _runtime(container, out)
+
+
+def _runtime(container: dict[str, Any], out: dict[str, Any]) -> None:
+    """The runtime settings (``kinds.service_runtime``), the inverse of ``service_spec._runtime``."""
+    init = container.pop("Init", None)
+    if init:
+        out["init"] = True  # the docker CLI writes Init: false, which is the default
+    if ulimits := container.pop("Ulimits", None):
+        out["ulimits"] = {u["Name"]: {"soft": u.get("Soft", 0), "hard": u.get("Hard", 0)} for u in ulimits}
+    if sysctls := container.pop("Sysctls", None):
+        out["sysctls"] = dict(sorted(sysctls.items()))
+    if signal := container.pop("StopSignal", None):
+        out["stopSignal"] = signal
+    if container.get("Isolation") not in (None, "default"):
+        out["isolation"] = container.pop("Isolation")
+    if container.pop("ReadOnly", None):
+        out["readOnly"] = True
+    hosts, odd = [], []
+    for entry in container.pop("Hosts", None) or []:
+        parts = str(entry).split()
+        if len(parts) == 2:  # Swarm's "address host" (docker-cli convertExtraHosts)
+            address, host = parts
+            hosts.append(f"{host}={address}" if ":" in address else f"{host}:{address}")
+        else:
+            odd.append(entry)  # several names on one line, or the older "host:address": no manifest form
+    if hosts:
+        out["extraHosts"] = hosts
+    if odd:
+        container["Hosts"] = odd
+    dns = container.pop("DNSConfig", None) or {}
+    settings = {name: list(dns.pop(key)) for key, name in _DNS if dns.get(key)}
+    if settings:
+        out["dns"] = settings
+    if groups := container.pop("Groups", None):
+        out["groupAdd"] = list(groups)
+
+
+_DNS = (("Nameservers", "nameservers"), ("Search", "search"), ("Options", "options"))
 
 
 def _healthcheck(health: dict[str, Any], container: dict[str, Any]) -> dict[str, Any]:
@@ -325,8 +362,12 @@ def _endpoint(endpoint: dict[str, Any], out: dict[str, Any], result: ServiceImpo
         result.left += [f"EndpointSpec.{p}" for p in _paths(omit_empty(endpoint))]
 
 
+# Named whole when left: maps of free keys, and structs no manifest field takes any part of.
+_WHOLE = ("Labels", "Options", "Sysctls", "DriverOpts", "LogDriver", "Privileges", "CredentialSpec", "SELinuxContext")
+
+
 def _paths(value: Any, prefix: str = "") -> list[str]:
     """Leaf paths of what is left: ``TaskTemplate.LogDriver``; maps of free keys are named whole."""
-    if isinstance(value, dict) and value and not prefix.endswith(("Labels", "Options", "Sysctls", "DriverOpts")):
+    if isinstance(value, dict) and value and not prefix.endswith(_WHOLE):
         return [p for k, v in value.items() for p in _paths(v, f"{prefix}.{k}" if prefix else str(k))]
     return [prefix] if prefix and value not in (None, {}, []) else []

@@ -89,6 +89,14 @@ def test_a_cli_made_service_with_every_mapped_field_is_adopted_without_a_restart
         "CapabilityDrop": ["CAP_MKNOD"],
         "StopGracePeriod": 2 * SECOND,
         "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 5 * SECOND, "Retries": 3},
+        "Ulimits": [{"Name": "nofile", "Soft": 1024, "Hard": 2048}],
+        "Sysctls": {"net.core.somaxconn": "512"},
+        "Init": True,
+        "StopSignal": "SIGQUIT",
+        "ReadOnly": True,
+        "Hosts": ["10.0.0.5 db.local"],
+        "DNSConfig": {"Nameservers": ["10.0.0.2"], "Options": ["ndots:2"]},
+        "Groups": ["2000"],  # a number: a name must exist in the image's /etc/group
         "Mounts": [{"Type": "tmpfs", "Target": "/scratch"}, {"Type": "bind", "Source": "/tmp", "Target": "/host-tmp",
                                                               "ReadOnly": True},
                    {"Type": "volume", "Source": cs.name("plain"), "Target": "/plain"},
@@ -128,13 +136,16 @@ def test_a_cli_made_service_with_every_mapped_field_is_adopted_without_a_restart
 
 
 def test_a_field_the_service_kind_lacks_is_reported_by_name(cs: ContractSwarm, tmp_path: Path) -> None:
-    cli_service(cs, "odd", {"Env": ["PASSED_THROUGH"], "Groups": ["users"]}, Mode={"Replicated": {"Replicas": 0}})
+    log = {"LogDriver": {"Name": "json-file", "Options": {"max-size": "1m"}}}
+    cli_service(
+        cs, "odd", {"Env": ["PASSED_THROUGH"], "TTY": True}, TaskTemplate=log, Mode={"Replicated": {"Replicas": 0}}
+    )
     result = imported(cs, tmp_path / "imported", services=[cs.name("odd")])
     found = mine(result, cs)
-    assert any("TaskTemplate.ContainerSpec.Groups" in f for f in found), found
-    assert any("TaskTemplate.ContainerSpec.Env" in f for f in found), found
-    # ... and the adoption's effect is named too (the plan's field, its live value)
-    assert any("ContainerSpec.Groups" in f and "the adoption changes it (its tasks restart)" in f for f in found), found
+    for field in ("TaskTemplate.ContainerSpec.TTY", "TaskTemplate.ContainerSpec.Env", "TaskTemplate.LogDriver"):
+        [line] = [f for f in found if f"{field}" in f and "no manifest field" in f]
+        # ... each with the adoption's effect on it: the plan changes it (a task template change)
+        assert "(its tasks restart)" in line or "drops it" in line, line
 
 
 def test_an_nfs_volume_mount_becomes_an_nfs_volume_and_odd_options_stay_driver_options(

@@ -70,13 +70,13 @@ def test_a_service_made_by_docker_service_create_is_imported_and_adopted_without
 def test_what_cannot_be_kept_is_named_on_stderr(ws: Workspace, busybox: str, tmp_path: Path) -> None:
     odd = ws.name("odd")
     docker(ws, "service", "create", "--detach", "--name", odd, "--replicas", "0", "--ulimit", "nofile=1024:2048",
-           "--log-driver", "json-file", "--log-opt", "max-size=1m", "--group", "users",
+           "--log-driver", "json-file", "--log-opt", "max-size=1m", "--tty",
            "--label", "traefik.http.routers.odd.rule=Host(`odd.example.org`)",
            "--label", "traefik.http.services.odd.loadbalancer.server.port=80",
            busybox, "sleep", "3600")  # fmt: skip
     imported = ws.cli("import", "swarm", "--service", odd)
     assert imported.exit_code == 0, imported.stderr
     assert "kind: Service" in imported.stdout and "kind: Route" in imported.stdout
-    for named in ("TaskTemplate.LogDriver", "ContainerSpec.Groups"):
+    for named in ("TaskTemplate.LogDriver", "ContainerSpec.TTY"):
         assert named in imported.stderr, imported.stderr
     assert "would change or drop them" in imported.stderr
