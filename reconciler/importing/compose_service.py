@@ -35,6 +35,7 @@ _SIMPLE = {"user": "user", "working_dir": "workdir", "hostname": "hostname", "st
 _RUNTIME = {
     "ulimits": "ulimits", "sysctls": "sysctls", "init": "init", "stop_signal": "stopSignal", "read_only": "readOnly",
     "extra_hosts": "extraHosts", "group_add": "groupAdd", "isolation": "isolation", "logging": "logging",
+    "tty": "tty", "stdin_open": "stdinOpen", "oom_score_adj": "oomScoreAdj",
 }  # fmt: skip
 # Fields other helpers add to the kind; mapped once they are there.
 _TMPFS_OPTIONS = Mount.model_fields["tmpfs"].annotation is not bool  # tmpfs: {size, mode}
@@ -370,10 +371,12 @@ def _runtime_value(key: str, value: Any) -> Any:
         }
     if key == "sysctls":
         return {name: _text(v) for name, v in value.items()}
-    if key in ("init", "read_only"):
+    if key in ("init", "read_only", "tty", "stdin_open"):
         return as_bool(value)
     if key == "extra_hosts":
         return [f"{host}:{address}" for host, address in value.items()]
+    if key == "oom_score_adj":
+        return as_int(value)
     if key == "group_add":
         return [_text(v) for v in value]
     return value if isinstance(value, dict) else _text(value)

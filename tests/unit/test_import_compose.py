@@ -58,8 +58,13 @@ def _keys_without_fields() -> set[str]:
     from reconciler.manifests.kinds.service import Mount, ServiceSpec
 
     fields = {info.alias or name for name, info in ServiceSpec.model_fields.items()}
-    keys = {"ulimits", "sysctls", "stopSignal", "readOnly", "extraHosts", "logging", "dns"} - fields
-    wanted = {"stopSignal": "stop_signal", "readOnly": "read_only", "extraHosts": "extra_hosts"}
+    keys = {"ulimits", "sysctls", "stopSignal", "readOnly", "extraHosts", "logging", "dns", "tty", "stdinOpen"} - fields
+    wanted = {
+        "stopSignal": "stop_signal",
+        "readOnly": "read_only",
+        "extraHosts": "extra_hosts",
+        "stdinOpen": "stdin_open",
+    }
     missing = {wanted.get(key, key) for key in keys}
     if "dns" in keys:
         missing |= {"dns_search", "dns_opt"}
@@ -385,6 +390,8 @@ def test_runtime_settings_map_to_the_fields_the_kind_has(tmp_path: Path) -> None
         "read_only": ("readOnly", True),
         "extra_hosts": ("extraHosts", ["db.local:10.0.0.5", "cache.local:10.0.0.6"]),
         "logging": ("logging", {"driver": "json-file", "options": {"max-size": "10m", "max-file": 3}}),
+        "tty": ("tty", True),
+        "stdin_open": ("stdinOpen", True),
     }
     for key, (field, value) in expected.items():
         if field in fields:
