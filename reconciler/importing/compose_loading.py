@@ -9,7 +9,7 @@ Variables come from the process environment and, under it, from a ``.env`` file 
 file's folder (compose's rule: the shell wins over ``.env``; read with python-dotenv, whose
 format is compose's). ``docker stack deploy`` itself does not read ``.env``: people source it or
 pipe ``docker compose config``; reading it here gives what those deploy. A service's ``env_file``
-entries are read (relative to the file that names them) into its environment, which wins, as
+entries are read (relative to the first file's folder, the stack's working dir) into its environment, which wins, as
 docker-cli ``resolveEnvironment`` does; an ``environment`` entry without a value takes the
 variable from the same environment.
 """
@@ -82,7 +82,11 @@ def _environment(folder: Path, base: Mapping[str, str]) -> dict[str, str]:
     return {**values, **base}
 
 
-def _read_env_files(compose: ComposeFile, name: str, service: dict[str, Any], env: Mapping[str, str]) -> None:
+def _read_env_files(
+    compose: ComposeFile, folder: Path, name: str, service: dict[str, Any], env: Mapping[str, str]
+) -> None:
+    """``env_file`` entries, relative to the first file's folder (docker-cli ``resolveEnvironment``
+    with the stack's working dir), into the service's environment, which wins."""
     files = service.get("env_file")
     if files is None:
         return
@@ -90,7 +94,7 @@ def _read_env_files(compose: ComposeFile, name: str, service: dict[str, Any], en
     for index, item in enumerate(files if isinstance(files, list) else [files]):
         path_text = item["path"] if isinstance(item, dict) else str(item)
         required = item.get("required", True) if isinstance(item, dict) else True
-        path = Path(compose.file).parent / path_text
+        path = folder / path_text
         if not path.is_file():
             if required in (False, "false"):
                 continue
@@ -100,7 +104,7 @@ def _read_env_files(compose: ComposeFile, name: str, service: dict[str, Any], en
     del service["env_file"]
 
 
-def _one_file(path: str, interpolator: Interpolator) -> tuple[ComposeFile, dict[str, Any]]:
+def _one_file(path: str, folder: Path, interpolator: Interpolator) -> tuple[ComposeFile, dict[str, Any]]:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -126,7 +130,7 @@ def _one_file(path: str, interpolator: Interpolator) -> tuple[ComposeFile, dict[
             services[name] = canonical_service(services[name] or {})
         except PortSyntaxError as exc:
             raise _error(compose, ("services", name, "ports"), str(exc)) from None
-        _read_env_files(compose, name, services[name], interpolator.environment)
+        _read_env_files(compose, folder, name, services[name], interpolator.environment)
         environment = services[name].get("environment")
         if environment:
             services[name]["environment"] = {
@@ -145,7 +149,7 @@ def load_compose(paths: Sequence[str], environ: Mapping[str, str] | None = None)
     files: list[ComposeFile] = []
     documents: list[dict[str, Any]] = []
     for path in paths:
-        compose, data = _one_file(path, interpolator)
+        compose, data = _one_file(path, folder, interpolator)
         files.append(compose)
         documents.append(data)
     return ComposeProject(merge_files(documents), files, folder, environment, interpolator.unset)
