@@ -456,3 +456,27 @@ def test_legacy_restart_is_used_without_a_deploy_policy(restart: str, policy: ob
     both = import_compose([str(compose)], environ={})
     assert _doc(both, "Service", "a")["restartPolicy"] == {"condition": "none"}
     assert [(f.key, f.severity) for f in both.findings] == [("restart", "ignored")]
+
+
+def test_traefik_v2_backend_for_the_lab(tmp_path: Path) -> None:
+    result = _import("14-traefik2-backend", tmp_path)
+    assert _doc(result, "Route", "whoami") == {
+        "service": "whoami",
+        "port": 8080,
+        "hosts": ["whoami.example.org", "www.whoami.example.org"],
+        "entryPoints": ["web"],
+        "middlewares": ["whoami-prefix"],
+        "network": "web-servers",
+    }
+    assert _doc(result, "Route", "whoami-app")["pathPrefix"] == "/app"
+    assert _doc(result, "Middleware", "whoami-prefix") == {"type": "addPrefix", "options": {"prefix": "/app"}}
+
+
+def test_the_lab_override_of_the_wordpress_stack_starts_no_task() -> None:
+    folder = CORPUS / "01-wordpress-nfs-traefik2"
+    result = import_compose([str(folder / "compose.yml"), str(folder / "compose.lab.yml")], "wp", environ={})
+    assert {d["metadata"]["name"]: d["spec"]["replicas"] for d in result.documents if d["kind"] == "Service"} == {
+        "db": 0,
+        "wordpress": 0,
+    }
+    assert not result.lost
