@@ -28,7 +28,8 @@ class GitPoller:
 
     ``on_revision(sha)`` is called when the checked-out revision changed (the first sync counts);
     ``on_error(exc)`` when a sync failed; ``current`` then stays on the last good revision and the
-    next attempt comes at the next interval or trigger. Exceptions from the callbacks are logged and
+    next attempt comes at the next interval or trigger. ``on_recovered(sha)``: the first sync that
+    went through after a failed one. Exceptions from the callbacks are logged and
     do not stop the thread. ``stop_event`` (a fresh one if not given) ends the thread when set; a
     running git command is cancelled, so ``stop()`` returns within about a second.
     """
@@ -40,6 +41,7 @@ class GitPoller:
         on_revision: Callable[[str], None],
         on_error: Callable[[Exception], None] | None = None,
         *,
+        on_recovered: Callable[[str], None] | None = None,
         stop_event: threading.Event | None = None,
         name: str = "git-poller",
     ) -> None:
@@ -49,6 +51,7 @@ class GitPoller:
         self.interval = interval
         self.on_revision = on_revision
         self.on_error = on_error
+        self.on_recovered = on_recovered
         self.stop_event = stop_event if stop_event is not None else threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -93,15 +96,19 @@ class GitPoller:
             if self.stop_event.is_set():
                 return  # cancelled on the way out; not worth reporting
             self.last_error = exc
-            log.warning("git sync failed: %s", exc)
             if self.on_error is not None:
                 self._call(functools.partial(self.on_error, exc), "on_error")
+            else:
+                log.warning("git sync failed: %s", exc)
             return
+        failed_before = self.last_error is not None
         self.last_error = None
         self.last_success = time.time()
         if sha != self._revision:
             self._revision = sha
             self._call(functools.partial(self.on_revision, sha), "on_revision")
+        if failed_before and self.on_recovered is not None:
+            self._call(functools.partial(self.on_recovered, sha), "on_recovered")
 
     def _wait(self) -> None:
         deadline = time.monotonic() + self.interval

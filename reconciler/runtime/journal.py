@@ -3,7 +3,8 @@ notifier read.
 
 The controller records an ``Entry`` for each thing a person would want to see afterwards: a change
 applied, a drift repaired, a failed change and its recovery, a change of health, a revision refused,
-an object that does not converge, leadership gained or lost, a pass that failed. Only the last
+an object that does not converge, leadership gained or lost, a pass that failed, a Git sync that
+failed and its recovery (``git_report``). Only the last
 ``capacity`` entries are kept (a controller runs for months; the journal must not grow with it), and
 each has a sequence number, so a page can ask for what is new since the last one it saw.
 
@@ -44,11 +45,19 @@ class EntryKind(StrEnum):
     REVISION_APPLIED = "revision applied"  # a new revision was read and its first pass went through
     LEADERSHIP = "leadership changed"  # this replica became the leader, or stopped being it
     ERROR = "error"  # a pass failed before any change (the engine could not be observed)
+    GIT_FAILED = "git sync failed"  # fetching the repository failed: the last good revision stays
+    GIT_RECOVERED = "git sync recovered"  # a sync went through again after failing
 
     @property
     def severity(self) -> str:
         """``error``, ``warning`` or ``info``: how the dashboard colours it and Apprise types it."""
-        if self in (EntryKind.SYNC_FAILED, EntryKind.HEALTH_DEGRADED, EntryKind.REVISION_REFUSED, EntryKind.ERROR):
+        if self in (
+            EntryKind.SYNC_FAILED,
+            EntryKind.HEALTH_DEGRADED,
+            EntryKind.REVISION_REFUSED,
+            EntryKind.ERROR,
+            EntryKind.GIT_FAILED,
+        ):
             return "error"
         if self in (EntryKind.NOT_CONVERGING, EntryKind.LEADERSHIP, EntryKind.DRIFT_REPAIRED):
             return "warning"

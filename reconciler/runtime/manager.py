@@ -31,6 +31,7 @@ from reconciler.engine.planning import PlanOptions
 from reconciler.runtime.controller import Controller, ControllerConfig
 from reconciler.runtime.dashboard import Dashboard, check_path_prefix, is_dashboard_path
 from reconciler.runtime.git_poller import GitPoller
+from reconciler.runtime.git_report import GitReport
 from reconciler.runtime.git_sync import GitSync
 from reconciler.runtime.http_endpoints import Answer
 from reconciler.runtime.http_server import ControllerHTTP, parse_listen
@@ -198,8 +199,9 @@ class Manager:
             elector.on_started = lambda: self._on_leading(controller)
             elector.on_stopped = self._on_lease_lost
         if sync is not None:
+            report = GitReport(journal, self.metrics)  # log line, counter, journal (dashboard, notifier)
             poller = GitPoller(sync, s.git_interval_s, on_revision=lambda sha: controller.wakeup.wake("git"),
-                               on_error=self._on_git_error, stop_event=self._stop)  # fmt: skip
+                               on_error=report.failed, on_recovered=report.recovered, stop_event=self._stop)  # fmt: skip
         pieces = _Pieces(controller, elector, sync, poller, notifier)
         dashboard = Dashboard(lambda: self._dashboard_state(pieces), controller.object_detail, journal, s.path_prefix)
 
@@ -348,7 +350,3 @@ class Manager:
         self.metrics.count_error("lease")
         self._lost.set()
         self._stop.set()
-
-    def _on_git_error(self, exc: Exception) -> None:
-        self.metrics.count_error("git")
-        log.error("git sync failed (the last good revision stays): %s", exc)

@@ -46,6 +46,8 @@ NOTIFIED = frozenset(
         EntryKind.NOT_CONVERGING,
         EntryKind.LEADERSHIP,
         EntryKind.REVISION_REFUSED,
+        EntryKind.GIT_FAILED,
+        EntryKind.GIT_RECOVERED,
     }
 )
 """The journal's kinds that become messages; the others (applied, progressing) are only shown."""
@@ -55,6 +57,7 @@ _CLEARS = {
     EntryKind.SYNC_RECOVERED: EntryKind.SYNC_FAILED,
     EntryKind.HEALTH_RECOVERED: EntryKind.HEALTH_DEGRADED,
     EntryKind.HEALTH_DEGRADED: EntryKind.HEALTH_RECOVERED,
+    EntryKind.GIT_RECOVERED: EntryKind.GIT_FAILED,
 }
 _TIMEOUT_S = 10  # connect and read timeout of each service: a hanging one holds the worker this long
 _QUEUE = 100

@@ -16,6 +16,7 @@ import yaml
 
 from reconciler.runtime.controller import Controller, ControllerConfig
 from reconciler.runtime.dashboard import Dashboard, is_dashboard_path
+from reconciler.runtime.git_report import GitReport
 from reconciler.runtime.http_server import ControllerHTTP
 from reconciler.runtime.journal import EntryKind, Journal
 from reconciler.runtime.metrics import Metrics
@@ -117,3 +118,26 @@ def test_live_fragments_json_static_files_and_read_only(served: tuple[Controller
 def test_a_bad_path_prefix_setting_is_refused() -> None:
     with pytest.raises(ValueError):
         Dashboard(dict, lambda key: None, Journal(), path_prefix="/a b")
+
+
+def test_a_git_sync_error_is_shown_on_the_overview_and_in_the_events(tmp_path: Path) -> None:
+    """Before, a failing Git sync was only under ``git.last_error`` in /status: the overview now says
+    it at the top, with the revision that stays, and the journal's ``git sync failed`` entry is in
+    the events (``runtime.git_report``)."""
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump({"apiVersion": API, "kind": "Network", "metadata": {"name": "n"}}))
+    journal = Journal()
+    ctl = Controller(
+        ControllerConfig(tmp_path, instance="dash", watch=False, events=False), FakeSwarm(), journal=journal
+    )
+    ctl.pass_once()
+    error = "git fetch failed: fatal: could not read from remote <repository>"
+    git = {"url": "https://example.org/x.git", "ref": "main", "revision": "abc123", "last_error": error}
+    GitReport(journal, Metrics()).failed(RuntimeError(error))
+    dashboard = Dashboard(lambda: {**ctl.dashboard_state(), "git": git}, ctl.object_detail, journal)
+    page = dashboard.answer("/", "", {}).body
+    assert 'id="git-error"' in page and "git sync error" in page and "abc123" in page
+    assert "git fetch failed: fatal: could not read from remote &lt;repository&gt;" in page  # escaped
+    events = dashboard.answer("/events", "", {}).body
+    assert "git sync failed" in events and "&lt;repository&gt;" in events
+    quiet = Dashboard(lambda: {**ctl.dashboard_state(), "git": {**git, "last_error": None}}, ctl.object_detail, journal)
+    assert 'id="git-error"' not in quiet.answer("/", "", {}).body

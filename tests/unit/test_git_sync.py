@@ -6,6 +6,7 @@ GitSync fetches from the bare repository by path, as it would from a remote.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import shutil
@@ -18,7 +19,11 @@ import pytest
 
 from reconciler.runtime.git_command import GitSyncError, redact_credentials
 from reconciler.runtime.git_poller import GitPoller
+from reconciler.runtime.git_report import GitReport
 from reconciler.runtime.git_sync import GitSync
+from reconciler.runtime.journal import EntryKind, Journal
+from reconciler.runtime.metrics import Metrics
+from reconciler.runtime.notify import NOTIFIED
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
@@ -502,3 +507,52 @@ def test_poller_ends_when_a_shared_stop_event_is_set(tmp_path: Path, upstream: U
     while poller.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not poller.is_alive()
+
+
+def test_a_failing_sync_is_a_journal_event_and_a_log_line_once_and_its_recovery_too(
+    tmp_path: Path, upstream: Upstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A newcomer found git errors only under ``git.last_error`` in /status: the same failure is now a
+    log line each time, one ``git sync failed`` journal entry (dashboard events, notifications) while
+    it lasts, and one ``git sync recovered`` when a sync goes through again."""
+    first = upstream.commit({"a.yaml": "1\n"})
+    journal, metrics = Journal(), Metrics()
+    report = GitReport(journal, metrics)
+    revisions: queue.Queue[str] = queue.Queue()
+    recovered: queue.Queue[str] = queue.Queue()
+
+    def on_recovered(sha: str) -> None:
+        report.recovered(sha)
+        recovered.put(sha)
+
+    errors: queue.Queue[Exception] = queue.Queue()
+
+    def on_error(exc: Exception) -> None:
+        report.failed(exc)
+        errors.put(exc)
+
+    poller = GitPoller(GitSync(upstream.url, root=tmp_path / "checkout"), 60, revisions.put, on_error,
+                       on_recovered=on_recovered)  # fmt: skip
+    poller.start()
+    try:
+        assert revisions.get(timeout=10) == first
+        moved = tmp_path / "moved.git"
+        upstream.bare.rename(moved)
+        with caplog.at_level(logging.ERROR, logger="reconciler.runtime.git_sync"):
+            for _ in range(3):  # the same failure three times
+                poller.trigger()
+                errors.get(timeout=5)
+        assert len([r for r in caplog.records if "git sync failed" in r.getMessage()]) == 3
+        failed = journal.entries()
+        assert [e.kind for e in failed] == [EntryKind.GIT_FAILED]
+        assert failed[0].severity == "error" and "the last good revision stays" in failed[0].reason
+        assert str(poller.last_error) in failed[0].reason
+
+        moved.rename(upstream.bare)
+        poller.trigger()
+        assert recovered.get(timeout=5) == first
+        assert [e.kind for e in journal.entries()] == [EntryKind.GIT_RECOVERED, EntryKind.GIT_FAILED]
+        assert journal.entries()[0].revision == first
+    finally:
+        poller.stop()
+    assert EntryKind.GIT_FAILED in NOTIFIED and EntryKind.GIT_RECOVERED in NOTIFIED
