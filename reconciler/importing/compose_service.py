@@ -15,12 +15,12 @@ Keys ``docker stack deploy`` ignores (docker-cli ``types.UnsupportedProperties``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
+from reconciler.importing.compose_runtime import GENERIC_RESOURCES, PIDS, TMPFS_OPTIONS, runtime_fields, text
 from reconciler.importing.conversion import Context, as_bool, as_int
 from reconciler.importing.names import manifest_name
 from reconciler.importing.traefik_labels import import_traefik_labels
-from reconciler.manifests.kinds.service import Mount, Resources, ServiceSpec
 
 __all__ = ["convert_service"]
 
@@ -30,34 +30,7 @@ _IGNORED = {
     "container_name", "expose",
 }  # fmt: skip
 _SIMPLE = {"user": "user", "working_dir": "workdir", "hostname": "hostname", "stop_grace_period": "stopGracePeriod"}
-# Compose key -> the Service field that says it, used when the kind has that field (reconciler
-# .manifests.kinds.service_runtime adds them; until then the key is reported as not expressible).
-_RUNTIME = {
-    "ulimits": "ulimits", "sysctls": "sysctls", "init": "init", "stop_signal": "stopSignal", "read_only": "readOnly",
-    "extra_hosts": "extraHosts", "group_add": "groupAdd", "isolation": "isolation", "logging": "logging",
-    "tty": "tty", "stdin_open": "stdinOpen", "oom_score_adj": "oomScoreAdj",
-}  # fmt: skip
-# Fields other helpers add to the kind; mapped once they are there.
-_TMPFS_OPTIONS = Mount.model_fields["tmpfs"].annotation is not bool  # tmpfs: {size, mode}
-
-
-def _amount_fields(key: str) -> set[str]:
-    """The fields of ``resources.<key>`` (limits or reservations) in the kind as it is now."""
-    annotation = Resources.model_fields[key].annotation
-    models = [a for a in (*get_args(annotation), annotation) if hasattr(a, "model_fields")]
-    return set(models[0].model_fields) if models else set()
-
-
-_GENERIC_RESOURCES = "generic_resources" in _amount_fields("reservations")
-_PIDS = "pids" in _amount_fields("limits")
-_DNS = {"dns": "nameservers", "dns_search": "search", "dns_opt": "options"}
 _POLICY = ("parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order")
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return "" if value is None else str(value)
 
 
 def _camel(key: str) -> str:
@@ -96,25 +69,25 @@ class _Service:
         for compose_key, field in (("entrypoint", "command"), ("command", "args")):
             value = self.take(compose_key)
             if value is not None:
-                self.spec[field] = [_text(v) for v in value]
+                self.spec[field] = [text(v) for v in value]
         environment = self.take("environment") or {}
         env: dict[str, str] = {}
         for variable, value in environment.items():
             if value is None:
                 self.lost(("environment", variable), "has no value and none is set in the environment")
             else:
-                env[variable] = _text(value)
+                env[variable] = text(value)
         if env:
             self.spec["env"] = env
         for compose_key, field in _SIMPLE.items():
             value = self.take(compose_key)
             if value is not None:
-                self.spec[field] = _text(value)
+                self.spec[field] = text(value)
         for compose_key in ("cap_add", "cap_drop"):
             if self.take(compose_key):
                 self.spec[_camel(compose_key)] = [str(c) for c in self.data[compose_key]]
         if self.take("labels"):
-            labels = {k: _text(v) for k, v in self.data["labels"].items()}
+            labels = {k: text(v) for k, v in self.data["labels"].items()}
             for label in [k for k in labels if k.lower().startswith("traefik.")]:
                 self.lost(("labels", label), "Traefik reads service labels (deploy.labels), not container labels")
                 del labels[label]
@@ -134,7 +107,7 @@ class _Service:
         if isinstance(test, str):
             result["test"] = ["CMD-SHELL", test]
         elif test:
-            result["test"] = [_text(t) for t in test]
+            result["test"] = [text(t) for t in test]
         else:
             self.lost(
                 ("healthcheck",), "a healthcheck without a test keeps the image's: no Healthcheck field says that"
@@ -142,25 +115,16 @@ class _Service:
             return
         for key in ("interval", "timeout", "start_period"):
             if check.get(key) is not None:
-                result[_camel(key)] = _text(check[key])
+                result[_camel(key)] = text(check[key])
         if check.get("retries") is not None:
             result["retries"] = as_int(check["retries"])
         self.spec["healthcheck"] = result
         self.rest(("healthcheck",), check, {"test", "interval", "timeout", "start_period", "retries", "disable"})
 
     def runtime(self) -> None:
-        """Keys the kind has a field for once ``service_runtime`` is there (see ``_RUNTIME``)."""
-        fields = {info.alias or name for name, info in ServiceSpec.model_fields.items()}
-        for compose_key, field in _RUNTIME.items():
-            value = self.data.get(compose_key)
-            if value is None or field not in fields:
-                continue
-            self.used.add(compose_key)
-            self.spec[field] = _runtime_value(compose_key, value)
-        dns = {field: self.data[key] for key, field in _DNS.items() if self.data.get(key)}
-        if dns and "dns" in fields:
-            self.used.update(key for key in _DNS if key in self.data)
-            self.spec["dns"] = {k: [str(v) for v in (vs if isinstance(vs, list) else [vs])] for k, vs in dns.items()}
+        spec, used = runtime_fields(self.data)
+        self.spec.update(spec)
+        self.used |= used
 
     # --- attachments ---------------------------------------------------------------------------
 
@@ -225,8 +189,8 @@ class _Service:
                 mount["bind"] = str(source if source.is_absolute() else (self.ctx.project.folder / source).resolve())
             elif kind == "tmpfs":
                 options = volume.get("tmpfs")
-                mount["tmpfs"] = dict(options) if options and _TMPFS_OPTIONS else True
-                if options and _TMPFS_OPTIONS:
+                mount["tmpfs"] = dict(options) if options and TMPFS_OPTIONS else True
+                if options and TMPFS_OPTIONS:
                     used.add("tmpfs")
             else:
                 self.lost(
@@ -319,7 +283,7 @@ class _Service:
             self.legacy_restart(str(self.data["restart"]))
         used = {"mode", "replicas", "endpoint_mode", "placement", "resources", "update_config", "rollback_config"}
         self.rest(sub, deploy, used | {"restart_policy", "labels"})
-        return {k: _text(v) for k, v in (deploy.get("labels") or {}).items()}
+        return {k: text(v) for k, v in (deploy.get("labels") or {}).items()}
 
     def legacy_restart(self, restart: str) -> None:
         """docker-cli ``convertRestartPolicy``: without ``deploy.restart_policy`` the container-style
@@ -342,12 +306,12 @@ class _Service:
         for key in ("limits", "reservations"):
             amounts = resources.get(key) or {}
             if amounts:
-                result[key] = {k: _text(amounts[k]) for k in ("cpus", "memory") if amounts.get(k) is not None}
+                result[key] = {k: text(amounts[k]) for k in ("cpus", "memory") if amounts.get(k) is not None}
                 known = {"cpus", "memory"}
-                if key == "limits" and _PIDS and amounts.get("pids") is not None:
+                if key == "limits" and PIDS and amounts.get("pids") is not None:
                     result[key]["pids"] = as_int(amounts["pids"])
                     known.add("pids")
-                if key == "reservations" and _GENERIC_RESOURCES and amounts.get("generic_resources"):
+                if key == "reservations" and GENERIC_RESOURCES and amounts.get("generic_resources"):
                     result[key]["genericResources"] = list(amounts["generic_resources"])
                     known.add("generic_resources")
                 self.rest(("deploy", "resources", key), amounts, known)
@@ -361,25 +325,6 @@ class _Service:
             return
         names = list(depends) if isinstance(depends, dict | list) else []
         self.spec["dependsOn"] = [f"Service/{manifest_name(str(n))}" for n in names]
-
-
-def _runtime_value(key: str, value: Any) -> Any:
-    if key == "ulimits":
-        return {
-            name: as_int(limit) if not isinstance(limit, dict) else {k: as_int(v) for k, v in limit.items()}
-            for name, limit in value.items()
-        }
-    if key == "sysctls":
-        return {name: _text(v) for name, v in value.items()}
-    if key in ("init", "read_only", "tty", "stdin_open"):
-        return as_bool(value)
-    if key == "extra_hosts":
-        return [f"{host}:{address}" for host, address in value.items()]
-    if key == "oom_score_adj":
-        return as_int(value)
-    if key == "group_add":
-        return [_text(v) for v in value]
-    return value if isinstance(value, dict) else _text(value)
 
 
 def convert_service(ctx: Context, key: str, data: dict[str, Any]) -> None:
@@ -405,12 +350,28 @@ def convert_service(ctx: Context, key: str, data: dict[str, Any]) -> None:
             service.lost((compose_key,), "no Service field says this (yet)")
     traefik = import_traefik_labels(labels, name, network=lambda value: _route_network(ctx, value))
     for problem in traefik.problems:
-        ctx.lost(("services", key, "deploy", "labels", problem.label), service.subject, problem.label, problem.reason)
+        ctx.lost(_label_path(ctx, key, problem.label), service.subject, problem.label, problem.reason)
     if traefik.rest:
         service.spec["labels"] = traefik.rest
     ctx.add("Service", name, service.spec, ("services", key))
     for document in traefik.middlewares + traefik.routes:
         ctx.add_traefik(document, service.subject, ("services", key, "deploy", "labels"))
+
+
+def _label_path(ctx: Context, key: str, label: str) -> tuple[str | int, ...]:
+    """Where ``label`` is written among the service's ``deploy.labels`` (by index in the list form),
+    in the last file that sets it; the labels' own place when none does."""
+    base: tuple[str | int, ...] = ("services", key, "deploy", "labels")
+    for compose in reversed(ctx.project.files):
+        labels = compose.data.get("services", {}).get(key, {}) or {}
+        labels = (labels.get("deploy") or {}).get("labels") if isinstance(labels, dict) else None
+        if isinstance(labels, dict) and label in labels:
+            return (*base, label)
+        if isinstance(labels, list):
+            for index, item in enumerate(labels):
+                if str(item).partition("=")[0] == label:
+                    return (*base, index)
+    return base
 
 
 def _route_network(ctx: Context, value: str) -> str | None:

@@ -296,9 +296,9 @@ def test_what_cannot_be_expressed_is_named_with_file_and_service(tmp_path: Path)
         ("service batch", "deploy.mode"),
         ("Service odd", "spec.networks.0.aliases.0"),
     } <= lost
-    from reconciler.importing.compose_service import _PIDS
+    from reconciler.importing.compose_runtime import PIDS
 
-    if _PIDS:
+    if PIDS:
         assert _doc(result, "Service", "odd")["resources"] == {"limits": {"pids": 100}}
     else:
         assert ("service odd", "deploy.resources.limits.pids") in lost
@@ -410,7 +410,7 @@ def test_runtime_settings_map_to_the_fields_the_kind_has(tmp_path: Path) -> None
 
 
 def test_init_and_generic_resources(tmp_path: Path) -> None:
-    from reconciler.importing.compose_service import _GENERIC_RESOURCES
+    from reconciler.importing.compose_runtime import GENERIC_RESOURCES
     from reconciler.manifests.kinds.service import ServiceSpec
 
     compose = tmp_path / "compose.yml"
@@ -426,7 +426,7 @@ def test_init_and_generic_resources(tmp_path: Path) -> None:
         assert gpu["init"] is True
     else:
         assert "init" in lost
-    if _GENERIC_RESOURCES:
+    if GENERIC_RESOURCES:
         assert gpu["resources"]["reservations"]["genericResources"] == [
             {"discrete_resource_spec": {"kind": "gpu", "value": 2}}
         ]
