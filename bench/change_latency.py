@@ -1,4 +1,4 @@
-"""1. Change → converged: a manifest change written into the watched folder (aside + rename, as a
+"""E. File change → Docker updated (2 manifests): a manifest change written into the watched folder (aside + rename, as a
 Git-sync does) until the object is updated in Docker, with the controller running in this process.
 
 The service's labels are polled every 5 ms through a client of their own. Baseline: the one Engine API
@@ -13,11 +13,21 @@ import copy
 import time
 from typing import Any
 
-from bench.common import Context, Row, doc, pass_split, running_controller, summary, wait_for, write_atomically
+from bench.common import (
+    IN_PROCESS,
+    Context,
+    Row,
+    doc,
+    pass_split,
+    running_controller,
+    summary,
+    wait_for,
+    write_atomically,
+)
 
 NAME = "bench-latency"
 LABEL = "bench.version"
-GOAL_MS = 300.0
+GOAL_MS = 50.0
 
 
 def _manifests(ctx: Context, version: int) -> list[dict[str, Any]]:
@@ -81,9 +91,9 @@ def run(ctx: Context) -> list[Row]:
     woke, took = summary(wakes)["p50"], summary(passes_s)["p50"]
     split = f"woken after {woke * 1000:.0f} ms, pass {took * 1000:.0f} ms (p50)" if woke and took else ""
     return [
-        Row("1 change→converged", f"p50 over {len(latencies)} changes", p50, "ms", (base["p50"] or 0) * 1000,
-            "the API label update alone", f"p50 < {GOAL_MS:.0f} ms", p50 < GOAL_MS,
-            split + (f"; {timeouts} timed out" if timeouts else "")),
-        Row("1 change→converged", "p95", (lat["p95"] or 0) * 1000, "ms", (base["p95"] or 0) * 1000,
-            "the API label update alone"),
+        Row("E file change → Docker updated", f"p50, 2 manifests ({len(latencies)} changes)", p50, "ms",
+            (base["p50"] or 0) * 1000, "the API label update alone", f"p50 ≤ {GOAL_MS:.0f} ms", p50 <= GOAL_MS,
+            split + (f"; {timeouts} timed out" if timeouts else ""), IN_PROCESS),
+        Row("E file change → Docker updated", "p95, 2 manifests", (lat["p95"] or 0) * 1000, "ms",
+            (base["p95"] or 0) * 1000, "the API label update alone", compare=IN_PROCESS),
     ]  # fmt: skip

@@ -11,6 +11,8 @@ import logging
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -31,16 +33,24 @@ from tests.lab import Lab
 __all__ = [
     "API",
     "INSTANCE",
+    "IN_PROCESS",
+    "IN_PROCESS_VS_PROCESS",
     "PREFIX",
+    "PROCESS",
+    "PROCESSES",
+    "RUNS",
     "Context",
     "CountingSwarm",
     "Row",
     "cleanup",
     "doc",
+    "median",
     "pass_split",
     "percentile",
+    "reconciler_argv",
     "running_controller",
     "summary",
+    "timed_process",
     "wait_for",
     "write_atomically",
 ]
@@ -59,9 +69,11 @@ class CountingSwarm(DockerSwarm):
     def __init__(self, api: Any) -> None:
         super().__init__(api)
         self.by_method: Counter[str] = Counter()
+        self._method_lock = threading.Lock()  # an apply writes from several threads
 
     def _call(self, method: str, path: str, call: Callable[[], Any]) -> Any:
-        self.by_method[method] += 1
+        with self._method_lock:
+            self.by_method[method] += 1
         return super()._call(method, path, call)
 
     @property
@@ -82,6 +94,7 @@ class Row:
     goal: str = ""
     met: bool | None = None
     note: str = ""
+    compare: str = ""  # what is set against what: PROCESSES, IN_PROCESS_VS_PROCESS, IN_PROCESS
 
     @property
     def ratio(self) -> float | None:
@@ -93,6 +106,33 @@ class Row:
         return {**asdict(self), "ratio": self.ratio}
 
 
+PROCESSES = "process vs process"
+PROCESS = "process"  # a process with no baseline
+IN_PROCESS_VS_PROCESS = "in-process pass vs process"
+IN_PROCESS = "in-process"
+RUNS = 3  # every figure is the median of at least this many runs
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def timed_process(argv: list[str], env: dict[str, str] | None = None, timeout: float = 600,
+                  ok: tuple[int, ...] = (0,)) -> float:  # fmt: skip
+    """Wall seconds of one process run, from fork to exit; raises if it exits with a code not in ``ok``."""
+    began = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    took = time.perf_counter() - began
+    if done.returncode not in ok:
+        raise RuntimeError(f"{' '.join(argv[:4])} … exited {done.returncode}: {(done.stderr or done.stdout)[-1500:]}")
+    return took
+
+
+def reconciler_argv(ctx: Context, *args: str) -> list[str]:
+    """``python -m reconciler --docker-host <lab> --instance bench ARGS``."""
+    return [sys.executable, "-m", "reconciler", "--docker-host", ctx.base_url, "--instance", INSTANCE, *args]
+
+
 @dataclass
 class Context:
     lab: Lab
@@ -101,6 +141,7 @@ class Context:
     busybox: str
     docker_cli: str
     details: dict[str, Any] = field(default_factory=dict)
+    cache: Path | None = None  # kept across runs (the Ansible environment); None: nothing is kept
 
     @property
     def base_url(self) -> str:

@@ -199,7 +199,7 @@ def run(ctx: Context) -> list[Row]:
         "vip_failover": {"figures": vip, "note": vip_note},
     }  # fmt: skip
     note = "; ".join(problems)
-    section = "6 leader failover"
+    section = "K leader failover"
     rows = [
         Row(section, f"SIGKILL → new leader, p50 of {kill['n']}", kill["p50"], "s", LEASE + RETRY,
             "bound: lease 3 s + retry 0.5 s (configured, not measured)", note=note),
@@ -211,12 +211,12 @@ def run(ctx: Context) -> list[Row]:
             note=f"old leader exited after {summary(exited)['p50'] or 0:.2f} s (p50)"),
     ]  # fmt: skip
     if vip is None:
-        rows.append(Row("6 VIP failover", "keepalived VIP moves to another node", None, "s", note=vip_note))
+        rows.append(Row("K VIP failover", "keepalived VIP moves to another node", None, "s", note=vip_note))
     else:
         bound = "VRRP bound: 3 × advert 1 s + skew (computed, not measured)"
         rows += [
-            Row("6 VIP failover", "holder's keepalived stopped (SIGTERM)", vip["graceful_s"], "s", vip["vrrp_bound_s"],
+            Row("K VIP failover", "holder's keepalived stopped (SIGTERM)", vip["graceful_s"], "s", vip["vrrp_bound_s"],
                 bound, note=vip_note),
-            Row("6 VIP failover", "holder's keepalived SIGKILLed", vip["sigkill_s"], "s", vip["vrrp_bound_s"], bound),
+            Row("K VIP failover", "holder's keepalived SIGKILLed", vip["sigkill_s"], "s", vip["vrrp_bound_s"], bound),
         ]  # fmt: skip
     return rows

@@ -28,7 +28,10 @@ from typing import Any
 
 import yaml
 
+from bench import noop_apply
 from bench.common import (
+    IN_PROCESS,
+    IN_PROCESS_VS_PROCESS,
     INSTANCE,
     Context,
     Row,
@@ -272,6 +275,7 @@ def run(ctx: Context) -> list[Row]:
     with CountingProxy(ctx.lab.socket_path, ctx.workdir / "stack-proxy.sock") as proxy:
         stack_deploy(ctx, compose, STACK, docker_host=proxy.url)
         stack_counts = proxy.counts()
+    noop_apply_rows = noop_apply.measure(ctx, folder, STACK, compose_for, stack_deploy)
 
     wall, cpu = summary(walls), summary(cpus)
     stack_wall = summary([s["wall_s"] for s in stack_noop])
@@ -291,8 +295,8 @@ def run(ctx: Context) -> list[Row]:
     size = f"{counts['manifests']} manifests = {counts['swarm_objects']} Swarm objects"
     ctl_wall = summary(ctl_walls)["p50"] or 0
     one_list = all(n <= 1 for n in per_kind.values()) and other_reads == 0
-    section = "3 no-op pass at scale"
-    return [
+    section = "I no-op engine pass at scale"
+    rows = [
         Row(section, f"engine pass wall ({size})", wall["p50"], "s", stack_wall["p50"],
             "docker stack deploy of the same stack, unchanged", f"< {GOAL_S:.0f} s", (wall["p50"] or 0) < GOAL_S,
             f"{counts['services']} services + {counts['routes']} routes (labels) + {counts['networks']} networks + "
@@ -304,9 +308,9 @@ def run(ctx: Context) -> list[Row]:
         Row(section, "writes per pass", max(writes), "req", stack_counts.writes, "POST/DELETE the CLI sent",
             "0", max(writes) == 0 and by_proxy.writes == 0,
             "stack: " + ", ".join(f"{r} ×{n}" for r, n in stack_counts.by_route.items() if not r.startswith(("GET", "HEAD")))),
-        Row("1 change→converged", f"p50 at {counts['manifests']} manifests ({len(at_scale)} changes)",
-            (summary(at_scale)["p50"] or 0) * 1000, "ms", None, "", "p50 < 300 ms",
-            (summary(at_scale)["p50"] or 1) < 0.3,
+        Row("E file change → Docker updated", f"p50 among {counts['manifests']} manifests ({len(at_scale)} changes)",
+            (summary(at_scale)["p50"] or 0) * 1000, "ms", None, "", "p50 ≤ 150 ms",
+            (summary(at_scale)["p50"] or 1) <= 0.15,
             f"woken after {(summary([w for w, _ in splits])['p50'] or 0) * 1000:.0f} ms, the pass (load + "
             f"compile_desired + reconcile) {(summary([p for _, p in splits])['p50'] or 0) * 1000:.0f} ms (p50); "
             f"load_manifests alone {loaded:.2f} s, compile_desired {compiled:.2f} s (p50 of 3)"),
@@ -314,3 +318,6 @@ def run(ctx: Context) -> list[Row]:
             "docker stack deploy, unchanged", f"< {GOAL_S:.0f} s", ctl_wall < GOAL_S,
             f"CPU {summary(ctl_cpus)['p50'] or 0:.2f} s; load_manifests alone {loaded:.2f} s (p50 of 3)"),
     ]  # fmt: skip
+    for row in rows:  # the controller runs in this process; the stack's figures are the CLI process's
+        row.compare = IN_PROCESS if row.baseline is None else IN_PROCESS_VS_PROCESS
+    return [*noop_apply_rows, *rows]
