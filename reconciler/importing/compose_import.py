@@ -11,6 +11,7 @@ finally checked with its kind's model; one the model refuses is a finding, never
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,9 @@ from reconciler.importing.compose_objects import convert_configs, convert_networ
 from reconciler.importing.compose_service import convert_service
 from reconciler.importing.conversion import Context
 from reconciler.importing.findings import Finding
-from reconciler.importing.yaml_emit import sorted_documents
+from reconciler.importing.yaml_emit import sorted_documents, write_documents
+from reconciler.manifests.errors import ManifestError
+from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.registry import KINDS
 from reconciler.manifests.types import Metadata
 
@@ -125,7 +128,40 @@ def import_compose(
     for key, data in (project.data.get("services") or {}).items():
         convert_service(ctx, key, data)
     documents = sorted_documents(_check(ctx))
-    return ComposeImport(documents, ctx.findings, ctx.copies, sorted(project.unset))
+    result = ComposeImport(documents, ctx.findings, ctx.copies, sorted(project.unset))
+    _check_set(result, ctx)
+    return result
+
+
+def _check_set(result: ComposeImport, ctx: Context) -> None:
+    """The manifests loaded together, as ``reconciler validate`` loads them (references, cross
+    checks, files): a problem there is a finding, so the import never claims to be complete when
+    what it wrote does not validate."""
+    with tempfile.TemporaryDirectory(prefix="reconciler-import-") as folder:
+        root = Path(folder)
+        write_documents(result.documents, root)
+        if ctx.out is not None:
+            write_copies(result, root)
+        else:  # stdout: `file:` is relative to the current folder
+            for document in result.documents:
+                relative = document["spec"].get("file")
+                if relative and (Path.cwd() / relative).is_file():
+                    (root / relative).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(Path.cwd() / relative, root / relative)
+        try:
+            load_manifests(root)
+        except ManifestError as exc:
+            for problem in exc.problems:
+                if problem.note:
+                    continue
+                result.findings.append(
+                    Finding(
+                        ctx.project.where(()),
+                        problem.subject,
+                        problem.field_path,
+                        f"the imported manifests do not validate together: {problem.message}",
+                    )
+                )
 
 
 def write_copies(result: ComposeImport, out: Path) -> None:

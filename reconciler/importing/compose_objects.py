@@ -162,9 +162,18 @@ def convert_volumes(ctx: Context) -> None:
         ctx.add("Volume", name, spec, path)
 
 
-def _copy_target(ctx: Context, kind: str, name: str, source: Path) -> str:
+def _copy_target(ctx: Context, kind: str, name: str, source: Path, path: tuple[str | int, ...]) -> str | None:
     if ctx.out is None:
-        return os.path.relpath(source.resolve(), Path.cwd())
+        relative = os.path.relpath(source.resolve(), Path.cwd())
+        if relative.startswith(".."):
+            ctx.lost(
+                (*path, "file"),
+                f"{kind.lower()} {path[-1]}",
+                "file",
+                f"{source} is outside the current folder, which a manifest's file: cannot leave: use --out to copy it",
+            )
+            return None
+        return relative
     # No extension: a copied traefik.yml would otherwise be read as a manifest by `validate`.
     relative = f"files/{kind.lower()}s/{name}"
     ctx.copies.append((source, relative))
@@ -194,7 +203,10 @@ def convert_configs(ctx: Context, section: str) -> None:
             if not source.is_file():
                 ctx.lost((*path, "file"), subject, "file", f"{source} does not exist")
                 continue
-            spec["file"] = _copy_target(ctx, kind, name, source)
+            target = _copy_target(ctx, kind, name, source, path)
+            if target is None:
+                continue
+            spec["file"] = target
         elif kind == "Config" and "content" in value:
             spec["data"] = str(value["content"])
         else:

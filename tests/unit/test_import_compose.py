@@ -339,7 +339,7 @@ def test_secret_target_stays_the_compose_name_when_the_manifest_name_differs(tmp
         "    configs: [app_conf]\nnetworks:\n  n: {}\n"
         "secrets:\n  db_password:\n    file: pw\nconfigs:\n  app_conf:\n    file: pw\n"
     )
-    web = _doc(import_compose([str(compose)], environ={}), "Service", "web")
+    web = _doc(import_compose([str(compose)], out=tmp_path / "out", environ={}), "Service", "web")
     # Swarm's default targets are the compose names (/run/secrets/db_password, /app_conf).
     assert web["secrets"] == [{"name": "db-password", "target": "db_password"}]
     assert web["configs"] == [{"name": "app-conf", "target": "/app_conf"}]
@@ -480,3 +480,34 @@ def test_the_lab_override_of_the_wordpress_stack_starts_no_task() -> None:
         "wordpress": 0,
     }
     assert not result.lost
+
+
+def test_printing_to_stdout_a_file_outside_the_current_folder_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "pw").write_text("x")
+    compose = tmp_path / "project" / "compose.yml"
+    compose.write_text("services: {}\nsecrets:\n  pw:\n    file: pw\n")
+    monkeypatch.chdir(tmp_path / "project")
+    inside = import_compose([str(compose)], environ={})
+    assert _doc(inside, "Secret", "pw") == {"file": "pw"}
+    assert not inside.lost
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    outside = import_compose([str(compose)], environ={})
+    assert [(f.subject, f.key) for f in outside.lost] == [("secret pw", "file")]
+    assert "use --out to copy it" in outside.lost[0].reason
+
+
+def test_manifests_that_do_not_validate_together_are_reported(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yml"
+    compose.write_text(
+        "services:\n  web:\n    image: lab/busybox:1\n    networks: [n]\n    deploy:\n      labels:\n"
+        "        traefik.http.routers.web.rule: Host(`a.example.org`)\n"
+        "        traefik.http.routers.web.middlewares: missing@docker\n"
+        "        traefik.http.services.web.loadbalancer.server.port: '80'\nnetworks:\n  n: {}\n"
+    )
+    result = import_compose([str(compose)], environ={})
+    assert [(f.subject, f.key) for f in result.lost] == [("Route/web", "spec.middlewares[0]")]
+    assert "do not validate together" in result.lost[0].reason
