@@ -20,7 +20,7 @@ RUNTIME: dict[str, Any] = {
     "groupAdd": ["2000", "1000"],  # numbers: a group name must exist in the image's /etc/group
     "tty": True,
     "stdinOpen": True,
-    "capAdd": ["net_admin", "CHOWN"],
+    "capAdd": ["NET_ADMIN", "CHOWN"],
     "capDrop": ["NET_ADMIN", "MKNOD"],  # added and dropped: the CLI only adds it
 }
 

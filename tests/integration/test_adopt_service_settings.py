@@ -112,7 +112,7 @@ def test_a_stack_deployed_service_with_these_settings_is_adopted_without_a_resta
         "ulimits": SPEC["ulimits"], "sysctls": SPEC["sysctls"], "init": True, "stopSignal": "SIGUSR1",
         "readOnly": True, "tty": True, "stdinOpen": True, "mounts": [{"tmpfs": {"size": "16M"}, "target": "/scratch"}],
         "extraHosts": ["db.local:10.0.0.5"], "dns": {"nameservers": ["10.0.0.53"], "search": ["svc.local"]},
-        "capAdd": ["net_admin"], "capDrop": ["MKNOD"],
+        "capAdd": ["NET_ADMIN"], "capDrop": ["MKNOD"],
         "logging": {"driver": "json-file", "options": {"max-size": "1m", "max-file": "2"}},
         "resources": {"limits": {"pids": 64}},
     }  # fmt: skip

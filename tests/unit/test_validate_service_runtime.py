@@ -72,7 +72,7 @@ def test_compose_forms_compile_to_the_engine_form(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("add", "drop", "sent_add", "sent_drop"),
     [
-        ("[net_admin, CHOWN]", "[NET_ADMIN, MKNOD]", ["CAP_CHOWN", "CAP_NET_ADMIN"], ["CAP_MKNOD"]),
+        ("[NET_ADMIN, CHOWN]", "[NET_ADMIN, MKNOD]", ["CAP_CHOWN", "CAP_NET_ADMIN"], ["CAP_MKNOD"]),
         ("[NET_ADMIN, ALL]", "[ALL]", ["ALL"], None),
         ("[]", "[MKNOD, ALL]", None, ["ALL"]),
     ],

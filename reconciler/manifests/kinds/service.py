@@ -59,12 +59,7 @@ Constraint = Annotated[
     matching(_CONSTRAINT, "a placement constraint such as 'node.role == manager'"),
     AfterValidator(check_constraint),
 ]
-# docker/cli opts/capabilities.go NormalizeCapability: any case, spaces trimmed (net_admin is NET_ADMIN).
-Capability = Annotated[
-    str,
-    BeforeValidator(lambda v: v.strip(" ").upper() if isinstance(v, str) else v),
-    matching(_CAPABILITY, "a capability such as NET_ADMIN or CAP_NET_ADMIN"),
-]
+Capability = Annotated[str, matching(_CAPABILITY, "a capability such as NET_ADMIN or CAP_NET_ADMIN")]
 Dependency = Annotated[
     str, matching(_DEPENDENCY, "a reference of the form Kind/name or Kind/namespace/name, e.g. Service/db")
 ]
