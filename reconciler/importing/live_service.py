@@ -213,7 +213,15 @@ def _mount(mount: dict[str, Any], result: ServiceImport) -> dict[str, Any] | Non
     if kind == "bind":
         out["bind"] = mount.get("Source", "")
     elif kind == "tmpfs":
-        out["tmpfs"] = True
+        options = omit_empty(dict(mount.pop("TmpfsOptions", None) or {}))
+        tmpfs: dict[str, Any] = {}
+        if options.get("SizeBytes"):
+            tmpfs["size"] = memory(options.pop("SizeBytes"))
+        if options.get("Mode"):
+            tmpfs["mode"] = f"{options.pop('Mode'):o}"
+        out["tmpfs"] = tmpfs or True
+        if options:  # e.g. Options (mount flags): no manifest field
+            mount["TmpfsOptions"] = options
     elif kind == "volume" and mount.get("Source"):
         out["volume"] = mount["Source"]
         result.volumes.append(copy.deepcopy(mount))

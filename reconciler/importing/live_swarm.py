@@ -85,11 +85,14 @@ def import_live(snapshot: Snapshot, stack: str | None = None, services: Sequence
                                            "name is [a-z0-9-], or <stack>_<name> in a stack): not imported"))  # fmt: skip
             continue
         body = service_body(spec, network_names)
-        if "namespace" in metadata:
-            body.spec.get("labels", {}).pop(STACK_NAMESPACE, None)  # written again from metadata.namespace
-            if not body.spec.get("labels"):
-                body.spec.pop("labels", None)
         subject = f"service {name}"
+        for key, where in (("labels", "Labels"), ("containerLabels", "TaskTemplate.ContainerSpec.Labels")):
+            held = body.spec.get(key, {})
+            if held.pop(STACK_NAMESPACE, None) is not None and "namespace" not in metadata:
+                # written from metadata.namespace only, which needs the name to be <stack>_<name>
+                body.left.append(f"{where}.{STACK_NAMESPACE}")
+            if not held:
+                body.spec.pop(key, None)
         result.findings += [Finding(subject, path, "no manifest field for it", True) for path in body.left]
         result.documents.append(
             {"apiVersion": API_VERSION, "kind": "Service", "metadata": metadata, "spec": _ordered(body.spec)}

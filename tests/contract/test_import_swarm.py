@@ -97,7 +97,7 @@ def test_a_cli_made_service_with_every_mapped_field_is_adopted_without_a_restart
         "Hosts": ["10.0.0.5 db.local"],
         "DNSConfig": {"Nameservers": ["10.0.0.2"], "Options": ["ndots:2"]},
         "Groups": ["2000"],  # a number: a name must exist in the image's /etc/group
-        "Mounts": [{"Type": "tmpfs", "Target": "/scratch"}, {"Type": "bind", "Source": "/tmp", "Target": "/host-tmp",
+        "Mounts": [{"Type": "tmpfs", "Target": "/scratch", "TmpfsOptions": {"SizeBytes": 16 * 1024 * 1024, "Mode": 0o1770}}, {"Type": "bind", "Source": "/tmp", "Target": "/host-tmp",
                                                               "ReadOnly": True},
                    {"Type": "volume", "Source": cs.name("plain"), "Target": "/plain"},
                    {"Type": "volume", "Source": cs.name("mem"), "Target": "/mem", "VolumeOptions": {

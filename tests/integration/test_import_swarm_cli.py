@@ -5,6 +5,7 @@ only the reconciler's labels change, and the diff is clean afterwards."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import yaml
@@ -80,3 +81,66 @@ def test_what_cannot_be_kept_is_named_on_stderr(ws: Workspace, busybox: str, tmp
     for named in ("TaskTemplate.LogDriver", "ContainerSpec.TTY"):
         assert named in imported.stderr, imported.stderr
     assert "would change or drop them" in imported.stderr
+
+
+STACK = """
+version: "3.8"
+services:
+  web:
+    image: {image}
+    command: ["sleep", "3600"]
+    environment: {{A: "1"}}
+    networks: [front]
+    volumes: [data:/data]
+    configs: [{{source: conf, target: /etc/app.conf}}]
+    secrets: [pw]
+    stop_grace_period: 1s
+    deploy:
+      replicas: 2
+      labels: {{owner: ops}}
+networks:
+  front: {{driver: overlay}}
+volumes:
+  data: {{}}
+configs:
+  conf: {{file: ./app.conf}}
+secrets:
+  pw: {{file: ./pw.txt}}
+"""
+
+
+def test_a_stack_deployed_by_docker_stack_deploy_is_imported_with_its_namespace_and_adopted(
+    ws: Workspace, busybox: str, tmp_path: Path
+) -> None:
+    stack = ws.prefix
+    (tmp_path / "app.conf").write_text("a=1\n")
+    (tmp_path / "pw.txt").write_text("s3cret\n")
+    (tmp_path / "stack.yml").write_text(STACK.format(image=busybox))
+    docker(ws, "stack", "deploy", "--resolve-image", "never", "-c", str(tmp_path / "stack.yml"), stack)
+    try:
+        before = _stack_tasks(ws, f"{stack}_web", 2)
+        assert len(before) == 2
+        out = tmp_path / "imported"
+        imported = ws.cli("import", "swarm", "--stack", stack, "--out", str(out))
+        assert imported.exit_code == 0, imported.stderr
+        assert "changes only the reconciler's labels" in imported.stderr, imported.stderr
+        [service] = yaml.safe_load_all((out / stack / "service-web.yaml").read_text())
+        assert service["metadata"] == {"name": "web", "namespace": stack}
+        applied = ws.cli("apply", str(out), "--adopt", "--yes")
+        assert applied.exit_code == 0, applied.stdout + applied.stderr
+        assert _stack_tasks(ws, f"{stack}_web", 2) == before  # no task replaced
+        assert stack in docker(ws, "stack", "ls")  # docker stack still knows it
+        diff = ws.cli("diff", str(out))
+        assert diff.exit_code == 0, diff.stdout + diff.stderr
+    finally:
+        docker(ws, "stack", "rm", stack)
+
+
+def _stack_tasks(ws: Workspace, service: str, running: int) -> set[str]:
+    deadline = time.monotonic() + 60
+    while True:
+        tasks = ws.client.api.tasks(filters={"service": service, "desired-state": "running"})
+        ids = {t["ID"] for t in tasks if t["Status"]["State"] == "running"}
+        if len(ids) >= running or time.monotonic() > deadline:
+            return ids
+        time.sleep(0.3)

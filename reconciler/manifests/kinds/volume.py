@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Address, IPv6Address
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field, model_validator
 
+from reconciler.core.labels import STACK_NAMESPACE
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.object_names import ExternalVolumeMetadata, managed_name_problem
-from reconciler.manifests.types import Hostname, Labels, SafeText, Spec, shown
+from reconciler.manifests.types import Hostname, LabelKey, SafeText, Spec, nested_error, shown
 
 __all__ = ["Nfs", "Volume", "VolumeSpec"]
 
@@ -52,13 +53,25 @@ class Nfs(Spec):
     )
 
 
+def _mount_label_key(value: str) -> str:
+    """A label key; docker stack's namespace label too, which only an external volume may state (a
+    stack's volume mounts carry it, docker-cli ``convert.AddStackLabel``; a managed one gets it from
+    ``metadata.namespace``)."""
+    return value if value == STACK_NAMESPACE else _label_key(value)
+
+
+_label_key = get_args(LabelKey)[1].func  # LabelKey's own check (types._check_label_key)
+
+
 class VolumeSpec(Spec):
     nfs: Nfs | None = None
     driver: Annotated[str, Field(pattern=_DRIVER_NAME.pattern)] | None = Field(
         default=None, description="A volume driver name, when not NFS (e.g. `local`)."
     )
     driver_options: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")], SafeText] = Field(default_factory=dict)
-    labels: Labels = Field(default_factory=dict)
+    labels: dict[Annotated[str, AfterValidator(_mount_label_key)], SafeText] = Field(
+        default_factory=dict, description="Labels of the volume, in every mount of it."
+    )
     external: bool = Field(
         default=False,
         description="The volume exists already under this name and is not managed: mounts use the name as it "
@@ -72,6 +85,11 @@ class VolumeSpec(Spec):
             raise ValueError("set either `nfs` or `driver`/`driverOptions`, not both")
         if self.driver_options and self.driver is None:
             raise ValueError("`driverOptions` needs a `driver`")
+        if STACK_NAMESPACE in self.labels and not self.external:
+            raise nested_error(
+                ("labels", STACK_NAMESPACE),
+                f"{STACK_NAMESPACE} is written from the manifest's namespace: set metadata.namespace instead",
+            )
         return self
 
 
