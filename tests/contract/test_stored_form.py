@@ -286,6 +286,7 @@ def test_unordered_lists(cs: ContractSwarm) -> None:
             "image": cs.image, "replicas": 0, "env": {"A": "1", "B": "2"}, "capAdd": ["NET_ADMIN", "SYS_TIME"],
             "ulimits": {"nofile": 1024, "nproc": {"soft": 10, "hard": 20}}, "groupAdd": ["audio", "video"],
             "dns": {"options": ["ndots:2", "rotate"]},
+            "resources": {"reservations": {"genericResources": [{"kind": "gpu", "value": 1}, {"kind": "fpga", "value": 2}]}},
             "networks": [cs.name("a"), cs.name("b")],
             "mounts": [{"tmpfs": True, "target": "/x"}, {"tmpfs": True, "target": "/y"}],
             "configs": [{"name": cs.name("one"), "target": "/one"}, {"name": cs.name("two"), "target": "/two"}],
@@ -302,7 +303,8 @@ def test_unordered_lists(cs: ContractSwarm) -> None:
         for holder, key in ((container, "Env"), (container, "CapabilityAdd"), (container, "Mounts"),
                             (container, "Ulimits"), (container, "Groups"), (container["DNSConfig"], "Options"),
                             (container, "Configs"), (task, "Networks"), (task["Placement"], "Constraints"),
-                            (spec["EndpointSpec"], "Ports")):  # fmt: skip
+                            (spec["EndpointSpec"], "Ports"),
+                            (task["Resources"]["Reservations"], "GenericResources")):  # fmt: skip
             assert len(holder[key]) == 2, key
             holder[key] = holder[key][::-1]
             sent[key] = holder[key]
@@ -312,7 +314,7 @@ def test_unordered_lists(cs: ContractSwarm) -> None:
     assert live is not None
     task = live["Spec"]["TaskTemplate"]
     stored = {**task["ContainerSpec"], **task["ContainerSpec"]["DNSConfig"], "Networks": task["Networks"],
-              "Constraints": task["Placement"]["Constraints"],
-              "Ports": live["Spec"]["EndpointSpec"]["Ports"]}  # fmt: skip
+              "Constraints": task["Placement"]["Constraints"], "Ports": live["Spec"]["EndpointSpec"]["Ports"],
+              "GenericResources": task["Resources"]["Reservations"]["GenericResources"]}  # fmt: skip
     assert {key: stored[key] for key in sent} == sent  # stored in the order sent...
     assert cs.plan().in_sync  # ...and no order counts as a difference
