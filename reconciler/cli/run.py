@@ -13,7 +13,6 @@ from pathlib import Path
 import click
 
 from reconciler.cli.context import settings
-from reconciler.cli.failing import fail
 from reconciler.engine.scheduling import MAX_WORKERS
 from reconciler.manifests.discovery import discover
 from reconciler.runtime.git_command import GitSyncError
@@ -137,6 +136,8 @@ def run(ctx: click.Context, manifests: Path, listen: str, resync: float, prune: 
     )
     if not git_url and not allow_empty and not discover(manifests).files:  # deploy/stack.yml passes --git-url=""
         # As for diff and apply: a mistyped folder must not start a controller that manages nothing.
+        from reconciler.cli.failing import fail  # rich, only on this path: a running controller never loads it
+
         fail(ctx, f"reconciler run: no manifests (*.yaml, *.yml) found under {manifests}: check --manifests, "
                   "or pass --allow-empty if an empty set is meant")  # fmt: skip
     code = Manager(run_settings).run()

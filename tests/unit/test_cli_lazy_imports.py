@@ -40,15 +40,17 @@ def test_every_command_is_listed_and_loads() -> None:
 
 
 def test_the_controller_loads_notifications_and_the_dashboard_only_when_used() -> None:
-    """apprise and jinja2 are about 15 MB of a controller's peak memory (issue 18): a controller
-    without notification URLs never loads apprise; jinja2 comes with the first dashboard page."""
+    """apprise, jinja2 and rich add to a controller's peak memory (issue 18): a controller without
+    notification URLs never loads apprise; jinja2 comes with the first dashboard page; rich (the
+    command line's views) only when ``run`` fails before it starts."""
     code = (
         "import sys\n"
+        "from reconciler.cli.run import run\n"
         "from reconciler.runtime.manager import Manager\n"
         "from reconciler.runtime.dashboard import Dashboard\n"
         "from reconciler.runtime.journal import Journal\n"
         "board = Dashboard(dict, lambda key: None, Journal())\n"
-        "before = sorted(m for m in ('apprise', 'jinja2') if m in sys.modules)\n"
+        "before = sorted(m for m in ('apprise', 'jinja2', 'rich') if m in sys.modules)\n"
         "board.env.get_template('index.html')  # what every page renders with\n"
         "print(before, 'jinja2' in sys.modules)\n"
     )
