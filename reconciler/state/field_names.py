@@ -54,6 +54,8 @@ _SERVICE: tuple[tuple[Path, str], ...] = (
     (("ContainerSpec", "Hosts"), "spec.extraHosts"),
     (("ContainerSpec", "DNSConfig"), "spec.dns"),
     (("ContainerSpec", "Groups"), "spec.groupAdd"),
+    (("ContainerSpec", "TTY"), "spec.tty"),
+    (("ContainerSpec", "OpenStdin"), "spec.stdinOpen"),
     (("ContainerSpec",), "spec"),
     (("LogDriver", "Name"), "spec.logging.driver"),
     (("LogDriver", "Options"), "spec.logging.options"),

@@ -96,6 +96,8 @@ def test_essence_paths_map_to_manifest_fields() -> None:
         ("ContainerSpec", "Hosts"): ManifestField(web, "spec.extraHosts"),
         ("ContainerSpec", "DNSConfig", "Nameservers"): ManifestField(web, "spec.dns.nameservers"),
         ("ContainerSpec", "Groups"): ManifestField(web, "spec.groupAdd"),
+        ("ContainerSpec", "TTY"): ManifestField(web, "spec.tty"),
+        ("ContainerSpec", "OpenStdin"): ManifestField(web, "spec.stdinOpen"),
         ("LogDriver", "Options", "max-size"): ManifestField(web, "spec.logging.options.max-size"),
         ("Resources", "Reservations", "GenericResources"): ManifestField(
             web, "spec.resources.reservations.genericResources"
