@@ -2,14 +2,14 @@
 
 Order: load and merge (``compose_loading``), then networks, volumes, configs and secrets
 (``compose_objects``) so that services can refer to them, then services with their Traefik
-labels (``compose_service``). With ``stack``, manifests carry ``metadata.namespace: <stack>`` when
-the manifest model has namespaces (Swarm names ``<stack>_<name>``, as ``docker stack deploy``
-gives them); the network labels may then name stack networks ``<stack>_<key>``. Every document is
+labels (``compose_service``). With ``stack``, manifests carry ``metadata.namespace: <stack>``
+(Swarm names ``<stack>_<name>``, as ``docker stack deploy`` gives them); the network labels may then name stack networks ``<stack>_<key>``. Every document is
 finally checked with its kind's model; one the model refuses is a finding, never written.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.importing.compose_loading import load_compose
+from reconciler.importing.compose_loading import ComposeError, load_compose
 from reconciler.importing.compose_objects import convert_configs, convert_networks, convert_volumes
 from reconciler.importing.compose_service import convert_service
 from reconciler.importing.conversion import Context
@@ -28,11 +28,9 @@ from reconciler.importing.yaml_emit import sorted_documents, write_documents
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.registry import KINDS
-from reconciler.manifests.types import Metadata
+from reconciler.manifests.types import NAMESPACE_PATTERN
 
 __all__ = ["ComposeImport", "import_compose", "write_copies"]
-
-_HAS_NAMESPACE = "namespace" in Metadata.model_fields
 
 
 @dataclass
@@ -105,14 +103,14 @@ def _in_field_order(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
 def import_compose(
     paths: Sequence[str], stack: str | None = None, out: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> ComposeImport:
-    """Raises ``ComposeError`` when the files cannot be read as compose."""
-    project = load_compose(paths, environ)
-    namespace = stack if _HAS_NAMESPACE else None
-    ctx = Context(project, namespace, stack, out)
-    if stack is not None and not _HAS_NAMESPACE:
-        ctx.lost(
-            (), "stack", "--stack", "manifests have no metadata.namespace yet: Swarm names will not be <stack>_<name>"
+    """Raises ``ComposeError`` when the files cannot be read as compose or ``stack`` is no stack name."""
+    if stack is not None and not re.fullmatch(NAMESPACE_PATTERN, stack):
+        raise ComposeError(
+            f"--stack {stack!r} is not a stack name: lowercase letters, digits, '-' and '_', "
+            "starting and ending with a letter or digit (as docker stack ls shows it)"
         )
+    project = load_compose(paths, environ)
+    ctx = Context(project, stack, out)
     for section in ("version", "name"):
         if section in project.data:
             ctx.ignored((section,), "file", section, "carries no meaning for Swarm")

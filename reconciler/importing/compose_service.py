@@ -378,6 +378,6 @@ def _route_network(ctx: Context, value: str) -> str | None:
     """A network label names the Swarm network: an external one by its name, a stack one as
     ``<stack>_<key>`` (or by its key, as written before deploy)."""
     for key, target in ctx.networks.items():
-        if value in (target, key) or (ctx.stack_prefix and value == f"{ctx.stack_prefix}_{key}"):
+        if value in (target, key) or (ctx.stack and value == f"{ctx.stack}_{key}"):
             return target
     return None

@@ -37,8 +37,7 @@ def as_bool(value: Any) -> bool:
 @dataclass
 class Context:
     project: ComposeProject
-    stack: str | None  # metadata.namespace, when the manifests have namespaces
-    stack_prefix: str | None  # --stack as given: Swarm names `<stack>_<key>` in labels
+    stack: str | None  # --stack: metadata.namespace, and Swarm names `<stack>_<name>`
     out: Path | None  # the output folder (None: stdout)
     documents: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -69,13 +68,13 @@ class Context:
                 else "has no letter or digit to make a manifest name of"
             )
             self.lost(path, subject, "name", reason)
-        elif self.stack_prefix is not None and name != source:
+        elif self.stack is not None and name != source:
             self.lost(
                 path,
                 subject,
                 "name",
-                f"docker stack deploy names it {self.stack_prefix}_{source}; the manifest {name!r} is "
-                f"{self.stack_prefix}_{name} in Swarm (manifest names have no '_' or capitals): a take-over "
+                f"docker stack deploy names it {self.stack}_{source}; the manifest {name!r} is "
+                f"{self.stack}_{name} in Swarm (manifest names have no '_' or capitals): a take-over "
                 "makes a new object; rename it in the compose file first to keep it",
             )
         return name

@@ -329,6 +329,9 @@ def test_cli_exit_codes_and_streams(tmp_path: Path) -> None:
     error = runner.invoke(cli, ["import", "compose", str(bad)])
     assert error.exit_code == 2
     assert f"{bad}:" in error.stderr
+    stack = runner.invoke(cli, ["import", "compose", *_files("03-traefik3-labels"), "--stack", "My Stack"])
+    assert stack.exit_code == 2
+    assert "--stack 'My Stack' is not a stack name" in stack.stderr
 
 
 def test_secret_target_stays_the_compose_name_when_the_manifest_name_differs(tmp_path: Path) -> None:
@@ -363,16 +366,15 @@ def test_name_collisions_and_stack_names_that_change(tmp_path: Path) -> None:
 
 def test_stack_namespace(tmp_path: Path) -> None:
     result = _import("01-wordpress-nfs-traefik2", tmp_path, stack="wp")
-    from reconciler.manifests.types import Metadata
-
     service = next(d for d in result.documents if d["kind"] == "Service")
     external = next(d for d in result.documents if d["kind"] == "Network" and d["spec"].get("external"))
     assert "namespace" not in external["metadata"]  # an external object keeps its own Swarm name
-    if "namespace" in Metadata.model_fields:
-        assert service["metadata"]["namespace"] == "wp"
-        assert not result.lost
-    else:
-        assert [f.key for f in result.lost] == ["--stack"]
+    assert service["metadata"]["namespace"] == "wp"
+    assert not result.lost
+    manifests = load_manifests(tmp_path / "out")
+    assert {r.swarm_name for r in manifests if r.KIND in ("Service", "Network", "Volume")} == {
+        "wp_wordpress", "wp_db", "wp_backend", "web-servers", "wp_wp-content", "wp_db-data",
+    }  # fmt: skip
 
 
 def test_runtime_settings_map_to_the_fields_the_kind_has(tmp_path: Path) -> None:
