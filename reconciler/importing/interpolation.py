@@ -6,7 +6,8 @@ The rules are compose-go ``template/template.go`` (the same grammar as docker-cl
 ``${VAR-default}`` when unset; ``${VAR:?message}`` and ``${VAR?message}`` fail when empty-or-unset /
 unset; ``${VAR:+alt}`` and ``${VAR+alt}`` give ``alt`` when set and non-empty / set. Defaults may
 themselves hold substitutions, braces nest. An unset variable without a default is the empty string
-(compose warns; we list it in ``unset``). A ``$`` followed by anything else is an invalid template.
+(compose warns; we list it in ``unset``). ``${`` with no valid name and operator is an invalid
+template; a ``$`` followed by anything else stays as written (the pattern does not match it).
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ class Interpolator:
             elif (match := _NAME.match(text, dollar + 1)) is not None:
                 out.append(self._lookup(match[0]))
                 at = match.end()
-            else:
-                raise InterpolationError(f"invalid template {text!r}: '$' must be followed by a name, '{{' or '$'")
+            else:  # compose-go's pattern does not match here: the '$' stays as written
+                out.append("$")
+                at = dollar + 1
         out.append(text[at:])
         return "".join(out)
 

@@ -39,6 +39,7 @@ def test_yaml_errors_and_positions() -> None:
         ("${UNSET:-${A}x}", "ax"),
         ("$$A costs $$5", "$A costs $5"),
         ("${UNSET}", ""),
+        ("5$ and $-1 and a$", "5$ and $-1 and a$"),
     ],
 )
 def test_interpolation(template: str, expected: str) -> None:
@@ -51,7 +52,7 @@ def test_interpolation_errors_name_the_variable_and_the_place() -> None:
         interpolator.substitute("${EMPTY:?set it}")
     assert interpolator.substitute("${EMPTY?unused}") == ""
     with pytest.raises(InterpolationError, match="invalid template") as caught:
-        interpolator.value({"services": {"a": {"image": "x:$-1"}}})
+        interpolator.value({"services": {"a": {"image": "x:${-1}"}}})
     assert caught.value.path == ("services", "a", "image")
 
 
