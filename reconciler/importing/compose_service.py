@@ -85,7 +85,8 @@ class _Service:
                 self.spec[field] = text(value)
         for compose_key in ("cap_add", "cap_drop"):
             if self.take(compose_key):
-                self.spec[_camel(compose_key)] = [str(c) for c in self.data[compose_key]]
+                # docker-cli opts.NormalizeCapabilities upper-cases them before they reach Swarm.
+                self.spec[_camel(compose_key)] = [str(c).upper() for c in self.data[compose_key]]
         if self.take("labels"):
             labels = {k: text(v) for k, v in self.data["labels"].items()}
             for label in [k for k in labels if k.lower().startswith("traefik.")]:
