@@ -3,7 +3,8 @@
 
 Exit 0: everything was carried over; 1: something could not be expressed (each listed on stderr as
 ``file:line:column: subject: key: reason``; the rest is still written); 2: the files cannot be read
-as compose (``file:line:column: message``) or the output cannot be written. Without ``--out`` the
+as compose (``file:line:column: message``), ``--stack`` is no stack name, or the output cannot be
+written; with ``-o json`` an error is ``{error, exit_code}`` on stdout, as for every command. Without ``--out`` the
 manifests go to stdout as one YAML stream; with it, one file per manifest (``service-web.yaml``)
 and config/secret files below ``files/``. ``-o json`` prints ``{manifests, findings, written}``.
 """
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.context import EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, settings
+from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
+from reconciler.cli.failing import fail
 from reconciler.cli.global_options import add_global_options
 from reconciler.cli.views import print_json
 
@@ -40,16 +42,14 @@ def compose(ctx: click.Context, files: tuple[str, ...], stack: str | None, out: 
     try:
         result = import_compose(list(files), stack, out)
     except ComposeError as exc:
-        click.echo(f"reconciler: {exc}", err=True)
-        ctx.exit(EXIT_ERROR)
+        fail(ctx, f"error: {exc}")
     written: list[str] = []
     if out is not None:
         try:
             written = [str(p) for p in write_documents(result.documents, out)]
             write_copies(result, out)
         except OSError as exc:
-            click.echo(f"reconciler: cannot write {exc.filename or out}: {exc.strerror or exc}", err=True)
-            ctx.exit(EXIT_ERROR)
+            fail(ctx, f"error: cannot write {exc.filename or out}: {exc.strerror or exc}")
     if output == "json":
         print_json(
             {
@@ -66,6 +66,8 @@ def compose(ctx: click.Context, files: tuple[str, ...], stack: str | None, out: 
             click.echo(dump_documents(result.documents), nl=False)
         else:
             click.echo(f"wrote {len(written)} manifests to {out}", err=True)
+        if not result.documents:
+            click.echo("reconciler: warning: the compose files hold nothing to import", err=True)
         for name in result.unset:
             click.echo(f"reconciler: warning: variable {name} is not set: it became an empty string", err=True)
         for finding in result.findings:

@@ -3,6 +3,7 @@ key fields map as docker stack deploy would deploy them, and what cannot be expr
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -332,6 +333,14 @@ def test_cli_exit_codes_and_streams(tmp_path: Path) -> None:
     stack = runner.invoke(cli, ["import", "compose", *_files("03-traefik3-labels"), "--stack", "My Stack"])
     assert stack.exit_code == 2
     assert "--stack 'My Stack' is not a stack name" in stack.stderr
+    as_json = runner.invoke(cli, ["-o", "json", "import", "compose", str(bad)])
+    assert as_json.exit_code == 2
+    assert json.loads(as_json.stdout)["exit_code"] == 2
+    found = runner.invoke(cli, ["import", "compose", *_files("12-not-expressible"), "-o", "json"])
+    document = json.loads(found.stdout)
+    assert found.exit_code == 1
+    assert {"where", "subject", "key", "reason", "severity"} <= set(document["findings"][0])
+    assert {m["kind"] for m in document["manifests"]} == {"Network", "Volume", "Service"}
 
 
 def test_secret_target_stays_the_compose_name_when_the_manifest_name_differs(tmp_path: Path) -> None:
