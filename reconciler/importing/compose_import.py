@@ -47,21 +47,25 @@ class ComposeImport:
 
 def _drop(document: dict[str, Any], loc: tuple[str | int, ...]) -> str | None:
     """Remove the value at pydantic's ``loc`` (union tags such as ``attachment`` skipped) from
-    ``document``; the dotted path removed, or None when only the whole document can go."""
-    parent: Any = None
-    key: str | int | None = None
+    ``document``, and the mappings or lists this leaves empty (a preference without its ``spread``),
+    up to the spec's own fields; the dotted path of the value, or None when only the whole document
+    can go."""
+    chain: list[tuple[Any, str | int]] = []  # (container, key) from the document down to the value
     here: Any = document
-    path: list[str] = []
     for part in loc:
         inside_list = isinstance(here, list) and isinstance(part, int) and part < len(here)
         if not inside_list and not (isinstance(here, dict) and part in here):
             continue
-        parent, key = here, part
+        chain.append((here, part))
         here = here[part]
-        path.append(str(part))
-    if parent is None or key is None or path[:1] != ["spec"] or len(path) < 2:
+    path = [str(key) for _, key in chain]
+    if path[:1] != ["spec"] or len(path) < 2:
         return None
-    parent.pop(key)  # a list's index or a mapping's key
+    container, key = chain.pop()
+    container.pop(key)  # a list's index or a mapping's key
+    while len(chain) > 1 and not container:  # never the spec itself
+        container, key = chain.pop()
+        container.pop(key)
     return ".".join(path)
 
 

@@ -313,7 +313,7 @@ def test_what_cannot_be_expressed_is_named_with_file_and_service(tmp_path: Path)
     assert where["volumes.0"] == f"{compose}:17:9"
     odd = _doc(result, "Service", "odd")
     assert odd["mounts"] == [{"tmpfs": True, "target": "/cache"}]  # what can be said is still written
-    assert odd["networks"] == [{"name": "odd", "aliases": []}]  # the refused alias alone is left out
+    assert odd["networks"] == [{"name": "odd"}]  # the refused alias alone is left out, and the list it emptied
 
 
 def test_cli_exit_codes_and_streams(tmp_path: Path) -> None:
@@ -522,3 +522,18 @@ def test_manifests_that_do_not_validate_together_are_reported(tmp_path: Path) ->
     result = import_compose([str(compose)], environ={})
     assert [(f.subject, f.key) for f in result.lost] == [("Route/web", "spec.middlewares[0]")]
     assert "do not validate together" in result.lost[0].reason
+
+
+def test_the_projects_own_stack_file_imports_to_manifests_that_validate(tmp_path: Path) -> None:
+    stack = Path(__file__).resolve().parents[2] / "deploy" / "stack.yml"
+    result = import_compose([str(stack)], "reconciler", tmp_path, environ={})
+    write_documents(result.documents, tmp_path)
+    write_copies(result, tmp_path)
+    manifests = load_manifests(tmp_path)
+    assert {r.swarm_name for r in manifests if r.KIND == "Service"} >= {
+        "reconciler_controller",
+        "reconciler_socket-proxy",
+    }
+    # A refused value is left out with what emptied around it: no `preferences: []` stays behind.
+    controller = _doc(result, "Service", "controller")
+    assert "preferences" not in controller.get("placement", {})
