@@ -241,9 +241,10 @@ def running_controller(
 
 def pass_split(pass_log: list[tuple[float, float]], began: float, took: float) -> tuple[float, float] | None:
     """For a change written at ``began`` and seen converged ``took`` later: (seconds until the pass that
-    applied it started, that pass's duration), from a ``running_controller`` pass log."""
+    applied it started, that pass's whole duration, its checks after the write included), from a
+    ``running_controller`` pass log: the first pass that started between the write and the convergence."""
     done = began + took
-    hit = [(s, e) for s, e in pass_log if s >= began and e <= done + 0.05]
+    hit = [(s, e) for s, e in pass_log if began <= s <= done]
     return (hit[0][0] - began, hit[0][1] - hit[0][0]) if hit else None
 
 

@@ -50,7 +50,7 @@ from reconciler.state.desired import DesiredState, compile_desired
 
 GOAL_S = 1.0
 STACK = "bench-noop"
-KINDS = ("services", "networks", "configs", "secrets", "nodes", "volumes")
+KINDS = ("services", "networks", "configs", "secrets", "nodes", "volumes", "tasks")
 
 
 def sizes(manifests: int) -> tuple[int, int, int]:
@@ -311,9 +311,10 @@ def run(ctx: Context) -> list[Row]:
         Row("E file change → Docker updated", f"p50 among {counts['manifests']} manifests ({len(at_scale)} changes)",
             (summary(at_scale)["p50"] or 0) * 1000, "ms", None, "", "p50 ≤ 150 ms",
             (summary(at_scale)["p50"] or 1) <= 0.15,
-            f"woken after {(summary([w for w, _ in splits])['p50'] or 0) * 1000:.0f} ms, the pass (load + "
-            f"compile_desired + reconcile) {(summary([p for _, p in splits])['p50'] or 0) * 1000:.0f} ms (p50); "
-            f"load_manifests alone {loaded:.2f} s, compile_desired {compiled:.2f} s (p50 of 3)"),
+            (f"woken after {(summary([w for w, _ in splits])['p50'] or 0) * 1000:.0f} ms, the pass (load + "
+             f"compile_desired + reconcile + the check after the write) "
+             f"{(summary([p for _, p in splits])['p50'] or 0) * 1000:.0f} ms (p50); " if splits else "")
+            + f"load_manifests alone {loaded:.2f} s, compile_desired {compiled:.2f} s (p50 of 3)"),
         Row(section, "controller pass (re-reads the folder)", ctl_wall, "s", stack_wall["p50"],
             "docker stack deploy, unchanged", f"< {GOAL_S:.0f} s", ctl_wall < GOAL_S,
             f"CPU {summary(ctl_cpus)['p50'] or 0:.2f} s; load_manifests alone {loaded:.2f} s (p50 of 3)"),
