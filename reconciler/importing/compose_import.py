@@ -95,12 +95,17 @@ def _check(ctx: Context) -> list[dict[str, Any]]:
 
 
 def _in_field_order(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec's keys in the order its model declares them (as the kind's docs list them)."""
+    """The spec's keys in the order its model declares them, base classes first, except the fields
+    of mixins (``RuntimeFields``, ``TaskFields``), which come last: ``image`` leads a Service."""
     model = KINDS[kind].model_fields["spec"].annotation
     fields = getattr(model, "model_fields", {})
-    own = list(getattr(model, "__annotations__", {}))  # the class's own fields first, inherited ones after
-    names = [*own, *(name for name in fields if name not in own)]
-    order = {(fields[name].alias or name): index for index, name in enumerate(names) if name in fields}
+    classes = [c for c in reversed(getattr(model, "__mro__", ())) if "__annotations__" in vars(c)]
+    mixins = [c for c in classes if c.__name__.endswith("Fields")]
+    names = [name for c in [*(c for c in classes if c not in mixins), *mixins] for name in vars(c)["__annotations__"]]
+    order: dict[str, int] = {}
+    for name in names:
+        if name in fields:
+            order.setdefault(fields[name].alias or name, len(order))
     return dict(sorted(spec.items(), key=lambda item: order.get(item[0], len(order))))
 
 

@@ -230,7 +230,7 @@ class _Service:
                     ref[key] = str(item[key])
             if item.get("mode") is not None:
                 mode = item["mode"]
-                ref["mode"] = mode if isinstance(mode, int) else str(mode)
+                ref["mode"] = f"0{mode:o}" if isinstance(mode, int) else str(mode)  # octal, as people write it
             self.rest((section, index), item, {"source", "target", "uid", "gid", "mode"})
             refs.append(ref)
         if refs:

@@ -123,7 +123,7 @@ def test_traefik_behind_socket_proxy(tmp_path: Path) -> None:
         {"target": 80, "published": 80, "mode": "host"},
         {"target": 443, "published": 443, "mode": "host"},
     ]
-    assert traefik["configs"] == [{"name": "traefik-static", "target": "/etc/traefik/traefik.yml", "mode": 0o444}]
+    assert traefik["configs"] == [{"name": "traefik-static", "target": "/etc/traefik/traefik.yml", "mode": "0444"}]
     assert traefik["healthcheck"]["test"] == ["CMD", "traefik", "healthcheck", "--ping"]
     assert _doc(result, "Network", "socket") == {"internal": True}
     route = _doc(result, "Route", "dashboard")
@@ -195,11 +195,11 @@ def test_configs_and_secrets(tmp_path: Path) -> None:
     result = _import("06-configs-secrets", tmp_path)
     web = _doc(result, "Service", "web")
     assert web["configs"] == [
-        {"name": "site-conf", "target": "/etc/site/site.conf", "uid": "100", "gid": "101", "mode": 0o440},
+        {"name": "site-conf", "target": "/etc/site/site.conf", "uid": "100", "gid": "101", "mode": "0440"},
         {"name": "motd"},
         {"name": "node-info", "target": "/etc/node-info"},
     ]
-    assert web["secrets"] == [{"name": "api-key", "mode": 0o400}, {"name": "site_tls_cert", "target": "tls_cert"}]
+    assert web["secrets"] == [{"name": "api-key", "mode": "0400"}, {"name": "site_tls_cert", "target": "tls_cert"}]
     assert _doc(result, "Secret", "site_tls_cert") == {"external": True}
     assert _doc(result, "Volume", "site-certs") == {"external": True}
     assert web["mounts"] == [{"volume": "site-certs", "target": "/certs", "readOnly": True}]
