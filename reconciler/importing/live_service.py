@@ -99,7 +99,7 @@ def service_body(spec: dict[str, Any], network_names: dict[str, str]) -> Service
         if container.get(key) == value:
             container.pop(key)
     leftovers = {**rest, "TaskTemplate": {**task, "ContainerSpec": container}}
-    result.left = _paths(omit_empty(leftovers))
+    result.left += _paths(omit_empty(leftovers))
     return result
 
 
@@ -376,6 +376,6 @@ _WHOLE = ("Labels", "Options", "Sysctls", "DriverOpts", "LogDriver", "Privileges
 
 def _paths(value: Any, prefix: str = "") -> list[str]:
     """Leaf paths of what is left: ``TaskTemplate.LogDriver``; maps of free keys are named whole."""
-    if isinstance(value, dict) and value and not prefix.endswith(_WHOLE):
+    if isinstance(value, dict) and value and prefix.rsplit(".", 1)[-1] not in _WHOLE:
         return [p for k, v in value.items() for p in _paths(v, f"{prefix}.{k}" if prefix else str(k))]
     return [prefix] if prefix and value not in (None, {}, []) else []

@@ -1,0 +1,145 @@
+"""``importing.live_service``: a live ServiceSpec to a Service manifest's spec, offline. What the kind
+cannot say is left over by its Engine path; the units come back in the manifest's spelling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler.importing.live_objects import volume_document
+from reconciler.importing.live_service import duration, memory, service_body
+from reconciler.importing.live_swarm import STACK_NAMESPACE, LiveImportError, import_live
+from reconciler.manifests.kinds.service import ServiceSpec
+from reconciler.state.snapshot import Snapshot
+
+DIGEST = "sha256:" + "a" * 64
+
+
+def body(container: dict[str, Any] | None = None, labels: dict[str, str] | None = None, **spec: Any) -> Any:
+    task = {"ContainerSpec": {"Image": "nginx:1.27", **(container or {})}, **spec.pop("TaskTemplate", {})}
+    return service_body({"Name": "web", "Labels": labels or {}, "TaskTemplate": task, **spec}, {})
+
+
+@pytest.mark.parametrize(
+    ("nanos", "text"),
+    [(30 * 10**9, "30s"), (90 * 10**9, "90s"), (120 * 10**9, "2m"), (3600 * 10**9, "1h"), (5 * 10**8, "500ms"),
+     (1500, "1500ns"), (2000, "2us")],
+)  # fmt: skip
+def test_durations_come_back_in_the_shortest_exact_unit(nanos: int, text: str) -> None:
+    assert duration(nanos) == text
+
+
+def test_memory_uses_a_binary_unit_only_when_it_divides() -> None:
+    assert (memory(64 * 1024**2), memory(3 * 1024**3), memory(1000)) == ("64Mi", "3Gi", 1000)
+
+
+@pytest.mark.parametrize(
+    ("labels", "image", "expected"),
+    [
+        ({"com.docker.stack.image": "nginx:1.27"}, f"nginx:1.27@{DIGEST}", "nginx:1.27"),  # docker stack deploy
+        ({"reconciler.swarm/image": "nginx:1.27"}, f"nginx:1.27@{DIGEST}", "nginx:1.27"),  # the reconciler
+        ({}, f"nginx:1.27@{DIGEST}", f"nginx:1.27@{DIGEST}"),  # docker service create: the pin is all there is
+        ({"com.docker.stack.image": "nginx:1.26"}, f"nginx:1.27@{DIGEST}", f"nginx:1.27@{DIGEST}"),  # updated since
+    ],
+)
+def test_the_image_asked_for_is_read_from_the_label_that_holds_it(
+    labels: dict[str, str], image: str, expected: str
+) -> None:
+    assert body({"Image": image}, labels).spec["image"] == expected
+
+
+def test_what_the_kind_cannot_say_is_left_over_by_engine_path() -> None:
+    imported = body(
+        {"Env": ["A=1", "PASS"], "Healthcheck": {"Test": ["CMD", "true"], "StartInterval": 10**9},
+         "Hosts": ["10.0.0.5 db.local", "10.0.0.6 a b"], "Isolation": "default", "Init": False,
+         "Mounts": [{"Type": "bind", "Source": "/a", "Target": "/a", "BindOptions": {"Propagation": "rshared"}},
+                    {"Type": "volume", "Source": "v", "Target": "/v", "VolumeOptions": {"NoCopy": True}},
+                    {"Type": "volume", "Target": "/anonymous"}]},
+        TaskTemplate={"Placement": {"Platforms": [{"Architecture": "amd64", "OS": "linux"}]}, "ForceUpdate": 0},
+        Mode={"ReplicatedJob": {"MaxConcurrent": 1}},
+        EndpointSpec={"Mode": "vip", "Ports": [{"Name": "http", "TargetPort": 80, "Protocol": "tcp"}]},
+    )  # fmt: skip
+    assert sorted(imported.left) == [
+        "EndpointSpec.Ports[80].Name",
+        "Mode.ReplicatedJob.MaxConcurrent",
+        "TaskTemplate.ContainerSpec.Env",
+        "TaskTemplate.ContainerSpec.Healthcheck.StartInterval",
+        "TaskTemplate.ContainerSpec.Hosts",
+        "TaskTemplate.ContainerSpec.Mounts[/a].BindOptions.Propagation",
+        "TaskTemplate.ContainerSpec.Mounts[/anonymous] (type volume)",
+        "TaskTemplate.ContainerSpec.Mounts[/v].VolumeOptions.NoCopy",
+        "TaskTemplate.Placement.Platforms",
+    ]
+    assert imported.spec["env"] == {"A": "1"}
+    assert imported.spec["extraHosts"] == ["db.local:10.0.0.5"]
+
+
+def test_every_mapped_field_validates_as_a_service_spec() -> None:
+    second = 10**9
+    imported = body(
+        {"Command": ["/bin/app"], "Args": ["-v"], "User": "1000:1000", "Dir": "/srv", "Hostname": "{{.Node.Hostname}}",
+         "Labels": {"tier": "front"}, "CapabilityAdd": ["CAP_NET_ADMIN"], "StopGracePeriod": 2 * second,
+         "Ulimits": [{"Name": "nofile", "Soft": 1, "Hard": 2}], "Sysctls": {"net.core.somaxconn": "512"},
+         "StopSignal": "SIGQUIT", "ReadOnly": True, "DNSConfig": {"Nameservers": ["10.0.0.2"]}, "Groups": ["2000"],
+         "Mounts": [{"Type": "tmpfs", "Target": "/t", "TmpfsOptions": {"SizeBytes": 1024**2, "Mode": 0o1777}},
+                    {"Type": "volume", "Source": "wp_data", "Target": "/d", "ReadOnly": True}],
+         "Configs": [{"ConfigName": "c", "File": {"Name": "/c", "UID": "0", "GID": "0", "Mode": 0o444}}],
+         "Secrets": [{"SecretName": "s", "File": {"Name": "app/s", "UID": "33", "GID": "0", "Mode": 0o400}}]},
+        TaskTemplate={"Resources": {"Limits": {"NanoCPUs": 333_333_333}, "Reservations": {"MemoryBytes": 5 * 1024**2}},
+                      "RestartPolicy": {"Condition": "on-failure", "Delay": 5 * second, "MaxAttempts": 3},
+                      "Placement": {"Constraints": ["node.role==manager"],
+                                    "Preferences": [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}]},
+                      "Networks": [{"Target": "net1", "Aliases": ["a"]}]},
+        Mode={"Global": {}},
+        UpdateConfig={"Parallelism": 0, "FailureAction": "rollback", "Monitor": 5 * second, "Order": "start-first"},
+        EndpointSpec={"Mode": "dnsrr", "Ports": [{"TargetPort": 53, "PublishedPort": 53, "Protocol": "udp",
+                                                   "PublishMode": "host"}]},
+    )  # fmt: skip
+    assert imported.left == []
+    spec = ServiceSpec.model_validate(imported.spec)
+    assert spec.resources is not None and spec.resources.limits is not None
+    assert spec.resources.limits.cpus == 0.333333333
+    assert imported.spec["secrets"] == [{"name": "s", "target": "app/s", "uid": "33", "mode": "0400"}]
+    assert imported.spec["updateConfig"] == {"parallelism": 0, "failureAction": "rollback", "order": "start-first"}
+    assert imported.spec["restartPolicy"] == {"condition": "on-failure", "maxAttempts": 3}
+    assert imported.networks == ["net1"] and imported.volumes[0]["Source"] == "wp_data"
+
+
+def test_an_nfs_mount_is_recognised_only_when_nfs_writes_it_back_exactly() -> None:
+    def mount(o: str, name: str = "local") -> dict[str, Any]:
+        options = {"type": "nfs", "o": o, "device": ":/srv/www"}
+        return {"Source": "www", "VolumeOptions": {"DriverConfig": {"Name": name, "Options": options}}}
+
+    assert volume_document(mount("addr=nas,nfsvers=4.1,soft"))["spec"]["nfs"] == {
+        "server": "nas", "path": "/srv/www", "version": "4.1", "options": ["soft"]
+    }  # fmt: skip
+    for odd in (
+        mount("addr=nas,soft,nfsvers=4.1"),
+        mount("addr=nas,nfsvers=4.1", name="other"),
+        mount("addr=NAS,nfsvers=4"),
+    ):
+        spec = volume_document(odd)["spec"]
+        assert "nfs" not in spec and spec["driverOptions"]["type"] == "nfs", spec
+
+
+def _service(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    spec = {"Name": name, "Labels": labels or {}, "TaskTemplate": {"ContainerSpec": {"Image": "nginx:1.27"}}}
+    return {"ID": name, "Version": {"Index": 1}, "Spec": spec}
+
+
+def test_scope_a_stack_gets_its_namespace_managed_and_unnameable_services_are_said() -> None:
+    snapshot = Snapshot(services=[
+        _service("wp_db", {STACK_NAMESPACE: "wp"}), _service("other"), _service("Bad_Name"),
+        _service("mine", {"reconciler.swarm/managed-by": "reconciler"}),
+    ])  # fmt: skip
+    stack = import_live(snapshot, stack="wp")
+    assert [d["metadata"] for d in stack.documents] == [{"name": "db", "namespace": "wp"}]
+    everything = import_live(snapshot)
+    assert sorted(d["metadata"]["name"] for d in everything.documents) == ["db", "other"]
+    assert any("Bad_Name" in f.subject and "no manifest name" in f.message for f in everything.findings)
+    assert any("mine" in note and "managed by" in note for note in everything.notes)
+    with pytest.raises(LiveImportError, match="no service named nope"):
+        import_live(snapshot, services=["nope"])
+    with pytest.raises(LiveImportError, match=r"com\.docker\.stack\.namespace=x"):
+        import_live(snapshot, stack="x")
