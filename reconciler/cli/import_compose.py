@@ -6,7 +6,9 @@ Exit 0: everything was carried over; 1: something could not be expressed (each l
 as compose (``file:line:column: message``), ``--stack`` is no stack name, or the output cannot be
 written; with ``-o json`` an error is ``{error, exit_code}`` on stdout, as for every command. Without ``--out`` the
 manifests go to stdout as one YAML stream; with it, one file per manifest (``service-web.yaml``)
-and config/secret files below ``files/``. ``-o json`` prints ``{manifests, findings, written}``.
+and config/secret files below ``files/``; a manifest file already in DIR that this run did not
+write is named (a stale one would still be applied). ``-o json`` prints ``{manifests, findings,
+written, not_written}``.
 """
 
 from __future__ import annotations
@@ -44,12 +46,15 @@ def compose(ctx: click.Context, files: tuple[str, ...], stack: str | None, out: 
     except ComposeError as exc:
         fail(ctx, f"error: {exc}")
     written: list[str] = []
+    others: list[str] = []
     if out is not None:
+        before = {p for p in out.glob("*.y*ml") if p.suffix in (".yaml", ".yml")} if out.is_dir() else set()
         try:
             written = [str(p) for p in write_documents(result.documents, out)]
             write_copies(result, out)
         except OSError as exc:
             fail(ctx, f"error: cannot write {exc.filename or out}: {exc.strerror or exc}")
+        others = sorted(str(p) for p in before if str(p) not in written)
     if output == "json":
         print_json(
             {
@@ -59,6 +64,7 @@ def compose(ctx: click.Context, files: tuple[str, ...], stack: str | None, out: 
                     for f in result.findings
                 ],
                 "written": written,
+                "not_written": others,
             }
         )
     else:
@@ -66,6 +72,8 @@ def compose(ctx: click.Context, files: tuple[str, ...], stack: str | None, out: 
             click.echo(dump_documents(result.documents), nl=False)
         else:
             click.echo(f"wrote {len(written)} manifests to {out}", err=True)
+        for other in others:  # from an earlier import, or the user's: a stale one would still be applied
+            click.echo(f"reconciler: warning: {other} was not written by this import (left as it is)", err=True)
         if not result.documents:
             click.echo("reconciler: warning: the compose files hold nothing to import", err=True)
         for name in result.unset:

@@ -325,6 +325,9 @@ def test_cli_exit_codes_and_streams(tmp_path: Path) -> None:
     assert lost.exit_code == 1
     assert "ports.0.host_ip: Swarm publishes on every address of the node" in lost.stderr
     assert (tmp_path / "o" / "service-odd.yaml").is_file()
+    (tmp_path / "o" / "service-gone.yaml").write_text("kind: Service\n")
+    again = runner.invoke(cli, ["import", "compose", *_files("12-not-expressible"), "--out", str(tmp_path / "o")])
+    assert f"{tmp_path / 'o' / 'service-gone.yaml'} was not written by this import" in again.stderr
     bad = tmp_path / "bad.yml"
     bad.write_text("services:\n  web:\n    image: [1, 2\n")
     error = runner.invoke(cli, ["import", "compose", str(bad)])
