@@ -347,6 +347,9 @@ def convert_service(ctx: Context, key: str, data: dict[str, Any]) -> None:
             ctx.ignored(
                 ("services", key, compose_key), service.subject, compose_key, "Swarm services have no such field"
             )
+        elif compose_key == "tmpfs":  # docker-cli convert reads a volumes entry's tmpfs, never this key
+            reason = "docker stack deploy does not pass it to Swarm: a volumes entry of type tmpfs does that"
+            ctx.ignored(("services", key, compose_key), service.subject, compose_key, reason)
         elif compose_key not in service.used and not compose_key.startswith("x-"):
             service.lost((compose_key,), "no Service field says this (yet)")
     traefik = import_traefik_labels(labels, name, network=lambda value: _route_network(ctx, value))

@@ -304,7 +304,7 @@ def test_what_cannot_be_expressed_is_named_with_file_and_service(tmp_path: Path)
     else:
         assert ("service odd", "deploy.resources.limits.pids") in lost
     ignored = {f.key for f in result.findings if f.severity == "ignored"}
-    assert {"build", "container_name", "devices", "version"} <= ignored
+    assert {"build", "container_name", "devices", "version", "tmpfs"} <= ignored
     # docker-cli convertRestartPolicy: without deploy.restart_policy, `restart: always` is Swarm's `any`.
     assert _doc(result, "Service", "odd")["restartPolicy"] == {"condition": "any"}
     where = {f.key: f.where for f in result.findings}
