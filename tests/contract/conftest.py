@@ -23,12 +23,9 @@ from typing import Any, TypeVar
 
 import docker
 import pytest
-import yaml
 
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import Result, plan_once, reconcile_once
-from reconciler.manifests.loading import load_manifests
-from reconciler.state.desired import DesiredState, compile_desired
 from reconciler.state.plan import Change, Plan
 from reconciler.swarm.docker_api import connect
 from reconciler.swarm.fake import FakeSwarm
@@ -36,8 +33,8 @@ from reconciler.swarm.port import ApiObject, SwarmPort, VersionConflict
 from tests.integration.conftest import cleanup_instance
 from tests.lab import Lab
 from tests.lab.images import ensure_busybox_image
+from tests.manifest_folder import ManifestFolder, running_task_ids
 
-API = "reconciler.swarm/v1alpha1"
 FAKE_IMAGE = "contract/any-image:1"  # the fake runs any image
 T = TypeVar("T")
 
@@ -51,7 +48,7 @@ def lab_image(lab: Lab) -> str:
 
 
 @dataclass
-class ContractSwarm:
+class ContractSwarm(ManifestFolder):
     """One test's swarm (fake or lab), manifest folder, instance and names, with helpers that work
     the same on both backends."""
 
@@ -67,19 +64,10 @@ class ContractSwarm:
 
     # -- manifests --------------------------------------------------------------------------------
 
-    def name(self, base: str) -> str:
-        return f"{self.prefix}-{base}"
+    # name, doc, write and desired: ManifestFolder's
 
     def key(self, kind: str, base: str) -> str:
         return f"{kind}/{self.name(base)}"
-
-    def write(self, *documents: dict[str, Any], file: str = "manifests.yaml") -> Path:
-        path = self.folder / file
-        path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
-        return path
-
-    def doc(self, kind: str, base: str, spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:
-        return {"apiVersion": API, "kind": kind, "metadata": {"name": self.name(base), **metadata}, "spec": spec}
 
     def subnet(self, index: int) -> str:
         """A /24 of this test's own (tests on the shared lab must not overlap)."""
@@ -88,9 +76,6 @@ class ContractSwarm:
     def sleeper(self, **spec: Any) -> dict[str, Any]:
         """A service spec whose tasks keep running on both backends (and stop within a second)."""
         return {"image": self.image, "args": ["sleep", "3600"], "stopGracePeriod": "1s", **spec}
-
-    def desired(self, folder: Path | None = None) -> DesiredState:
-        return compile_desired(load_manifests(folder or self.folder), self.instance)
 
     # -- the engine -------------------------------------------------------------------------------
 
@@ -168,13 +153,7 @@ class ContractSwarm:
         if isinstance(self.port, FakeSwarm):
             return self.port.task_ids(name)
         assert self.client is not None
-        deadline = time.monotonic() + timeout
-        while True:
-            tasks = self.client.api.tasks(filters={"service": name, "desired-state": "running"})
-            ids = {t["ID"] for t in tasks if t["Status"]["State"] == "running"}
-            if len(ids) >= running or time.monotonic() > deadline:
-                return ids
-            time.sleep(0.2)
+        return running_task_ids(self.client, name, running, timeout)
 
     def volume_names(self) -> set[str]:
         return {v["Name"] for v in self.port.snapshot().volumes}

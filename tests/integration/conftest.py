@@ -15,18 +15,14 @@ from typing import Any
 
 import docker
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from reconciler.cli.app import cli
 from reconciler.core.labels import MANAGED_BY
-from reconciler.manifests.loading import load_manifests
-from reconciler.state.desired import DesiredState, compile_desired
 from reconciler.swarm.docker_api import DockerSwarm, connect
 from tests.lab import Lab
 from tests.lab.images import ensure_busybox_image
-
-API = "reconciler.swarm/v1alpha1"
+from tests.manifest_folder import ManifestFolder, running_task_ids
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +38,7 @@ class Cli:
 
 
 @dataclass
-class Workspace:
+class Workspace(ManifestFolder):
     """One test's manifests folder, instance and names, with helpers to drive the engine."""
 
     lab: Lab
@@ -51,22 +47,10 @@ class Workspace:
     instance: str
     prefix: str
 
-    def name(self, base: str) -> str:
-        return f"{self.prefix}-{base}"
-
-    def write(self, *documents: dict[str, Any], file: str = "manifests.yaml") -> Path:
-        path = self.folder / file
-        path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
-        return path
-
-    def doc(self, kind: str, base: str, spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:
-        return {"apiVersion": API, "kind": kind, "metadata": {"name": self.name(base), **metadata}, "spec": spec}
+    # name, doc, write and desired: ManifestFolder's
 
     def swarm(self, docker_host: str | None = None) -> DockerSwarm:
         return connect(docker_host or self.lab.base_url)
-
-    def desired(self) -> DesiredState:
-        return compile_desired(load_manifests(self.folder), self.instance)
 
     def cli(self, *args: str, docker_host: str | None = None, input: str | None = None) -> Cli:
         argv = ["--docker-host", docker_host or self.lab.base_url, "--instance", self.instance, *args]
@@ -81,13 +65,7 @@ class Workspace:
 
     def task_ids(self, base: str, timeout: float = 30.0, running: int = 1) -> set[str]:
         """IDs of the service's running tasks, once at least ``running`` run."""
-        deadline = time.monotonic() + timeout
-        while True:
-            tasks = self.client.api.tasks(filters={"service": self.name(base), "desired-state": "running"})
-            ids = {t["ID"] for t in tasks if t["Status"]["State"] == "running"}
-            if len(ids) >= running or time.monotonic() > deadline:
-                return ids
-            time.sleep(0.2)
+        return running_task_ids(self.client, self.name(base), running, timeout)
 
 
 def cleanup_instance(client: docker.DockerClient, instance: str, prefix: str | None = None) -> None:

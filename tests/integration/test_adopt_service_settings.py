@@ -10,7 +10,8 @@ import subprocess
 import time
 
 from reconciler.core.labels import MANAGED_BY
-from tests.integration.conftest import API, Workspace
+from tests.integration.conftest import Workspace
+from tests.manifest_folder import API
 
 FLAGS = [
     "--ulimit", "nofile=1024:2048", "--ulimit", "nproc=512",

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import os
 import statistics
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from reconciler.runtime.controller import Controller, ControllerConfig
+from tests.controller_thread import running
 from tests.integration.conftest import Workspace
 
 
@@ -37,20 +37,9 @@ def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.02) 
     raise AssertionError(f"not true within {timeout}s")
 
 
-@contextmanager
-def controller(ws: Workspace, resync_s: float = 3600.0) -> Iterator[Controller]:
-    ctl = Controller(
-        ControllerConfig(ws.folder, instance=ws.instance, resync_s=resync_s, dependency_timeout_s=20), ws.swarm()
-    )
-    stop = threading.Event()
-    thread = threading.Thread(target=ctl.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        yield ctl
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "the controller did not stop"
+def controller(ws: Workspace, resync_s: float = 3600.0) -> AbstractContextManager[Controller]:
+    config = ControllerConfig(ws.folder, instance=ws.instance, resync_s=resync_s, dependency_timeout_s=20)
+    return running(Controller(config, ws.swarm()))
 
 
 def labels(ws: Workspace, base: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ permission is named by ``doctor`` and by the failing command, never shown as a t
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +12,7 @@ import pytest
 from reconciler.core.labels import MANAGED_BY
 from reconciler.runtime.controller import Controller, ControllerConfig
 from reconciler.runtime.metrics import Metrics
+from tests.controller_thread import running
 from tests.integration.conftest import Cli, Workspace
 from tests.lab.socket_proxy import RECONCILER_PROXY_SETTINGS, SocketProxy
 
@@ -214,10 +214,7 @@ def test_the_controller_stops_on_a_missing_permission_without_a_retry_storm(
     metrics = Metrics()
     ctl = Controller(ControllerConfig(ws.folder, instance=ws.instance, resync_s=3600, watch=False, events=False),
                      swarm, metrics=metrics)  # fmt: skip
-    stop = threading.Event()
-    thread = threading.Thread(target=ctl.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with running(ctl):
         deadline = time.monotonic() + 20
         while ctl.status()["terminal"] is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -228,8 +225,4 @@ def test_the_controller_stops_on_a_missing_permission_without_a_retry_storm(
         time.sleep(3.0)  # a backoff retry would come within 0.5-2 s
         assert swarm.requests == settled
         assert b"reconciler_terminal 1.0" in metrics.render()
-    finally:
-        stop.set()
-        ctl.wakeup.wake("stop")
-        thread.join(timeout=10)
     nothing_created(ws)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import http.client
-import json
 import os
 import secrets
 import shlex
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tests.lab.engines import engine_install, requested_engine
+from tests.lab.folder import check_socket_paths, lab_folder, read_state, update_state, write_state
 from tests.lab.host import (
     IP_FORWARD,
     LAB_NAME,
@@ -102,20 +102,13 @@ BRIDGES = ("docker0", "docker_gwbridge")
 #: Links dockerd makes in the host namespace for networks and containers (removed by down() when new).
 LAB_LINK_PREFIXES = ("br-", "vx-", "veth")
 SYSTEM_CONTAINERD_SOCK = "/run/containerd/containerd.sock"
-UNIX_PATH_MAX = 107  # sun_path is 108 bytes including the terminating NUL
 
 
 class Lab:
     """One isolated single-node lab dockerd with an active swarm. ``up()`` starts or reuses it."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None, engine: str | None = None) -> None:
-        raw = os.fspath(root) if root is not None else os.environ.get(LAB_DIR_ENV) or DEFAULT_LAB_DIR
-        path = Path(raw)
-        if not path.is_absolute():
-            raise LabError(f"lab folder must be an absolute path, got {raw!r}")
-        path = Path(os.path.normpath(path))
-        if len(path.parts) < 3:
-            raise LabError(f"lab folder {path} is too close to / to be deleted safely; use e.g. /var/tmp/srlab")
+        path = lab_folder(root, LAB_DIR_ENV, DEFAULT_LAB_DIR, "lab folder")
         self.root = path
         self.data_dir = path / "data"
         self.exec_dir = path / "exec"
@@ -129,9 +122,7 @@ class Lab:
         #: The engine it runs ("28" or "20.10"; ``RECONCILER_LAB_ENGINE``, see ``tests/lab/engines.py``).
         self.engine = engine or requested_engine()
         self._proc: subprocess.Popen[bytes] | None = None
-        for sock in (self.socket_path, self.containerd_sock):
-            if len(os.fsencode(sock)) > UNIX_PATH_MAX:
-                raise LabError(f"socket path {sock} is longer than {UNIX_PATH_MAX} bytes; use a shorter lab folder")
+        check_socket_paths((self.socket_path, self.containerd_sock))
 
     def __repr__(self) -> str:
         return f"Lab(root={str(self.root)!r})"
@@ -158,14 +149,7 @@ class Lab:
 
     def state(self) -> dict[str, Any] | None:
         """The content of lab.json, or None if there is none (or it is unreadable)."""
-        text = _read(self.state_file)
-        if text is None:
-            return None
-        try:
-            data = json.loads(text)
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) else None
+        return read_state(self.state_file)
 
     @property
     def pid(self) -> int | None:
@@ -394,14 +378,10 @@ class Lab:
         return time.monotonic() - began
 
     def _write_state(self, state: dict[str, Any]) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
-        tmp.replace(self.state_file)
+        write_state(self.state_file, state)
 
     def _update_state(self, **changes: Any) -> None:
-        state = self.state() or {}
-        state.update(changes)
-        self._write_state(state)
+        update_state(self.state_file, **changes)
 
     def log_tail(self, lines: int = 25) -> str:
         return "\n".join((_read(self.log_file) or "").splitlines()[-lines:])

@@ -4,10 +4,8 @@ back after ``requeue_after`` by itself; a converged swarm is left alone."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from reconciler.runtime.controller import Controller, ControllerConfig
 from reconciler.runtime.metrics import Metrics
 from reconciler.state.desired import compile_desired
 from reconciler.swarm.fake import FakeSwarm
+from tests.controller_thread import running
 
 API = "reconciler.swarm/v1alpha1"
 INSTANCE = "ctl-test"
@@ -41,20 +40,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout}s")
         time.sleep(0.01)
-
-
-@contextmanager
-def running(ctl: Controller) -> Iterator[Controller]:
-    stop = threading.Event()
-    thread = threading.Thread(target=ctl.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        yield ctl
-    finally:
-        stop.set()
-        ctl.wakeup.wake("stop")
-        thread.join(timeout=5)
-        assert not thread.is_alive()
 
 
 def controller(folder: Path, swarm: FakeSwarm, metrics: Metrics | None = None) -> Controller:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import secrets
 import signal
@@ -18,8 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.lab.engine import UNIX_PATH_MAX, Lab
-from tests.lab.host import RUN_DIRS, LabError, _read, _which
+from tests.lab.engine import Lab
+from tests.lab.folder import check_socket_paths, lab_folder, read_state, update_state, write_state
+from tests.lab.host import RUN_DIRS, LabError, _which
 from tests.lab.images import BUSYBOX_IMAGE, ensure_busybox_image
 from tests.lab.multinode import cluster, daemon, images, network
 from tests.lab.multinode.layout import (
@@ -53,13 +53,7 @@ class MultiNodeLab:
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None, nodes: int = 3) -> None:
-        raw = os.fspath(root) if root is not None else os.environ.get(MULTILAB_DIR_ENV) or DEFAULT_MULTILAB_DIR
-        path = Path(raw)
-        if not path.is_absolute():
-            raise LabError(f"multi-node lab folder must be an absolute path, got {raw!r}")
-        path = Path(os.path.normpath(path))
-        if len(path.parts) < 3:
-            raise LabError(f"multi-node lab folder {path} is too close to / to be deleted safely")
+        path = lab_folder(root, MULTILAB_DIR_ENV, DEFAULT_MULTILAB_DIR, "multi-node lab folder")
         if not 1 <= nodes <= MAX_NODES:
             raise LabError(f"nodes must be between 1 and {MAX_NODES}, got {nodes}")
         self.root = path
@@ -68,10 +62,7 @@ class MultiNodeLab:
         #: True once this object started the lab itself; False when ``up()`` reused a running one.
         self.started = False
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        for n in self._nodes:
-            for sock in (n.socket_path, n.containerd_sock):
-                if len(os.fsencode(sock)) > UNIX_PATH_MAX:
-                    raise LabError(f"socket path {sock} is longer than {UNIX_PATH_MAX} bytes; use a shorter folder")
+        check_socket_paths(sock for n in self._nodes for sock in (n.socket_path, n.containerd_sock))
 
     def __repr__(self) -> str:
         return f"MultiNodeLab(root={str(self.root)!r}, nodes={len(self._nodes)})"
@@ -133,14 +124,7 @@ class MultiNodeLab:
 
     def state(self) -> dict[str, Any] | None:
         """The content of lab.json, or None if there is none (or it is unreadable)."""
-        text = _read(self.state_file)
-        if text is None:
-            return None
-        try:
-            data = json.loads(text)
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) else None
+        return read_state(self.state_file)
 
     def pid(self, node: str | int) -> int | None:
         """The pid of the node's dockerd as lab.json records it (it may have been stopped since)."""
@@ -355,14 +339,10 @@ class MultiNodeLab:
     # ------------------------------------------------------------------------------------------ status
 
     def _write_state(self, state: dict[str, Any]) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
-        tmp.replace(self.state_file)
+        write_state(self.state_file, state)
 
     def _update_state(self, **changes: Any) -> None:
-        state = self.state() or {}
-        state.update(changes)
-        self._write_state(state)
+        update_state(self.state_file, **changes)
 
     def status(self) -> dict[str, Any]:
         """A summary for humans: the network, and per node its pid, address, socket and swarm state."""
