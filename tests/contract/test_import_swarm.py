@@ -169,3 +169,34 @@ def test_an_nfs_volume_mount_becomes_an_nfs_volume_and_odd_options_stay_driver_o
     assert volumes[cs.name("odd")]["driverOptions"]["o"] == "addr=10.9.9.9,rw,nfsvers=4"  # nfs: would reorder it
     assert cs.reconcile(folder, adopt=True).converged
     assert cs.plan(folder).in_sync
+
+
+def test_traefik_v2_labels_become_routes_and_the_adoption_rewrites_only_labels(
+    cs: ContractSwarm, tmp_path: Path
+) -> None:
+    net = cs.port.create_network({"Name": cs.name("proxy"), "Driver": "overlay"})
+    host = f"{cs.prefix}.example.org"
+    labels = {
+        "traefik.enable": "true",
+        "traefik.http.routers.front.rule": f"Host(`{host}`)",
+        "traefik.http.routers.front.entrypoints": "websecure",
+        "traefik.http.routers.front.tls.certresolver": "le",
+        "traefik.http.routers.front.middlewares": "front-https",
+        "traefik.http.middlewares.front-https.redirectscheme.scheme": "https",
+        "traefik.http.services.front.loadbalancer.server.port": "80",
+        "traefik.docker.network": cs.name("proxy"),
+    }
+    cli_service(cs, "front", {}, Labels=labels, TaskTemplate={"Networks": [{"Target": net}]})
+    folder = tmp_path / "imported"
+    result = imported(cs, folder, services=[cs.name("front")])
+    routes = [d for d in result.documents if d["kind"] == "Route"]
+    assert [r["spec"]["hosts"] for r in routes] == [[host]]
+    assert routes[0]["spec"]["network"] == cs.name("proxy") and routes[0]["spec"]["port"] == 80
+    assert [d["spec"]["type"] for d in result.documents if d["kind"] == "Middleware"] == ["redirectScheme"]
+    found = mine(result, cs)
+    # v2's network label becomes v3's: a label change, named, and no task restarts for it
+    assert any("Labels.traefik.docker.network" in f for f in found), found
+    assert not any("restart" in f for f in found), found
+    adopt_and_check(cs, folder, ["front"])
+    live = cs.service(cs.name("front"))
+    assert live is not None and live["Spec"]["Labels"]["traefik.swarm.network"] == cs.name("proxy")

@@ -4,6 +4,7 @@ only the reconciler's labels change, and the diff is clean afterwards."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -81,6 +82,11 @@ def test_what_cannot_be_kept_is_named_on_stderr(ws: Workspace, busybox: str, tmp
     for named in ("TaskTemplate.LogDriver", "ContainerSpec.TTY"):
         assert named in imported.stderr, imported.stderr
     assert "would change or drop them" in imported.stderr
+    as_json = json.loads(ws.cli("-o", "json", "import", "swarm", "--service", odd).stdout)
+    assert [d["kind"] for d in as_json["documents"]] == ["Service", "Route"]
+    assert any(f["field"] == "TaskTemplate.LogDriver" for f in as_json["findings"])
+    missing = ws.cli("import", "swarm", "--service", ws.name("nope"))
+    assert missing.exit_code == 2 and f"no service named {ws.name('nope')}" in missing.stderr
 
 
 STACK = """
