@@ -312,10 +312,15 @@ def _task(task: dict[str, Any], out: dict[str, Any], result: ServiceImport, netw
             placement["Preferences"] = preferences
         if placement.get("MaxReplicas"):
             placed["maxReplicasPerNode"] = placement.pop("MaxReplicas")
+        if platforms := placement.pop("Platforms", None):
+            placed["platforms"] = [
+                {name: p[key] for key, name in (("Architecture", "architecture"), ("OS", "os")) if p.get(key)}
+                for p in platforms
+            ]
         if placed:
             out["placement"] = placed
         if omit_empty(placement):
-            task["Placement"] = placement  # e.g. Platforms, which `docker service create` resolves
+            task["Placement"] = placement
 
 
 def _mode(rest: dict[str, Any], out: dict[str, Any]) -> None:

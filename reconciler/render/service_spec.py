@@ -63,6 +63,7 @@ def service_spec(service: Service, manifests: ManifestSet, instance: str = DEFAU
                 "Constraints": list(pl.constraints) or None,
                 "Preferences": [{"Spread": {"SpreadDescriptor": p.spread}} for p in pl.preferences] or None,
                 "MaxReplicas": pl.max_replicas_per_node,
+                "Platforms": [_drop_none({"Architecture": p.architecture, "OS": p.os}) for p in pl.platforms] or None,
             }
         )
     body: dict[str, Any] = {

@@ -69,6 +69,7 @@ _SERVICE: tuple[tuple[Path, str], ...] = (
     (("Placement", "MaxReplicas"), "spec.placement.maxReplicasPerNode"),
     (("Placement", "Constraints"), "spec.placement.constraints"),
     (("Placement", "Preferences"), "spec.placement.preferences"),
+    (("Placement", "Platforms"), "spec.placement.platforms"),
     (("RestartPolicy", "MaxAttempts"), "spec.restartPolicy.maxAttempts"),
     (("RestartPolicy",), "spec.restartPolicy"),
     (("UpdateConfig",), "spec.updateConfig"),

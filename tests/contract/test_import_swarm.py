@@ -117,7 +117,9 @@ def test_a_cli_made_service_with_every_mapped_field_is_adopted_without_a_restart
             "Networks": [{"Target": net, "Aliases": ["web-alias"]}],
             "Resources": {"Limits": {"NanoCPUs": SECOND // 2, "MemoryBytes": 64 * 1024 * 1024}},
             "RestartPolicy": {"Condition": "on-failure", "Delay": 2 * SECOND, "MaxAttempts": 3},
-            "Placement": {"Constraints": ["node.role==manager"], "MaxReplicas": 2},
+            # as docker service create records them from the registry (the lab's node is linux/amd64)
+            "Placement": {"Constraints": ["node.role==manager"], "MaxReplicas": 2,
+                          "Platforms": [{"Architecture": "amd64", "OS": "linux"}, {"Architecture": "arm64", "OS": "linux"}]},
         },
         UpdateConfig={"Parallelism": 2, "Delay": SECOND, "FailureAction": "rollback", "Monitor": 5 * SECOND,
                       "MaxFailureRatio": 0, "Order": "start-first"},

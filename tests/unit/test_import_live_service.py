@@ -56,7 +56,7 @@ def test_what_the_kind_cannot_say_is_left_over_by_engine_path() -> None:
          "Mounts": [{"Type": "bind", "Source": "/a", "Target": "/a", "BindOptions": {"Propagation": "rshared"}},
                     {"Type": "volume", "Source": "v", "Target": "/v", "VolumeOptions": {"NoCopy": True}},
                     {"Type": "volume", "Target": "/anonymous"}]},
-        TaskTemplate={"Placement": {"Platforms": [{"Architecture": "amd64", "OS": "linux"}]}, "ForceUpdate": 0},
+        TaskTemplate={"Placement": {"Preferences": [{"Spread": {}}]}, "ForceUpdate": 0},
         Mode={"ReplicatedJob": {"MaxConcurrent": 1}},
         EndpointSpec={"Mode": "vip", "Ports": [{"Name": "http", "TargetPort": 80, "Protocol": "tcp"}]},
     )  # fmt: skip
@@ -69,7 +69,7 @@ def test_what_the_kind_cannot_say_is_left_over_by_engine_path() -> None:
         "TaskTemplate.ContainerSpec.Mounts[/a].BindOptions.Propagation",
         "TaskTemplate.ContainerSpec.Mounts[/anonymous] (type volume)",
         "TaskTemplate.ContainerSpec.Mounts[/v].VolumeOptions.NoCopy",
-        "TaskTemplate.Placement.Platforms",
+        "TaskTemplate.Placement.Preferences",
     ]
     assert imported.spec["env"] == {"A": "1"}
     assert imported.spec["extraHosts"] == ["db.local:10.0.0.5"]
@@ -89,7 +89,8 @@ def test_every_mapped_field_validates_as_a_service_spec() -> None:
         TaskTemplate={"Resources": {"Limits": {"NanoCPUs": 333_333_333}, "Reservations": {"MemoryBytes": 5 * 1024**2}},
                       "RestartPolicy": {"Condition": "on-failure", "Delay": 5 * second, "MaxAttempts": 3},
                       "Placement": {"Constraints": ["node.role==manager"],
-                                    "Preferences": [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}]},
+                                    "Preferences": [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}],
+                                    "Platforms": [{"Architecture": "amd64", "OS": "linux"}, {"OS": "windows"}]},
                       "Networks": [{"Target": "net1", "Aliases": ["a"]}]},
         Mode={"Global": {}},
         UpdateConfig={"Parallelism": 0, "FailureAction": "rollback", "Monitor": 5 * second, "Order": "start-first"},
@@ -104,6 +105,7 @@ def test_every_mapped_field_validates_as_a_service_spec() -> None:
     assert imported.spec["updateConfig"] == {"parallelism": 0, "failureAction": "rollback", "order": "start-first"}
     assert imported.spec["restartPolicy"] == {"condition": "on-failure", "maxAttempts": 3}
     assert imported.networks == ["net1"] and imported.volumes[0]["Source"] == "wp_data"
+    assert imported.spec["placement"]["platforms"] == [{"architecture": "amd64", "os": "linux"}, {"os": "windows"}]
 
 
 def test_an_nfs_mount_is_recognised_only_when_nfs_writes_it_back_exactly() -> None:

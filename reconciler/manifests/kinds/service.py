@@ -133,10 +133,23 @@ class SpreadPreference(Spec):
     ]
 
 
+class Platform(Spec):
+    """A platform an image runs on (moby ``api/types/swarm.Platform``), as the registry lists it."""
+
+    architecture: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)] | None = None
+    os: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)] | None = None
+
+
 class Placement(Spec):
     constraints: list[Constraint] = Field(default_factory=list)
     preferences: list[SpreadPreference] = Field(default_factory=list)
     max_replicas_per_node: int | None = Field(default=None, ge=1)
+    platforms: list[Platform] = Field(
+        default_factory=list,
+        description="Only nodes of one of these platforms run the tasks, e.g. [{architecture: amd64, os: linux}]. "
+        "`docker service create` and `docker stack deploy` record the image's platforms from the registry; "
+        "`reconciler import swarm` keeps them, so an adoption does not change the task template.",
+    )
 
 
 class ResourceAmounts(Spec):
