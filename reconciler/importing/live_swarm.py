@@ -114,7 +114,25 @@ def import_live(snapshot: Snapshot, stack: str | None = None, services: Sequence
     for kind in ("Network", "Config", "Secret"):
         result.documents += [external_document(kind, name) for name in sorted(refs[kind])]
     result.documents += [volumes[name] for name in sorted(volumes)]
+    result.notes += _managed_references(snapshot, refs)
     return result
+
+
+def _managed_references(snapshot: Snapshot, refs: dict[str, set[str]]) -> list[str]:
+    """Objects written as ``external: true`` that a reconciler instance manages: their manifests exist
+    elsewhere, and that instance would prune them once its own manifests stop naming them."""
+    labels_of = {
+        "Network": {n["Name"]: n.get("Labels") or {} for n in snapshot.networks},
+        "Config": {c["Spec"]["Name"]: c["Spec"].get("Labels") or {} for c in snapshot.configs},
+        "Secret": {c["Spec"]["Name"]: c["Spec"].get("Labels") or {} for c in snapshot.secrets},
+    }
+    return [
+        f"{kind.lower()} {name}: managed by reconciler instance {owner!r}; written as external here (its "
+        "manifest is that instance's)"
+        for kind, names in refs.items()
+        for name in sorted(names)
+        if (owner := labels_of[kind].get(name, {}).get(MANAGED_BY))
+    ]
 
 
 def _choose(snapshot: Snapshot, stack: str | None, names: Sequence[str], result: LiveImport) -> list[dict[str, Any]]:

@@ -145,3 +145,17 @@ def test_scope_a_stack_gets_its_namespace_managed_and_unnameable_services_are_sa
         import_live(snapshot, services=["nope"])
     with pytest.raises(LiveImportError, match=r"com\.docker\.stack\.namespace=x"):
         import_live(snapshot, stack="x")
+
+
+def test_a_referenced_object_that_a_reconciler_manages_is_external_with_a_note() -> None:
+    service = _service("web")
+    service["Spec"]["TaskTemplate"]["Networks"] = [{"Target": "n1"}]
+    network = {"Id": "n1", "Name": "backend", "Labels": {"reconciler.swarm/managed-by": "prod"}}
+    imported = import_live(Snapshot(services=[service], networks=[network]))
+    assert {"kind": "Network", "name": "backend", "external": True} in [
+        {"kind": d["kind"], "name": d["metadata"]["name"], "external": d["spec"].get("external")}
+        for d in imported.documents
+    ]
+    assert imported.notes == [
+        "network backend: managed by reconciler instance 'prod'; written as external here (its manifest is that instance's)"
+    ]
