@@ -202,3 +202,38 @@ def test_traefik_v2_labels_become_routes_and_the_adoption_rewrites_only_labels(
     adopt_and_check(cs, folder, ["front"])
     live = cs.service(cs.name("front"))
     assert live is not None and live["Spec"]["Labels"]["traefik.swarm.network"] == cs.name("proxy")
+
+
+def test_a_stack_service_with_traefik_labels_imports_into_its_namespace(cs: ContractSwarm, tmp_path: Path) -> None:
+    stack = cs.prefix  # a stack named like the test's prefix: its objects are <prefix>_<name>
+    net = cs.port.create_network({"Name": f"{stack}_front", "Driver": "overlay",
+                                  "Labels": {"com.docker.stack.namespace": stack}})  # fmt: skip
+    labels = {
+        "com.docker.stack.namespace": stack,
+        "com.docker.stack.image": cs.image,
+        "traefik.http.routers.app.rule": "Host(`app.example.org`) && PathPrefix(`/api`)",
+        "traefik.http.services.app.loadbalancer.server.port": "8080",
+        "traefik.docker.network": f"{stack}_front",
+    }
+    cli_service(cs, "app", {"Labels": {"com.docker.stack.namespace": stack}}, Name=f"{stack}_app", Labels=labels,
+                TaskTemplate={"Networks": [{"Target": net, "Aliases": ["app"]}]})  # fmt: skip
+    folder = tmp_path / "imported"
+    result = imported(cs, folder, stack=stack)
+    by_kind = {d["kind"]: d for d in result.documents}
+    assert by_kind["Service"]["metadata"] == {"name": "app", "namespace": stack}
+    assert by_kind["Route"]["metadata"]["namespace"] == stack and by_kind["Route"]["spec"]["service"] == "app"
+    assert by_kind["Route"]["spec"]["pathPrefix"] == "/api"
+    assert not any("restart" in f for f in mine(result, cs)), mine(result, cs)
+    before = cs.eventually(lambda: running_tasks(cs, f"{stack}_app"))
+    assert len(before) == 1
+    assert cs.reconcile(folder, adopt=True).converged
+    assert running_tasks(cs, f"{stack}_app") == before
+    assert cs.plan(folder).in_sync
+
+
+def running_tasks(cs: ContractSwarm, service: str) -> set[str]:
+    """IDs of a service's running tasks, by its Swarm name, through the port (both backends)."""
+    snapshot = cs.port.snapshot()
+    [service_id] = [s["ID"] for s in snapshot.services if s["Spec"]["Name"] == service]
+    return {t["ID"] for t in snapshot.tasks if t.get("ServiceID") == service_id
+            and t.get("DesiredState") == "running" and (t.get("Status") or {}).get("State") == "running"}  # fmt: skip
