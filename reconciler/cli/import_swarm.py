@@ -1,10 +1,11 @@
 """``reconciler import swarm [--stack NAME] [--service NAME...] [--out DIR]``: live objects to
 manifests that, applied with ``apply --adopt``, change only the reconciler's labels.
 
-The manifests go to ``--out`` (one file per kind) or to stdout. On stderr: what was not imported
-and why, what the Service kind cannot express, and what an adoption would still change, found by
-planning the adoption against the same snapshot (``importing.live_check``). Exit 0, or 2 when the
-import cannot be done (no engine, an unknown ``--service``, an empty ``--stack``).
+The manifests go to ``--out`` (one file per manifest, a stack's in ``DIR/<stack>/``, the objects it
+uses in ``DIR``) or to stdout. On stderr: what was not imported and why, what the Service kind cannot
+express, and what an adoption would still change, found by planning the adoption against the same
+snapshot (``importing.live_check``). Exit 0, or 2 when the import cannot be done (no engine, an
+unknown ``--service``, an empty ``--stack``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ __all__ = ["swarm"]
 @click.option("--stack", metavar="NAME", help="Only the objects of this stack (com.docker.stack.namespace).")
 @click.option("--service", "services", metavar="NAME", multiple=True,
               help="Only this service and what it uses (repeat for more).")  # fmt: skip
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Write one file per kind here.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write one file per manifest here (default: stdout).",
+)
 @click.pass_context
 def swarm(ctx: click.Context, stack: str | None, services: tuple[str, ...], out: Path | None) -> None:
     """Write manifests for what runs in the swarm, ready for `apply --adopt`."""
