@@ -23,7 +23,7 @@ import yaml
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
 from tests.unit.test_validate_control_characters import FULL
-from tests.unit.validation_helpers import ROUTE, SERVICE_WEB, check, only_problem, run, write
+from tests.unit.validation_helpers import ROUTE, SERVICE_WEB, check, only_problem, problem_lines, run, vip, write
 
 WRONG: list[Any] = ["x", [1], {"a": 1}, 3, True, None]
 # pydantic's own words and the type tags of its union branches
@@ -121,7 +121,13 @@ class TestWording:
         text = "apiVersion: reconciler.swarm/v1alpha1\nkind: Network\nmetadata: {name: n}\nspec:\n"
         f = write(tmp_path, "a.yaml", text + "  ipam: {subnet: 10.0.0.0/24, gateway: {a: 1}}\n")
         check(
-            only_problem(run(tmp_path)), f, 5, 31, "Network/n", "spec.ipam.gateway", "expected a string, not a mapping"
+            only_problem(run(tmp_path)),
+            f,
+            5,
+            31,
+            "Network/n",
+            "spec.ipam.gateway",
+            "expected an IP address such as 10.0.0.1 or fd00::1, not a mapping",
         )
         f = write(tmp_path, "a.yaml", text + "  ipam: {subnet: ten}\n")
         check(only_problem(run(tmp_path)), f, 5, 10, "Network/n", "spec.ipam.subnet",
@@ -131,3 +137,45 @@ class TestWording:
         f = write(tmp_path, "a.yaml", ROUTE + "  tls: yes please\n")
         check(only_problem(run(tmp_path)), f, 8, 3, "Route/web", "spec.tls",
               "expected true or false or a mapping of fields, not a string ('yes please')")  # fmt: skip
+
+
+NETWORK = "apiVersion: reconciler.swarm/v1alpha1\nkind: Network\nmetadata: {name: n}\nspec:\n"
+VOLUME = "apiVersion: reconciler.swarm/v1alpha1\nkind: Volume\nmetadata: {name: v}\nspec:\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        # before: pydantic made 0.0.0.3/32 of it, and the problem read "gateway ... is outside subnet 0.0.0.3/32"
+        (NETWORK + "  ipam: {subnet: 3, gateway: 10.20.0.1}\n", "spec.ipam.subnet",
+         "expected a network such as 10.20.0.0/16, not a number (3)"),
+        (NETWORK + "  ipam: {subnet: 10.20.0.0/16, gateway: true}\n", "spec.ipam.gateway",
+         "expected an IP address such as 10.0.0.1 or fd00::1, not a boolean (true)"),
+        (NETWORK + "  ipam: {subnet: 10.20.0.0/16, ipRange: 5}\n", "spec.ipam.ipRange",
+         "expected a network such as 10.20.0.0/16, not a number (5)"),
+        # before: the NFS mount options read addr=0.0.0.3
+        (VOLUME + "  nfs: {server: 3, path: /srv}\n", "spec.nfs.server",
+         "expected a host name or an IP address such as nas.example.org, not a number (3)"),
+    ],
+)  # fmt: skip
+def test_a_number_is_no_ip_address(tmp_path: Path, text: str, field: str, message: str) -> None:
+    write(tmp_path, "a.yaml", text)
+    (line,) = [line for line in problem_lines(run(tmp_path)) if f": {field}: " in line]
+    assert line.endswith(f": {field}: {message}"), line
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ("", "spec.addresses[0]", "expected an address with its prefix length such as 10.0.0.5/24, not a number (3)"),
+        ("  unicastPeers: [1]\n", "spec.unicastPeers[0]",
+         "expected an IP address such as 10.0.0.1 or fd00::1, not a number (1)"),
+        ("  checks: [{name: web, type: tcp, port: 80, host: 3}]\n", "spec.checks[0].host",
+         "expected a host name or an IP address such as 127.0.0.1, not a number (3)"),
+    ],
+)  # fmt: skip
+def test_a_number_is_no_virtual_ip_address(tmp_path: Path, extra: str, field: str, message: str) -> None:
+    address = "3" if field == "spec.addresses[0]" else "10.0.0.5/24"
+    write(tmp_path, "a.yaml", vip("v", 51, address) + extra)
+    (line,) = [line for line in problem_lines(run(tmp_path)) if f": {field}: " in line]
+    assert line.endswith(f": {field}: {message}"), line

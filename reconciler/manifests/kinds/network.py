@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Literal
 
 from pydantic import Field, model_validator
 
+from reconciler.manifests.ip_text import IPAddress, IPNetwork
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.object_names import ExternalNetworkMetadata, managed_name_problem
 from reconciler.manifests.types import Labels, Spec, nested_error
@@ -19,9 +19,9 @@ PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none", "default"})
 
 
 class Ipam(Spec):
-    subnet: IPv4Network | IPv6Network
-    gateway: IPv4Address | IPv6Address | None = None
-    ip_range: IPv4Network | IPv6Network | None = Field(default=None, description="Sub-range for task IPs.")
+    subnet: IPNetwork
+    gateway: IPAddress | None = None
+    ip_range: IPNetwork | None = Field(default=None, description="Sub-range for task IPs.")
 
     @model_validator(mode="after")
     def _ipv4_only(self) -> Ipam:

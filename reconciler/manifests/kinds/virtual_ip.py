@@ -12,6 +12,7 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator, Field, model_validator
 
+from reconciler.manifests.ip_text import IPAddress, IPInterface, text_only
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.kinds.service import Constraint, ImageRef
 from reconciler.manifests.object_names import ConfigObjectName
@@ -42,8 +43,8 @@ def _usable(value: _IP) -> _IP:
     return value
 
 
-UsableAddress = Annotated[IPv4Address | IPv6Address, AfterValidator(_usable)]
-UsableInterface = Annotated[IPv4Interface | IPv6Interface, AfterValidator(_usable)]
+UsableAddress = Annotated[IPAddress, AfterValidator(_usable)]
+UsableInterface = Annotated[IPInterface, AfterValidator(_usable)]
 
 
 def _no_scope(value: IPv4Address | IPv6Address | str) -> IPv4Address | IPv6Address | str:
@@ -72,9 +73,11 @@ class VipCheck(Spec):
 
     name: Name
     type: Literal["tcp", "http", "script"]
-    host: Annotated[IPv4Address | IPv6Address | Hostname, AfterValidator(_no_scope)] = Field(
-        default=IPv4Address("127.0.0.1"), description="tcp/http: where to connect (host network)."
-    )
+    host: Annotated[
+        IPv4Address | IPv6Address | Hostname,
+        text_only("a host name or an IP address such as 127.0.0.1"),
+        AfterValidator(_no_scope),
+    ] = Field(default=IPv4Address("127.0.0.1"), description="tcp/http: where to connect (host network).")
     port: int | None = Field(default=None, ge=1, le=65535)
     path: Annotated[UrlPath, Field(max_length=200)] = Field(default="/", description="http: the path to GET.")
     expect_status: int = Field(default=200, ge=100, le=599)

@@ -16,6 +16,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, Field, model_validator
 
 from reconciler.core.labels import STACK_NAMESPACE
+from reconciler.manifests.ip_text import text_only
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.object_names import ExternalVolumeMetadata, managed_name_problem
 from reconciler.manifests.types import Hostname, LabelKey, SafeText, Spec, nested_error, shown
@@ -45,7 +46,9 @@ def _check_nfs_path(value: str) -> str:
 
 
 class Nfs(Spec):
-    server: IPv4Address | IPv6Address | Hostname
+    server: Annotated[
+        IPv4Address | IPv6Address | Hostname, text_only("a host name or an IP address such as nas.example.org")
+    ]
     path: Annotated[str, AfterValidator(_check_nfs_path)] = Field(description="The exported path.")
     version: Literal["3", "4", "4.0", "4.1", "4.2"] = "4.1"
     options: list[Annotated[str, AfterValidator(_check_nfs_option)]] = Field(
