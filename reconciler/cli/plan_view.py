@@ -59,6 +59,7 @@ def _change_lines(change: Change, verbose: bool) -> list[Text]:
     if change.reason:
         head.append(f": {change.reason}", style="dim" if change.action is Action.NOOP else "")
     lines = [head]
+    lines += [Text(f"    note: {notice.text}", style="yellow") for notice in change.notices]
     if change.health is not None and not change.health.healthy and change.health.state is not HealthState.MISSING:
         lines.append(Text(f"    health: {change.health.state.value}: {change.health.reason}", style="bold yellow"))
     if change.action in (Action.UPDATE, Action.REPLACE, Action.BLOCKED) or (verbose and change.action is Action.CREATE):

@@ -11,12 +11,15 @@ from reconciler import LABEL_PREFIX
 
 __all__ = [
     "APPLIED_HASH",
+    "CONTENT_MARK",
     "DEFAULT_INSTANCE",
     "KIND",
     "LEASE_CONFIG_PREFIX",
     "LEASE_KIND",
     "MANAGED_BY",
     "NAME",
+    "NAME_KEY_KIND",
+    "NAME_KEY_PREFIX",
     "REQUESTED_IMAGE",
     "ROUTES_MANAGED_BY",
     "ROUTE_LABEL_KEYS",
@@ -40,6 +43,12 @@ STACK_IMAGE = "com.docker.stack.image"
 DEFAULT_INSTANCE = "reconciler"
 LEASE_KIND = "Lease"  # the kind label of the leader-election lease config: never pruned
 LEASE_CONFIG_PREFIX = "reconciler-lease-"
+# The instance's key for secret names (``state.content_names``): a config, never pruned or listed.
+NAME_KEY_KIND = "NameKey"
+NAME_KEY_PREFIX = "reconciler-name-key-"
+# On a secret kept under a name without the content in it (a stack's ``wp_pw``): the keyed digest of
+# the content it holds, so that later passes know whether it still holds the manifest's content.
+CONTENT_MARK = f"{LABEL_PREFIX}content"
 
 
 def ownership_labels(

@@ -19,10 +19,12 @@ collisions left (a ``Service`` named like a VirtualIP's service).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from typing import Any
 
-from reconciler.core.hashing import short_hash
+from reconciler.core.hashing import short_hash, stable_json
 
 __all__ = [
     "CONFIG_NAME",
@@ -33,6 +35,8 @@ __all__ = [
     "VIP_PREFIX",
     "fitted_name",
     "hashed_name",
+    "keyed_digest",
+    "keyed_name",
     "scoped",
     "vip_config_base",
     "vip_service_name",
@@ -71,6 +75,21 @@ def scoped(namespace: str | None, name: str) -> str:
     cut or hashed: ``docker stack`` finds its objects by this name, so a name that does not fit is
     refused by the manifest check instead."""
     return f"{namespace}_{name}" if namespace else name
+
+
+def keyed_digest(key: bytes, content: Any, length: int = HASH_LENGTH) -> str:
+    """HMAC-SHA256 of ``content`` (canonical JSON) under ``key``, as ``length`` hex digits: without the
+    key, nobody can tell which content a digest stands for, nor test guesses of it."""
+    return hmac.new(key, stable_json(content).encode(), hashlib.sha256).hexdigest()[:length]
+
+
+def keyed_name(name: str, content: Any, key: bytes) -> str:
+    """``<name>-<keyed hash8 of content>`` (a Secret's name, issue 14), fitted like ``hashed_name``:
+    a name too long keeps its first characters and the digest covers the full name too."""
+    if len(name) + 1 + HASH_LENGTH <= MAX_NAME:
+        return f"{name}-{keyed_digest(key, content)}"
+    digest = keyed_digest(key, {"name": name, "content": content})
+    return f"{_cut(name, MAX_NAME - 1 - HASH_LENGTH)}-{digest}"
 
 
 def fitted_name(name: str) -> str:

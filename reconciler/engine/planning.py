@@ -9,12 +9,14 @@ VirtualIPs is not the planner's job. Called by the engine.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from reconciler.core.keys import ResourceKey
-from reconciler.core.labels import KIND, LEASE_KIND, MANAGED_BY
+from reconciler.core.labels import KIND, LEASE_KIND, MANAGED_BY, NAME_KEY_KIND
 from reconciler.engine.route_labels import route_label_changes
+from reconciler.state.content_names import KEY_BYTES, Kept, resolve_names
 from reconciler.state.desired import DesiredObject, DesiredState
 from reconciler.state.diffing import diff_essences
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
@@ -24,6 +26,7 @@ from reconciler.state.plan import (
     Change,
     CreatePayload,
     DeletePayload,
+    Notice,
     ObjectState,
     Plan,
     RouteLabelsPayload,
@@ -56,6 +59,8 @@ def observed_essence(live: ObservedObject, desired: DesiredObject | None, observ
 
 def make_plan(desired: DesiredState, observed: ObservedState, options: PlanOptions | None = None) -> Plan:
     options = options or PlanOptions()
+    if not desired.names_resolved:  # ``plan_once`` resolves them; a caller that did not gets a random key
+        desired = resolve_names(desired, observed, options.adopt, os.urandom(KEY_BYTES))
     if desired.vips and not desired.nodes_resolved:
         raise ValueError("VirtualIPs need the swarm's nodes: call DesiredState.resolve_nodes before planning")
     changes = [_plan_one(item, desired, observed, options) for item in desired.objects]
@@ -166,6 +171,7 @@ def _adopt(item: DesiredObject, live: ObservedObject, observed: ObservedState, p
     replaced, which only an unused network can be."""
     diff = tuple(diff_essences(observed_essence(live, item, observed), item.essence))
     if item.swarm_kind != "network":
+        trusted = (Notice.TRUSTED_SECRET,) if item.kept == Kept.STACK_SECRET else ()
         return Change(
             item.key,
             Action.UPDATE,
@@ -174,6 +180,7 @@ def _adopt(item: DesiredObject, live: ObservedObject, observed: ObservedState, p
             swarm_name=item.swarm_name,
             state=ObjectState.OUTDATED,
             payload=payload,
+            notices=trusted,
         )
     users = sorted(observed.used_by("network", item.swarm_name))
     if users or live.raw.get("Scope") != "swarm":
@@ -205,8 +212,8 @@ def _deletions(desired: DesiredState, observed: ObservedState, options: PlanOpti
     rotations: list[Change] = []
     prunes: list[ObservedObject] = []
     for live in sorted(observed.managed(desired.instance), key=lambda o: (_DELETE_ORDER[o.swarm_kind], o.swarm_name)):
-        if (live.swarm_kind, live.swarm_name) in wanted or live.labels.get(KIND) == LEASE_KIND:
-            continue  # the leader-election lease is the controller's own, not a manifest's
+        if (live.swarm_kind, live.swarm_name) in wanted or live.labels.get(KIND) in (LEASE_KIND, NAME_KEY_KIND):
+            continue  # the leader-election lease and the secret-name key are the instance's own, not a manifest's
         key = live.key or ResourceKey.of(live.swarm_kind, live.swarm_name)
         if live.swarm_kind in ("config", "secret") and key in desired_keys:
             holders = sorted(observed.used_by(live.swarm_kind, live.swarm_name))

@@ -11,6 +11,7 @@ apply`` (``apply_confirmed``) and by the controller (``reconcile_once``).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from reconciler.engine.events import EventSink, Observed, OutcomeStatus, discard
 from reconciler.engine.fixpoint import NotConverging, check_fixpoint, written_by
 from reconciler.engine.planning import PlanOptions, make_plan
 from reconciler.engine.scheduling import DEFAULT_WORKERS
+from reconciler.state.content_names import KEY_BYTES, resolve_names
 from reconciler.state.desired import DesiredState
 from reconciler.state.observed import ObservedState, observe_snapshot
 from reconciler.state.plan import Action, Plan
@@ -81,10 +83,13 @@ def observe(swarm: SwarmPort, on_event: EventSink = discard) -> ObservedState:
 def plan_once(
     swarm: SwarmPort, desired: DesiredState, options: PlanOptions, on_event: EventSink = discard
 ) -> tuple[ObservedState, Plan]:
-    """Observe, resolve the VirtualIPs' nodes, plan. Raises ``SwarmError`` when observing fails
-    and ``ValueError`` when the nodes cannot satisfy a VirtualIP's priorities."""
+    """Observe, resolve the config and secret names (``state.content_names``: keyed by the instance's
+    key, which a fresh random one becomes when the swarm holds none) and the VirtualIPs' nodes, plan.
+    Raises ``SwarmError`` when observing fails and ``ValueError`` when the nodes cannot satisfy a
+    VirtualIP's priorities."""
     observed = observe(swarm, on_event)
-    return observed, make_plan(resolve_nodes(desired, observed), observed, options)
+    named = resolve_names(desired, observed, options.adopt, os.urandom(KEY_BYTES))
+    return observed, make_plan(resolve_nodes(named, observed), observed, options)
 
 
 def resolve_nodes(desired: DesiredState, observed: ObservedState) -> DesiredState:

@@ -22,7 +22,15 @@ from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.network import Network
 from reconciler.manifests.kinds.volume import Volume
 
-__all__ = ["config_name", "config_spec", "network_spec", "volume_driver", "volume_mount_options", "volume_name"]
+__all__ = [
+    "config_name",
+    "config_spec",
+    "content_source",
+    "network_spec",
+    "volume_driver",
+    "volume_mount_options",
+    "volume_name",
+]
 
 
 def network_spec(network: Network, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:
@@ -75,15 +83,19 @@ def volume_mount_options(volume: Volume, instance: str = DEFAULT_INSTANCE) -> di
     }
 
 
+def content_source(item: Config | Secret, content: bytes) -> dict[str, Any]:
+    """Everything a config or secret holds that its name must change with (content, labels,
+    templating), since Swarm configs and secrets cannot change."""
+    templating = item.spec.template if isinstance(item, Config) else None
+    return {"content": short_hash(content, 64), "labels": item.spec.labels, "templating": templating}
+
+
 def config_name(item: Config | Secret, content: bytes | None) -> str:
-    """The Swarm object name: the manifest name plus a hash of everything the object holds (content,
-    labels, templating), since Swarm configs and secrets cannot change; an external one keeps its name."""
+    """The Swarm object name: the manifest name plus a hash of ``content_source``; an external one
+    keeps its name. A Secret's final name is keyed (``state.content_names``), once the swarm is seen."""
     if item.spec.external or content is None:
         return item.name
-    templating = item.spec.template if isinstance(item, Config) else None
-    return hashed_name(
-        item.swarm_name, {"content": short_hash(content, 64), "labels": item.spec.labels, "templating": templating}
-    )
+    return hashed_name(item.swarm_name, content_source(item, content))
 
 
 def config_spec(item: Config | Secret, content: bytes, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:

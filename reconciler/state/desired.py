@@ -23,16 +23,28 @@ from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.manifests.kinds.volume import Volume
 from reconciler.manifests.manifest_set import ManifestSet
 from reconciler.manifests.namespaces import Resolver
-from reconciler.render.objects import config_name, config_spec, network_spec, volume_name
+from reconciler.render.objects import config_name, config_spec, content_source, network_spec, volume_name
 from reconciler.render.service_spec import service_spec
 from reconciler.render.traefik import routes_labels
 from reconciler.render.vip_delivery import vip_config_key, vip_config_spec, vip_service_spec
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
 
-__all__ = ["ADOPT_ANNOTATION", "DesiredObject", "DesiredState", "compile_desired", "config_names"]
+__all__ = ["ADOPT_ANNOTATION", "ContentNaming", "DesiredObject", "DesiredState", "compile_desired", "config_names"]
 
 ADOPT_ANNOTATION = f"{LABEL_PREFIX}adopt"
 SWARM_KINDS = ("network", "config", "secret", "service")
+
+
+@dataclass(frozen=True)
+class ContentNaming:
+    """How a config's or secret's Swarm name is chosen once the swarm is seen (``state.content_names``):
+    ``base`` (``<ns>_<name>``) plus a hash of ``source`` (``render.objects.content_source``);
+    ``stack_name`` is the name ``docker stack deploy`` gives it (in a namespace), which a live object
+    keeps while it holds the same content."""
+
+    base: str
+    source: dict[str, Any] = field(repr=False)
+    stack_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,8 @@ class DesiredObject:
     depends_on: tuple[ResourceKey, ...] = ()  # manifest keys that must converge first
     adopt: bool = False
     with_ipam: bool = False  # networks: the manifest pins the subnet
+    naming: ContentNaming | None = None  # configs and secrets: names resolved after observing
+    kept: str = ""  # why a live config/secret keeps its name (``content_names.Kept``), "" when not
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,7 @@ class DesiredState:
     nodes_resolved: bool = False  # ``resolve_nodes`` ran: the VirtualIPs' objects are in ``objects``
     # VirtualIP key → the key of its password Secret, resolved by ``manifests.namespaces``.
     vip_secrets: dict[ResourceKey, ResourceKey] = field(default_factory=dict)
+    names_resolved: bool = False  # ``content_names.resolve_names`` ran: secret names are keyed
 
     def get(self, key: ResourceKey) -> DesiredObject | None:
         return next((o for o in self.objects if o.key == key), None)
@@ -104,8 +119,12 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
         if item.spec.external:
             external[item.key] = item.name
             continue
-        spec = config_spec(item, manifests.contents[item.key], instance)
-        objects.append(_finish(item, item.KIND.lower(), spec, config_essence(spec)))
+        content = manifests.contents[item.key]
+        spec = config_spec(item, content, instance)
+        naming = ContentNaming(
+            item.swarm_name, content_source(item, content), item.swarm_name if item.namespace else None
+        )
+        objects.append(_finish(item, item.KIND.lower(), spec, config_essence(spec), naming=naming))
     for service in _by_dependencies(manifests.of_kind(Service), manifests.resolver):
         spec = service_spec(service, manifests, instance)
         needs = _needs(service, manifests)

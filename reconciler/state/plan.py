@@ -24,6 +24,7 @@ __all__ = [
     "Change",
     "CreatePayload",
     "DeletePayload",
+    "Notice",
     "ObjectState",
     "Payload",
     "Plan",
@@ -60,6 +61,22 @@ class ObjectState(StrEnum):
     def settled(self) -> bool:
         """Nothing to do: in sync, or an old version kept on purpose."""
         return self in (ObjectState.IN_SYNC, ObjectState.RETAINED)
+
+
+class Notice(StrEnum):
+    """Something a change rests on that the reconciler cannot prove, shown beside its reason."""
+
+    # An adopted secret keeps the name docker stack deploy gave it (``state.content_names``): its
+    # value cannot be read back, so the manifest's file is taken to be what it holds; the engine
+    # refuses the adoption's label update if it is not (swarmkit controlapi/secret.go UpdateSecret).
+    TRUSTED_SECRET = "trusted-secret-content"
+
+    @property
+    def text(self) -> str:
+        return {
+            Notice.TRUSTED_SECRET: "the secret keeps its stack name on trust that it holds the manifest's file "
+            "(a secret cannot be read back); the engine refuses the adoption if it does not",
+        }[self]
 
 
 _CHANGES = {Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE}
@@ -107,6 +124,7 @@ class Change:
     health: Health | None = None  # the live object's health; None where it has none (a Volume)
     # What apply needs, computed by the planner: the spec to send, the live id and version, ...
     payload: Payload = field(default=None, compare=False, repr=False)
+    notices: tuple[Notice, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, ResourceKey):  # accept "Kind/name" text from callers and tests
@@ -146,6 +164,7 @@ class Change:
             "fields": [r.as_json(redact) for r in readable_diffs(str(self.key), self.diff)],
             "health": self.health.state.value if self.health else None,
             "health_reason": self.health.reason if self.health else "",
+            "notices": [{"notice": n.value, "text": n.text} for n in self.notices],
         }
 
 

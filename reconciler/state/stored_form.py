@@ -91,6 +91,9 @@ QUIRKS: tuple[Quirk, ...] = (
     Quirk("ipam-gateway-filled", "an IPAM pool given without a gateway is stored with the subnet's "
           "first address as gateway", "swarmkit manager/allocator/cnmallocator/networkallocator.go"),
     Quirk("secret-data-hidden", "a secret's Data is never returned", "moby api/types/swarm/secret.go"),
+    Quirk("data-update-compared", "a config or secret update that sends Data other than the stored data is "
+          "refused (only the labels can change), a secret's too although its Data is never returned",
+          "swarmkit manager/controlapi/secret.go UpdateSecret, config.go UpdateConfig"),
     Quirk("policy-defaults", "update/rollback/restart policies equal to swarmkit's defaults are the "
           "same as none (the docker CLI writes them out in full)", "swarmkit api/defaults/service.go"),
     Quirk("stop-grace-default", "a stop grace period of 10 s is the default (the CLI writes it out)",

@@ -87,6 +87,7 @@ class FakeSwarm:
     _networks: dict[str, ApiObject] = field(default_factory=dict, repr=False)
     _configs: dict[str, ApiObject] = field(default_factory=dict, repr=False)
     _secrets: dict[str, ApiObject] = field(default_factory=dict, repr=False)
+    _secret_data: dict[str, str] = field(default_factory=dict, repr=False)  # never returned (quirk secret-data-hidden)
     _volumes: dict[str, ApiObject] = field(default_factory=dict, repr=False)
     _tasks: dict[str, list[ApiObject]] = field(default_factory=dict, repr=False)
     _nodes: list[ApiObject] = field(default_factory=list, repr=False)
@@ -198,8 +199,11 @@ class FakeSwarm:
 
     def create_secret(self, spec: ApiObject) -> str:
         with self._lock:
-            # The data is checked (and kept out of sight, as the engine keeps it).
-            return self._create_data_object("secret", self._secrets, store_secret(spec))
+            # The data is checked (and kept out of sight, as the engine keeps it), and compared when an
+            # update sends one (quirk data-update-compared).
+            secret_id = self._create_data_object("secret", self._secrets, store_secret(spec))
+            self._secret_data[secret_id] = str(spec.get("Data") or "")
+            return secret_id
 
     def update_config(self, config_id: str, version: int, spec: ApiObject) -> None:
         self._update_data_object("config", self._configs, config_id, version, spec)
@@ -231,7 +235,8 @@ class FakeSwarm:
             current = self._get(kind, store, object_id)
             _check_version(kind, object_id, current, version)
             stored = current["Spec"]
-            if "Data" in stored and "Data" in spec and spec["Data"] != stored["Data"]:
+            held = self._secret_data.get(object_id) if kind == "secret" else stored.get("Data")
+            if held is not None and "Data" in spec and spec["Data"] != held:
                 raise SwarmError(f"POST /{kind}s/{object_id}/update: only updates to Labels are allowed", 400)
             if spec.get("Name", stored["Name"]) != stored["Name"]:
                 raise SwarmError(f"POST /{kind}s/{object_id}/update: only updates to Labels are allowed", 400)
@@ -247,6 +252,7 @@ class FakeSwarm:
             if users:
                 raise InUse(f"DELETE /{kind}s/{object_id}: {kind} is in use by the following service: {users[0]}", 400)
             del store[object_id]
+            self._secret_data.pop(object_id, None)
             self._emit(kind, "remove", object_id, current["Spec"]["Name"])
 
     # -- writes: services -------------------------------------------------------------------------

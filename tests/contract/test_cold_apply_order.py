@@ -79,11 +79,14 @@ def test_cold_apply_of_many_services_creates_everything_in_a_valid_order(cs: Con
 
     # Everything was created, once.
     begun = [name for what, name in port.log if what == "begin"]
-    assert len(begun) == len(set(begun)) == 3 + 1 + SERVICES
+    # the network, config and secret, the db, the services, and the instance's secret-name key
+    assert len(begun) == len(set(begun)) == 3 + 1 + SERVICES + 1
+    key = next(n for n in begun if n.startswith("reconciler-name-key-"))
     config = next(n for n in begun if n.startswith(cs.name("conf") + "-"))
     secret = next(n for n in begun if n.startswith(cs.name("pw") + "-"))
     # Each service after what it uses; the dependents after the service they depend on.
     assert port.at("begin", cs.name("db")) > max(port.at("end", cs.name("net")), port.at("end", secret))
+    assert port.at("begin", secret) > port.at("end", key)  # a secret named by a key waits for the key
     for i in range(SERVICES):
         name = cs.name(f"app-{i:02d}")
         assert port.at("begin", name) > max(port.at("end", cs.name("net")), port.at("end", config)), name

@@ -10,6 +10,7 @@ import pytest
 
 from reconciler.core.labels import MANAGED_BY
 from reconciler.engine.events import OutcomeStatus
+from reconciler.state.content_names import name_key_config
 from reconciler.state.plan import Action
 from tests.contract.conftest import ContractSwarm
 
@@ -98,6 +99,8 @@ def test_an_unmanaged_config_or_secret_with_the_hashed_name_is_a_conflict_until_
 ) -> None:
     (cs.folder / "blob.txt").write_text("a = 1\n")
     cs.write(cs.doc(kind, "blob", {"file": "blob.txt"}))
+    # A secret's name is keyed by the instance's name key: until one exists, every plan draws another.
+    cs.port.create_config({"Name": name_key_config(cs.instance), "Data": base64.b64encode(bytes(32)).decode()})
     swarm_name = cs.change(cs.plan(), kind, "blob").swarm_name
     assert swarm_name.startswith(cs.name("blob") + "-")
     create = cs.port.create_config if kind == "Config" else cs.port.create_secret

@@ -103,8 +103,9 @@ def test_every_kind_is_created_then_plans_noop_forever(cs: ContractSwarm) -> Non
     cs.write(*every_kind(cs))
     first = cs.plan()
     assert {c.action for c in first.changes} == {Action.CREATE}
-    # 5 networks, 2 configs, a secret, 3 services; volumes, routes and middlewares ride in the services
-    assert first.counts() == {"create": 11}
+    # 5 networks, 2 configs, a secret, 3 services; volumes, routes and middlewares ride in the services;
+    # and the instance's secret-name key (a config), made with the first secret
+    assert first.counts() == {"create": 12}
 
     result = cs.converge()
     assert {o.status for o in result.applied.outcomes} == {OutcomeStatus.DONE}
@@ -189,7 +190,8 @@ def test_a_virtual_ip_is_a_config_and_a_global_service_and_plans_noop(cs: Contra
             "checks": [{"name": "web", "type": "tcp", "port": 18080}],
         }),
     )  # fmt: skip
-    assert cs.plan().counts() == {"create": 3}  # the secret, the keepalived.conf config, the service
+    # the secret-name key, the secret, the keepalived.conf config, the service
+    assert cs.plan().counts() == {"create": 4}
     cs.converge(dependency_timeout=5)
     live = cs.service(f"vip-{cs.name('floating')}")
     assert live is not None and live["Spec"]["Mode"] == {"Global": {}}

@@ -246,6 +246,21 @@ def test_secret_data_hidden(cs: ContractSwarm) -> None:
     assert base64.b64decode(config["Spec"]["Data"]) == b"open"
 
 
+def test_data_update_compared(cs: ContractSwarm) -> None:
+    """A label update that sends the same Data passes, other Data is refused: the engine compares a
+    secret's value although it never returns it (what adopting a stack's secret relies on)."""
+    for kind, create, update in (("secret", cs.port.create_secret, cs.port.update_secret),
+                                 ("config", cs.port.create_config, cs.port.update_config)):  # fmt: skip
+        name = cs.name(f"cmp-{kind}")
+        object_id = create({"Name": name, "Data": data("same")})
+        [live] = [o for o in getattr(cs.port.snapshot(), f"{kind}s") if o["ID"] == object_id]
+        with pytest.raises(SwarmError, match="only updates to Labels are allowed"):
+            update(object_id, live["Version"]["Index"], {"Name": name, "Data": data("other"), "Labels": {"a": "1"}})
+        update(object_id, live["Version"]["Index"], {"Name": name, "Data": data("same"), "Labels": {"a": "1"}})
+        [live] = [o for o in getattr(cs.port.snapshot(), f"{kind}s") if o["ID"] == object_id]
+        assert live["Spec"]["Labels"] == {"a": "1"}
+
+
 # -- comparing: what the docker CLI writes is no difference -----------------------------------------
 
 

@@ -12,6 +12,9 @@ from click.testing import CliRunner
 
 from reconciler.cli.app import cli
 from reconciler.core.labels import APPLIED_HASH, KIND, MANAGED_BY, NAME
+from reconciler.engine.planning import PlanOptions
+from reconciler.engine.reconcile import plan_once
+from reconciler.state.content_names import name_key_config
 from reconciler.state.desired import ADOPT_ANNOTATION
 from tests.integration.conftest import Workspace
 
@@ -103,7 +106,10 @@ def unmanaged_blob(ws: Workspace, kind: str) -> tuple[str, str]:
     get (read from the desired state): ``(swarm name, id)``."""
     (ws.folder / "blob.txt").write_text("a = 1\n")
     ws.write(ws.doc(kind, "blob", {"file": "blob.txt"}))
-    swarm_name = ws.desired().get(f"{kind}/{ws.name('blob')}").swarm_name
+    # A secret's name is keyed by the instance's name key (state.content_names): make the key first.
+    ws.client.api.create_config(name_key_config(ws.instance), bytes(32), labels={MANAGED_BY: ws.instance})
+    [change] = [c for c in plan_once(ws.swarm(), ws.desired(), PlanOptions())[1].changes if c.kind == kind]
+    swarm_name = change.swarm_name
     assert swarm_name.startswith(ws.name("blob") + "-") and swarm_name != ws.name("blob")
     create = ws.client.api.create_config if kind == "Config" else ws.client.api.create_secret
     return swarm_name, create(swarm_name, b"a = 1\n", labels=dict(FOREIGN))["ID"]

@@ -61,9 +61,12 @@ def test_configs_and_secrets_deleted_by_hand_are_recreated(ws: Workspace) -> Non
     ws.write(ws.doc("Config", "conf", {"data": "x\n"}), ws.doc("Secret", "pw", {"file": "pw.txt"}))
     assert ws.cli("apply", "--yes", str(ws.folder)).exit_code == 0
     env = ws.lab.env()
-    for kind, base in (("config", "conf"), ("secret", "pw")):
-        name = ws.desired().get(f"{kind.title()}/{ws.name(base)}").swarm_name  # type: ignore[union-attr]
-        subprocess.run(["docker", kind, "rm", name], env=env, check=True, capture_output=True)
+    _, plan = plan_once(ws.swarm(), ws.desired(), PlanOptions())  # a secret's keyed name: from a plan
+    for change in plan.changes:
+        if change.kind in ("Config", "Secret"):
+            subprocess.run(
+                ["docker", change.kind.lower(), "rm", change.swarm_name], env=env, check=True, capture_output=True
+            )
     diff = ws.cli("diff", str(ws.folder))
     assert diff.exit_code == 1 and diff.stdout.count("create: not in the swarm") == 2
     assert ws.cli("apply", "--yes", str(ws.folder)).exit_code == 0
