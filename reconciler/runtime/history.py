@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from reconciler.core.keys import ResourceKey
+from reconciler.core.swarm_names import scoped
 from reconciler.render.keepalived import keepalived_template
 from reconciler.state.desired import DesiredState
 from reconciler.state.plan import Action, Plan
@@ -98,6 +99,7 @@ def rendered_for(desired: DesiredState | None, key: str) -> dict[str, Any] | Non
         except ValueError as exc:
             return {"kind": "keepalived.conf", "text": f"# not rendered without the swarm's node IDs: {exc}"}
     labels: dict[str, str] = {}
+    traefik = scoped(parsed.namespace, parsed.name)  # a namespace's routers are <ns>_<name> (render.traefik)
     for obj in desired.objects:
         if obj.swarm_kind != "service":
             continue
@@ -105,10 +107,10 @@ def rendered_for(desired: DesiredState | None, key: str) -> dict[str, Any] | Non
         if parsed.kind == "Service" and obj.key == parsed:
             labels.update(own)
         elif parsed.kind in ("Route", "Middleware"):
-            labels.update({k: v for k, v in own.items() if f".{parsed.name}." in k or k.endswith(f".{parsed.name}")})
+            labels.update({k: v for k, v in own.items() if f".{traefik}." in k or k.endswith(f".{traefik}")})
     if parsed.kind in ("Route", "Middleware"):
         for _, (_, owned) in desired.route_labels.items():
-            labels.update({k: v for k, v in owned.items() if f".{parsed.name}." in k})
+            labels.update({k: v for k, v in owned.items() if f".{traefik}." in k})
     if parsed.kind not in ("Service", "Route", "Middleware"):
         return None
     return {"kind": "labels", "labels": dict(sorted(labels.items()))}

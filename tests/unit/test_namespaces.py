@@ -15,6 +15,7 @@ from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import KIND, NAME, STACK_IMAGE, STACK_NAMESPACE, ownership_labels
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
+from reconciler.runtime.history import rendered_for
 from reconciler.state.desired import compile_desired
 from reconciler.state.observed import ObservedObject
 
@@ -197,3 +198,11 @@ def test_keys_and_observed_objects_carry_the_namespace() -> None:
     assert labels[STACK_NAMESPACE] == "wp" and labels[KIND] == "Service" and labels[NAME] == "db"
     live = ObservedObject("service", "wp_db", "id1", 1, {"Spec": {"Name": "wp_db", "Labels": labels}})
     assert live.key == key
+
+
+def test_the_dashboard_shows_a_namespaced_routes_labels(tmp_path: Path) -> None:
+    desired = compile_desired(load(tmp_path, *stack("wp"), *stack("blog")[1:]), "lab")
+    rendered = rendered_for(desired, "Route/wp/site")
+    assert rendered is not None
+    assert rendered["labels"]["traefik.http.routers.wp_site.rule"] == "Host(`wp.test`)"
+    assert not any("blog_" in key for key in rendered["labels"])
