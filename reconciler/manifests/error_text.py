@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from reconciler.manifests.errors import described, shown
 
-__all__ = ["COMPOSE_HINTS", "error_message", "expectation", "join_messages"]
+__all__ = ["COMPOSE_HINTS", "error_message", "expectation", "field_example", "join_messages"]
 
 # Compose keys on a service (docs.docker.com/reference/compose-file/services/) that are spelt
 # differently here, with what to write instead. `deploy` is answered per key (COMPOSE_DEPLOY).
@@ -100,17 +100,43 @@ def expectation(error: Any) -> tuple[str, object] | None:
     return None
 
 
-def join_messages(expected: list[str], value: object, others: list[str]) -> str:
+def join_messages(expected: list[str], value: object, others: list[str], example: object = None) -> str:
     """One message for a field from the type errors of its union's branches (``expected``, about
-    ``value``) and its other messages: "expected a string or a number, not a list"."""
+    ``value``) and its other messages: "expected a string or a number, not a list". A number where
+    a string is expected is told to quote it, or, when the field's type has an example (a duration:
+    ``30s``), to write one like it: quoting ``30`` would not make it a duration."""
     parts = list(dict.fromkeys(others))
     if expected:
         text = f"expected {' or '.join(dict.fromkeys(expected))}, not {described(value)}"
         if "a string" in expected and isinstance(value, int | float):
             plain = str(value).lower() if isinstance(value, bool) else str(value)
-            text += f": write it in quotes, '{plain}'"
+            text += f": write it like '{example}'" if example is not None else f": write it in quotes, '{plain}'"
         parts.insert(0, text)
     return " or ".join(parts)
+
+
+def _examples(annotation: Any) -> list[Any]:
+    """The ``examples`` of a ``Field`` inside ``annotation`` (through Optional and Annotated)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        inner, *metadata = get_args(annotation)
+        found = [example for item in metadata for example in (getattr(item, "examples", None) or [])]
+        return found or _examples(inner)
+    if origin in (Union, types.UnionType):
+        return [example for arg in get_args(annotation) for example in _examples(arg)]
+    return []
+
+
+def field_example(model: type[BaseModel], loc: tuple[int | str, ...]) -> object:
+    """An example value of the field at ``loc`` from its type's ``Field(examples=...)``, or None."""
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    for candidate in _models_at(model, loc[:-1]):
+        for name, info in candidate.model_fields.items():
+            if loc[-1] in (name, info.alias):
+                found = list(info.examples or []) or _examples(info.annotation)
+                return found[0] if found else None
+    return None
 
 
 def _models(annotation: Any) -> list[type[BaseModel]]:

@@ -20,7 +20,7 @@ from reconciler import API_VERSION
 from reconciler.manifests.cross_checks import check_set
 from reconciler.manifests.discovery import discover, inside
 from reconciler.manifests.engine_limits import MAX_CONFIG_BYTES, content_size_problem
-from reconciler.manifests.error_text import error_message, expectation, join_messages
+from reconciler.manifests.error_text import error_message, expectation, field_example, join_messages
 from reconciler.manifests.errors import (
     NESTED_MORE,
     ManifestError,
@@ -209,6 +209,7 @@ def _translate(
     A ``types.nested_error`` carries the path of the value it is about below its field. The type
     errors of a union's branches become one "expected A or B, not C" (``error_text.join_messages``)."""
     by_path: dict[FieldPath, tuple[list[str], list[object], list[str]]] = {}
+    examples: dict[FieldPath, object] = {}
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
         if loc in (("apiVersion",), ("kind",)):
@@ -224,6 +225,7 @@ def _translate(
         if found is not None:
             expected.append(found[0])
             values[:] = [found[1]]
+            examples[path] = field_example(model, tuple(error["loc"]))
         else:
             others.append(error_message(error, model, document.data))
         for more_path, reason in more:  # the same validator's further problems, each at its place
@@ -233,7 +235,7 @@ def _translate(
             document.position(path),
             subject,
             dotted(path),
-            join_messages(expected, values[0] if values else None, others),
+            join_messages(expected, values[0] if values else None, others, examples.get(path)),
         )
         for path, (expected, values, others) in by_path.items()
     ]

@@ -111,6 +111,8 @@ class TestWording:
             ("resources.limits.cpus", "  resources: {limits: {cpus: [1]}}\n", 24,
              "expected a string or a number, not a list"),
             ("healthcheck", "  healthcheck: 3\n", 3, "expected a mapping of fields, not a number (3)"),
+            # quoting 30 would not make it a duration: the type's example says what to write
+            ("stopGracePeriod", "  stopGracePeriod: 30\n", 3, "expected a string, not a number (30): write it like '30s'"),
         ],
     )  # fmt: skip
     def test_service_fields(self, tmp_path: Path, field: str, text: str, column: int, message: str) -> None:
