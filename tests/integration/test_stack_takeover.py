@@ -117,3 +117,32 @@ def test_a_stack_deployed_by_docker_is_taken_over_without_a_restart(
         time.sleep(0.2)
     assert not [s for s in ws.client.api.services() if s["Spec"]["Name"].startswith(f"{stack}_")]
     assert not [c for c in ws.client.api.configs() if c["Spec"]["Name"].startswith(f"{stack}_")]
+
+
+def test_a_stack_the_reconciler_made_is_a_stack_to_the_docker_cli(ws: Workspace, busybox: str) -> None:
+    stack = ws.prefix
+    (ws.folder / "conf.txt").write_text("listen 80\n")
+    (ws.folder / "pw.txt").write_text("hunter2\n")
+    manifests(ws, stack, busybox)
+    text = (ws.folder / "manifests.yaml").read_text()
+    # Its own network this time, managed: named and labelled as stack deploy would.
+    (ws.folder / "manifests.yaml").write_text(
+        text.replace(f"name: {stack}_back", "name: back").replace("external: true", "attachable: false")
+        .replace(f"- {stack}_back", "- back")
+    )  # fmt: skip
+    applied = ws.cli("apply", "--yes", str(ws.folder))
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert len(stack_tasks(ws, stack, running=2)) == 2
+    assert f"{stack} 1" in docker(ws, "stack", "ls", "--format", "{{.Name}} {{.Services}}").splitlines()
+    services = docker(ws, "stack", "services", stack, "--format", "{{.Name}}").splitlines()
+    assert services == [f"{stack}_web"]
+
+    docker(ws, "stack", "rm", stack)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(n["Name"] == f"{stack}_back" for n in ws.client.api.networks()):
+        time.sleep(0.2)
+    assert not [s for s in ws.client.api.services() if s["Spec"]["Name"].startswith(f"{stack}_")]
+    assert not [n for n in ws.client.api.networks() if n["Name"] == f"{stack}_back"]
+    assert not [s for s in ws.client.api.secrets() if s["Spec"]["Name"].startswith(f"{stack}_")]
+    diff = ws.cli("diff", str(ws.folder))  # gone from the swarm: the reconciler would make it again
+    assert diff.exit_code == 1 and f"Service/{stack}/web ({stack}_web)  create" in diff.stdout, diff.stdout
