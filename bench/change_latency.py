@@ -50,6 +50,7 @@ def run(ctx: Context) -> list[Row]:
     latencies: list[float] = []
     wakes: list[float] = []
     passes_s: list[float] = []
+    marks: list[tuple[float, float]] = []
     timeouts = 0
     pass_log: list[tuple[float, float]] = []
     with running_controller(folder, ctx.swarm(), pass_log=pass_log) as ctl:
@@ -64,10 +65,13 @@ def run(ctx: Context) -> list[Row]:
                 timeouts += 1
                 continue
             latencies.append(took)
-            split = pass_split(pass_log, began, took)
-            if split:
-                wakes.append(split[0])
-                passes_s.append(split[1])
+            marks.append((began, took))
+    # Split once the controller has stopped: a pass is logged when it ends, after the write is seen.
+    for began, took in marks:
+        split = pass_split(pass_log, began, took)
+        if split:
+            wakes.append(split[0])
+            passes_s.append(split[1])
 
     # Baseline: the same label change as one API call, the controller stopped.
     api_calls: list[float] = []

@@ -185,6 +185,7 @@ def change_at_scale(
     pass_log: list[tuple[float, float]] = []
     latencies: list[float] = []
     splits: list[tuple[float, float]] = []
+    marks: list[tuple[float, float]] = []
 
     def label() -> str:
         return str(watcher.get(f"/services/{name}")["Spec"]["Labels"]["bench.index"])
@@ -201,10 +202,13 @@ def change_at_scale(
             if took is None:
                 continue
             latencies.append(took)
-            split = pass_split(pass_log, began, took)
-            if split:
-                splits.append(split)
+            marks.append((began, took))
     watcher.close()
+    # Split once the controller has stopped: a pass is logged when it ends, after the write is seen.
+    for began, took in marks:
+        split = pass_split(pass_log, began, took)
+        if split:
+            splits.append(split)
     return latencies, splits
 
 
