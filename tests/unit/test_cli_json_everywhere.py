@@ -42,7 +42,7 @@ ENGINE_DOWN = "no Docker engine socket at /nonexistent/json/docker.sock"
         (["status", "--controller", "http://127.0.0.1:9"], 2, "cannot read http://127.0.0.1:9/status"),
         (["diff", "/nonexistent/manifests"], 2, "no such file or folder: /nonexistent/manifests"),
         (["validate", "/nonexistent/manifests"], 2, "no such file or folder: /nonexistent/manifests"),
-        (["render", "Service/nope", EXAMPLES], 2, "Service/nope"),
+        (["render", "Service/nope", EXAMPLES], 2, "no Service 'nope' under"),
         (["diff", "--bogus"], 2, "No such option '--bogus'"),
         (["validate", "--strict=maybe"], 2, "Option '--strict' does not take a value"),
     ],
