@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from reconciler.core.keys import ResourceKey
-from reconciler.core.labels import KIND, LEASE_KIND, MANAGED_BY, NAME_KEY_KIND
+from reconciler.core.labels import KIND, LEASE_KIND, MANAGED_BY, NAME_KEY_KIND, STACK_NAMESPACE
 from reconciler.engine.route_labels import route_label_changes
 from reconciler.state.content_names import KEY_BYTES, Kept, resolve_names
 from reconciler.state.desired import DesiredObject, DesiredState
@@ -149,7 +149,14 @@ def _volume_conflicts(desired: DesiredState, observed: ObservedState, options: P
     changes = []
     for key, (name, adopt) in sorted(desired.volumes.items()):
         live = observed.volumes.get(name)
-        if live is None or (live.get("Labels") or {}).get(MANAGED_BY) == desired.instance:
+        labels = (live or {}).get("Labels") or {}
+        namespace = ResourceKey(key).namespace
+        # A namespace's volume carries the stack label, as docker stack deploy's do, and none of ours.
+        if (
+            live is None
+            or labels.get(MANAGED_BY) == desired.instance
+            or (namespace and labels.get(STACK_NAMESPACE) == namespace)
+        ):
             continue
         if options.adopt or adopt:
             changes.append(

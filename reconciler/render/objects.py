@@ -7,7 +7,10 @@ desired-state compiler and ``reconciler render``.
 In a stack namespace (``metadata.namespace``) names and labels are those ``docker stack deploy``
 gives (docker-cli ``cli/compose/convert``: ``Namespace.Scope``, ``AddStackLabel``): ``<ns>_<name>``
 and ``com.docker.stack.namespace=<ns>`` on networks, configs, secrets and volumes. A namespaced
-volume is named ``<ns>_<name>`` exactly, without the options hash, so a stack keeps its data.
+volume is named ``<ns>_<name>`` exactly, without the options hash, so a stack keeps its data, and
+its mounts are the ones stack deploy writes (the stack label, no label of the reconciler's, a
+``DriverConfig`` only when a driver or options are set), so adopting a stack's service keeps its
+tasks; the stack label is what makes the volume on a node the namespace's own (``engine.planning``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import base64
 from typing import Any
 
 from reconciler.core.hashing import short_hash
-from reconciler.core.labels import DEFAULT_INSTANCE, ownership_labels
+from reconciler.core.labels import DEFAULT_INSTANCE, STACK_NAMESPACE, ownership_labels
 from reconciler.core.swarm_names import hashed_name
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.kinds.network import Network
@@ -74,9 +77,15 @@ def volume_name(volume: Volume) -> str:
 
 
 def volume_mount_options(volume: Volume, instance: str = DEFAULT_INSTANCE) -> dict[str, Any]:
-    if volume.spec.external:  # as the live mounts have it: no label of ours, a driver only if one is named
-        named = volume.spec.nfs is not None or volume.spec.driver is not None
-        return {"Labels": dict(volume.spec.labels), **({"DriverConfig": volume_driver(volume)} if named else {})}
+    if volume.spec.external:  # as the live mounts have it: no label of ours, the driver and options as given
+        spec = volume.spec
+        given = {"Name": spec.driver, "Options": dict(sorted(spec.driver_options.items()))}
+        driver = {k: v for k, v in (volume_driver(volume) if spec.nfs is not None else given).items() if v}
+        return {"Labels": dict(spec.labels), **({"DriverConfig": driver} if driver else {})}
+    if volume.namespace:  # as docker stack deploy mounts a stack's volume (docker-cli convert/volume.go)
+        named = volume.spec.nfs is not None or volume.spec.driver is not None or bool(volume.spec.driver_options)
+        labels = {**volume.spec.labels, STACK_NAMESPACE: volume.namespace}
+        return {"Labels": labels, **({"DriverConfig": volume_driver(volume)} if named else {})}
     return {
         "Labels": {**volume.spec.labels, **ownership_labels("Volume", volume.name, instance, volume.namespace)},
         "DriverConfig": volume_driver(volume),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import docker
+
 from reconciler.core.labels import STACK_NAMESPACE
 from reconciler.state.plan import Action
 from tests.contract.conftest import ContractSwarm
@@ -22,10 +24,16 @@ def stack(cs: ContractSwarm, namespace: str) -> list[dict[str, Any]]:
         doc("Network", "back", {"attachable": True}),
         doc("Config", "conf", {"file": f"{namespace}.conf"}),
         doc("Secret", "pw", {"file": f"{namespace}.conf"}),
+        doc("Volume", "data", {}),
         doc(
             "Service",
             "db",
-            cs.sleeper(networks=["back"], configs=[{"name": "conf", "target": "/conf"}], secrets=[{"name": "pw"}]),
+            cs.sleeper(
+                networks=["back"],
+                configs=[{"name": "conf", "target": "/conf"}],
+                secrets=[{"name": "pw"}],
+                mounts=[{"volume": "data", "target": "/data"}],
+            ),
         ),
     ]
 
@@ -45,6 +53,10 @@ def test_a_namespaced_stack_converges_under_stack_names(cs: ContractSwarm) -> No
         assert container["Secrets"][0]["SecretName"].startswith(f"{namespace}_pw-")
         [attachment] = service["Spec"]["TaskTemplate"]["Networks"]
         assert attachment["Target"] == network["Id"] and attachment["Aliases"] == ["db"]
+        [mount] = container["Mounts"]
+        assert mount["Source"] == f"{namespace}_data"
+        assert mount["VolumeOptions"]["Labels"] == {STACK_NAMESPACE: namespace}
+    # The volumes the tasks made carry the stack label, none of ours: still the namespace's own.
     assert cs.plan().in_sync
 
     # The blog namespace's manifests go: with --prune exactly its objects are removed.
@@ -55,3 +67,19 @@ def test_a_namespaced_stack_converges_under_stack_names(cs: ContractSwarm) -> No
     cs.converge(prune=True)
     assert cs.service(f"{blog}_db") is None and cs.service(f"{wp}_db") is not None
     assert cs.plan().in_sync
+    if cs.client is not None:  # the lab: the volumes the tasks made (the fixture removes <prefix>-* ones)
+        cs.write(cs.doc("Service", "placeholder", cs.sleeper(replicas=0)))
+        cs.converge(prune=True)
+        for namespace in (wp, blog):
+            cs.eventually(lambda name=f"{namespace}_data": _removed(cs, name))
+
+
+def _removed(cs: ContractSwarm, name: str) -> bool:
+    assert cs.client is not None
+    try:
+        cs.client.api.remove_volume(name)
+    except docker.errors.NotFound:
+        return True
+    except docker.errors.APIError:
+        return False
+    return True

@@ -10,6 +10,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from docker import errors as docker_errors
+
 from reconciler.core.labels import MANAGED_BY
 from tests.integration.conftest import Workspace
 
@@ -25,8 +27,11 @@ services:
       - source: conf
         target: /conf
     secrets: [pw]
+    volumes: ["data:/data"]
     deploy:
       replicas: 2
+volumes:
+  data: {{}}
 networks:
   back:
     driver: overlay
@@ -60,6 +65,18 @@ def stack_tasks(ws: Workspace, stack: str, running: int) -> set[str]:
         time.sleep(0.5)
 
 
+def remove_volume(ws: Workspace, name: str) -> None:
+    """The stack's volume, once its containers are gone (ws's cleanup removes objects, not volumes)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not any(v["Name"] == name for v in ws.client.api.volumes().get("Volumes") or []):
+            return
+        try:
+            ws.client.api.remove_volume(name)
+        except docker_errors.APIError:
+            time.sleep(0.5)
+
+
 def manifests(ws: Workspace, stack: str, image: str) -> None:
     def doc(kind: str, name: str, spec: dict[str, object]) -> dict[str, object]:
         return {"apiVersion": "reconciler.swarm/v1alpha1", "kind": kind,
@@ -71,10 +88,11 @@ def manifests(ws: Workspace, stack: str, image: str) -> None:
         doc("Network", f"{stack}_back", {"external": True}),
         doc("Config", "conf", {"file": "conf.txt"}),
         doc("Secret", "pw", {"file": "pw.txt"}),
+        doc("Volume", "data", {}),
         doc("Service", "web", {
             "image": image, "args": ["sleep", "3600"], "replicas": 2, "stopGracePeriod": "1s",
             "networks": [f"{stack}_back"], "configs": [{"name": "conf", "target": "/conf"}],
-            "secrets": [{"name": "pw"}],
+            "secrets": [{"name": "pw"}], "mounts": [{"volume": "data", "target": "/data"}],
         }),
     )  # fmt: skip
 
@@ -99,6 +117,8 @@ def test_a_stack_deployed_by_docker_is_taken_over_without_a_restart(
     assert f"Secret/{stack}/pw ({stack}_pw)  update: adopted" in diff.stdout
     assert "note: the secret keeps its stack name on trust" in diff.stdout
     assert f"Config/{stack}/conf ({stack}_conf)  update: adopted" in diff.stdout
+    # The stack's volume on the node carries the stack label: the namespace's own, mounted as it is.
+    assert "Volume/" not in diff.stdout, diff.stdout
 
     applied = ws.cli("apply", "--adopt", "--yes", str(ws.folder))
     assert applied.exit_code == 0, applied.stdout + applied.stderr
@@ -117,6 +137,7 @@ def test_a_stack_deployed_by_docker_is_taken_over_without_a_restart(
         time.sleep(0.2)
     assert not [s for s in ws.client.api.services() if s["Spec"]["Name"].startswith(f"{stack}_")]
     assert not [c for c in ws.client.api.configs() if c["Spec"]["Name"].startswith(f"{stack}_")]
+    remove_volume(ws, f"{stack}_data")
 
 
 def test_a_stack_the_reconciler_made_is_a_stack_to_the_docker_cli(ws: Workspace, busybox: str) -> None:
@@ -146,3 +167,4 @@ def test_a_stack_the_reconciler_made_is_a_stack_to_the_docker_cli(ws: Workspace,
     assert not [s for s in ws.client.api.secrets() if s["Spec"]["Name"].startswith(f"{stack}_")]
     diff = ws.cli("diff", str(ws.folder))  # gone from the swarm: the reconciler would make it again
     assert diff.exit_code == 1 and f"Service/{stack}/web ({stack}_web)  create" in diff.stdout, diff.stdout
+    remove_volume(ws, f"{stack}_data")

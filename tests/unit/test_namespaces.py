@@ -81,7 +81,11 @@ def test_names_and_labels_are_those_docker_stack_deploy_gives(tmp_path: Path) ->
     ]
     [mount] = container["Mounts"]
     assert mount["Source"] == "wp_data"  # no options hash: the stack's own volume
-    assert mount["VolumeOptions"]["Labels"][STACK_NAMESPACE] == "wp"
+    # docker-cli convert/volume.go: the stack label and the driver given, none of the reconciler's labels
+    assert mount["VolumeOptions"] == {
+        "Labels": {STACK_NAMESPACE: "wp"},
+        "DriverConfig": {"Name": "local", "Options": {}},
+    }
     assert container["Configs"][0]["ConfigName"].startswith("wp_conf-")
     assert container["Secrets"][0]["SecretName"].startswith("wp_pw-")
     network = by_key[ResourceKey.parse("Network/wp/back")]
