@@ -48,15 +48,16 @@ def swarm(ctx: click.Context, stack: str | None, services: tuple[str, ...], out:
         fail(ctx, f"error: {exc}")
     if not imported.documents:
         fail(ctx, "error: nothing to import: " + ("; ".join(imported.notes) or "the swarm runs no service"))
+    # Checked alone, in a scratch folder: --out may hold other manifests (an earlier import's) already.
     with tempfile.TemporaryDirectory(prefix="reconciler-import-") as scratch:
-        folder = out if out is not None else Path(scratch)
-        written = write_import(imported.documents, folder)
+        write_import(imported.documents, Path(scratch))
         try:
-            findings = adoption_findings(folder, snapshot, conf.instance, imported.findings)
+            findings = adoption_findings(Path(scratch), snapshot, conf.instance, imported.findings)
         except ManifestError as exc:  # a document the importer made that the kinds refuse: a bug
             print_problems(exc.problems, conf.output)
             fail(ctx, "error: the imported manifests do not validate (a bug of the importer; please report it)")
-    _report(conf.output, imported.documents, findings, imported.notes, written if out is not None else None)
+    written = write_import(imported.documents, out) if out is not None else None
+    _report(conf.output, imported.documents, findings, imported.notes, written)
     ctx.exit(EXIT_OK)
 
 

@@ -10,6 +10,7 @@ in the task template or the published ports means swarmkit replaces the tasks (t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,7 +58,13 @@ def _section(field: str) -> str:
 
 
 def _covers(effect: str, field: str) -> bool:
+    """One path lies in the other. List positions are not compared: the importer names a mount by its
+    target (``Mounts[/data]``), the plan by its place in the essence (``Mounts[0]``)."""
+    effect, field = _ANY_INDEX.sub("[]", effect), _ANY_INDEX.sub("[]", field)
     return any(a == b or a.startswith((b + ".", b + "[")) for a, b in ((field, effect), (effect, field)))
+
+
+_ANY_INDEX = re.compile(r"\[[^\]]*\]")
 
 
 def _merged(found: Sequence[Finding], effects: list[Finding]) -> list[Finding]:

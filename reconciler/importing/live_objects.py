@@ -39,8 +39,9 @@ def volume_document(mount: dict[str, Any]) -> dict[str, Any]:
         nfs = _nfs(driver)
         if nfs is not None:
             spec["nfs"] = nfs
-        else:
-            spec["driver"] = driver.get("Name") or "local"
+        else:  # verbatim: a mount without a driver name (stack deploy's driver_opts alone) stays without
+            if driver.get("Name"):
+                spec["driver"] = driver["Name"]
             if driver.get("Options"):
                 spec["driverOptions"] = dict(sorted(driver["Options"].items()))
     labels = {k: v for k, v in sorted((options.get("Labels") or {}).items()) if not k.startswith(LABEL_PREFIX)}
@@ -52,7 +53,7 @@ def volume_document(mount: dict[str, Any]) -> dict[str, Any]:
 def _nfs(driver: dict[str, Any]) -> dict[str, Any] | None:
     """``nfs:`` when the options are exactly what ``render.objects.volume_driver`` writes for it."""
     options = dict(driver.get("Options") or {})
-    if (driver.get("Name") or "local") != "local" or set(options) != {"type", "o", "device"}:
+    if driver.get("Name") != "local" or set(options) != {"type", "o", "device"}:
         return None
     if options["type"] != "nfs" or not options["device"].startswith(":/"):
         return None

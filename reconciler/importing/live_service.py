@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
+
 from reconciler import LABEL_PREFIX
 from reconciler.core.labels import REQUESTED_IMAGE
+from reconciler.manifests.kinds.service_task import Logging
 from reconciler.state.stored_form import (
     CONTAINER_SERVER_FIELDS,
     POLICY_DEFAULTS,
@@ -282,6 +285,14 @@ def _task(task: dict[str, Any], out: dict[str, Any], result: ServiceImport, netw
                 values["cpus"] = _cpus(held.pop("NanoCPUs"))
             if held.get("MemoryBytes"):
                 values["memory"] = memory(held.pop("MemoryBytes"))
+            if key == "Limits" and held.get("Pids"):
+                values["pids"] = held.pop("Pids")
+            generic = held.pop("GenericResources", None) or []
+            discrete = [(r.get("DiscreteResourceSpec") or {}) for r in generic]
+            if key == "Reservations" and generic and all(d.get("Kind") for d in discrete):
+                values["genericResources"] = [{"kind": d["Kind"], "value": d.get("Value", 0)} for d in discrete]
+            elif generic:  # named resources (NamedResourceSpec): no manifest form
+                held["GenericResources"] = generic
             if values:
                 amounts[name] = values
             if omit_empty(held):
@@ -290,6 +301,13 @@ def _task(task: dict[str, Any], out: dict[str, Any], result: ServiceImport, netw
             out["resources"] = amounts
         if omit_empty(resources):
             task["Resources"] = resources
+    if log := task.pop("LogDriver", None):
+        logging = {"driver": log.get("Name", ""), **({"options": dict(log["Options"])} if log.get("Options") else {})}
+        try:
+            Logging.model_validate(logging)
+            out["logging"] = logging
+        except ValidationError:
+            task["LogDriver"] = log  # a driver or option the Logging kind refuses: named as a left-over
     if restart := task.pop("RestartPolicy", None):
         filled = {**RESTART_DEFAULTS, **{k: v for k, v in restart.items() if v is not None}}
         if filled != dict(RESTART_DEFAULTS):

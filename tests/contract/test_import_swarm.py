@@ -138,7 +138,7 @@ def test_a_cli_made_service_with_every_mapped_field_is_adopted_without_a_restart
 
 
 def test_a_field_the_service_kind_lacks_is_reported_by_name(cs: ContractSwarm, tmp_path: Path) -> None:
-    log = {"LogDriver": {"Name": "json-file", "Options": {"max-size": "1m"}}}
+    log = {"LogDriver": {"Name": "json-file", "Options": {"max-sise": "1m"}}}  # an option the Logging kind refuses
     cli_service(
         cs, "odd", {"Env": ["PASSED_THROUGH"], "TTY": True}, TaskTemplate=log, Mode={"Replicated": {"Replicas": 0}}
     )
@@ -158,8 +158,10 @@ def test_an_nfs_volume_mount_becomes_an_nfs_volume_and_odd_options_stay_driver_o
         return {"Type": "volume", "Source": source, "Target": target,
                 "VolumeOptions": {"DriverConfig": {"Name": "local", "Options": options}}}  # fmt: skip
 
+    nameless = nfs(cs.name("nameless"), "/nameless", "addr=10.9.9.9,nfsvers=4.1")
+    del nameless["VolumeOptions"]["DriverConfig"]["Name"]  # stack deploy's driver_opts without a driver
     mounts = [nfs(cs.name("www"), "/www", "addr=10.9.9.9,nfsvers=4.1,soft,timeo=600"),
-              nfs(cs.name("odd"), "/odd", "addr=10.9.9.9,rw,nfsvers=4")]  # fmt: skip
+              nfs(cs.name("odd"), "/odd", "addr=10.9.9.9,rw,nfsvers=4"), nameless]  # fmt: skip
     cli_service(cs, "nfs", {"Mounts": mounts}, Mode={"Replicated": {"Replicas": 0}})  # no NFS server: no task
     folder = tmp_path / "imported"
     result = imported(cs, folder, services=[cs.name("nfs")])
@@ -169,6 +171,7 @@ def test_an_nfs_volume_mount_becomes_an_nfs_volume_and_odd_options_stay_driver_o
         "external": True, "nfs": {"server": "10.9.9.9", "path": "/srv/www", "version": "4.1", "options": ["soft", "timeo=600"]}
     }  # fmt: skip
     assert volumes[cs.name("odd")]["driverOptions"]["o"] == "addr=10.9.9.9,rw,nfsvers=4"  # nfs: would reorder it
+    assert "driver" not in volumes[cs.name("nameless")] and "nfs" not in volumes[cs.name("nameless")]
     assert cs.reconcile(folder, adopt=True).converged
     assert cs.plan(folder).in_sync
 

@@ -73,18 +73,20 @@ def test_what_cannot_be_kept_is_named_on_stderr(ws: Workspace, busybox: str, tmp
     odd = ws.name("odd")
     docker(ws, "service", "create", "--detach", "--name", odd, "--replicas", "0", "--ulimit", "nofile=1024:2048",
            "--log-driver", "json-file", "--log-opt", "max-size=1m", "--tty",
+           "--mount", "type=bind,source=/tmp,target=/h,bind-propagation=rslave",
            "--label", "traefik.http.routers.odd.rule=Host(`odd.example.org`)",
            "--label", "traefik.http.services.odd.loadbalancer.server.port=80",
            busybox, "sleep", "3600")  # fmt: skip
     imported = ws.cli("import", "swarm", "--service", odd)
     assert imported.exit_code == 0, imported.stderr
     assert "kind: Service" in imported.stdout and "kind: Route" in imported.stdout
-    for named in ("TaskTemplate.LogDriver", "ContainerSpec.TTY"):
+    assert "logging:" in imported.stdout and "max-size: 1m" in imported.stdout  # mapped, not reported
+    for named in ("ContainerSpec.TTY", "Mounts[/h].BindOptions.Propagation"):
         assert named in imported.stderr, imported.stderr
     assert "would change or drop them" in imported.stderr
     as_json = json.loads(ws.cli("-o", "json", "import", "swarm", "--service", odd).stdout)
     assert [d["kind"] for d in as_json["documents"]] == ["Service", "Route"]
-    assert any(f["field"] == "TaskTemplate.LogDriver" for f in as_json["findings"])
+    assert any(f["field"] == "TaskTemplate.ContainerSpec.TTY" for f in as_json["findings"])
     missing = ws.cli("import", "swarm", "--service", ws.name("nope"))
     assert missing.exit_code == 2 and f"no service named {ws.name('nope')}" in missing.stderr
 
@@ -97,7 +99,7 @@ services:
     command: ["sleep", "3600"]
     environment: {{A: "1"}}
     networks: [front]
-    volumes: [data:/data]
+    volumes: [data:/data, mem:/mem]
     configs: [{{source: conf, target: /etc/app.conf}}]
     secrets: [pw]
     stop_grace_period: 1s
@@ -108,6 +110,7 @@ networks:
   front: {{driver: overlay}}
 volumes:
   data: {{}}
+  mem: {{driver_opts: {{type: tmpfs, device: tmpfs}}}}  # options without a driver name, as stack deploy sends them
 configs:
   conf: {{file: ./app.conf}}
 secrets:
@@ -140,6 +143,9 @@ def test_a_stack_deployed_by_docker_stack_deploy_is_imported_with_its_namespace_
         assert diff.exit_code == 0, diff.stdout + diff.stderr
     finally:
         docker(ws, "stack", "rm", stack)
+        time.sleep(1)  # the volumes stay in use until the tasks have stopped
+        for volume in (f"{stack}_data", f"{stack}_mem"):
+            subprocess.run(["docker", "volume", "rm", "-f", volume], env=ws.lab.env(), capture_output=True, timeout=60)
 
 
 def _stack_tasks(ws: Workspace, service: str, running: int) -> set[str]:

@@ -86,7 +86,10 @@ def test_every_mapped_field_validates_as_a_service_spec() -> None:
                     {"Type": "volume", "Source": "wp_data", "Target": "/d", "ReadOnly": True}],
          "Configs": [{"ConfigName": "c", "File": {"Name": "/c", "UID": "0", "GID": "0", "Mode": 0o444}}],
          "Secrets": [{"SecretName": "s", "File": {"Name": "app/s", "UID": "33", "GID": "0", "Mode": 0o400}}]},
-        TaskTemplate={"Resources": {"Limits": {"NanoCPUs": 333_333_333}, "Reservations": {"MemoryBytes": 5 * 1024**2}},
+        TaskTemplate={"Resources": {"Limits": {"NanoCPUs": 333_333_333, "Pids": 100},
+                                    "Reservations": {"MemoryBytes": 5 * 1024**2, "GenericResources": [
+                                        {"DiscreteResourceSpec": {"Kind": "gpu", "Value": 2}}]}},
+                      "LogDriver": {"Name": "json-file", "Options": {"max-size": "10m", "max-file": "3"}},
                       "RestartPolicy": {"Condition": "on-failure", "Delay": 5 * second, "MaxAttempts": 3},
                       "Placement": {"Constraints": ["node.role==manager"],
                                     "Preferences": [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}],
@@ -100,7 +103,9 @@ def test_every_mapped_field_validates_as_a_service_spec() -> None:
     assert imported.left == []
     spec = ServiceSpec.model_validate(imported.spec)
     assert spec.resources is not None and spec.resources.limits is not None
-    assert spec.resources.limits.cpus == 0.333333333
+    assert spec.resources.limits.cpus == 0.333333333 and spec.resources.limits.pids == 100
+    assert imported.spec["resources"]["reservations"]["genericResources"] == [{"kind": "gpu", "value": 2}]
+    assert imported.spec["logging"] == {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}}
     assert imported.spec["secrets"] == [{"name": "s", "target": "app/s", "uid": "33", "mode": "0400"}]
     assert imported.spec["updateConfig"] == {"parallelism": 0, "failureAction": "rollback", "order": "start-first"}
     assert imported.spec["restartPolicy"] == {"condition": "on-failure", "maxAttempts": 3}
@@ -158,4 +163,31 @@ def test_a_referenced_object_that_a_reconciler_manages_is_external_with_a_note()
     ]
     assert imported.notes == [
         "network backend: managed by reconciler instance 'prod'; written as external here (its manifest is that instance's)"
+    ]
+
+
+def test_a_left_over_field_is_listed_once_with_what_the_adoption_does_to_it() -> None:
+    from reconciler.importing.live_check import _merged
+    from reconciler.importing.live_swarm import Finding
+
+    left = [
+        Finding(
+            "service a", "TaskTemplate.ContainerSpec.Mounts[/h].BindOptions.Propagation", "no manifest field", True
+        ),
+        Finding("service a", "TaskTemplate.ContainerSpec.TTY", "no manifest field", True),
+        Finding("service b", "TaskTemplate.LogDriver", "no manifest field", True),
+    ]
+    effects = [
+        Finding("service a", "ContainerSpec.Mounts[0].BindOptions", "the adoption changes it (its tasks restart)"),
+        Finding("service a", "Labels.x", "the adoption changes it"),
+    ]
+    merged = [str(f) for f in _merged(left, effects)]
+    assert merged == [
+        "service a: TaskTemplate.ContainerSpec.Mounts[/h].BindOptions.Propagation: no manifest field; "
+        "the adoption changes it (its tasks restart)",
+        "service a: TaskTemplate.ContainerSpec.TTY: no manifest field; the adoption drops it (its section is sent "
+        "anew for the changes listed)",
+        "service b: TaskTemplate.LogDriver: no manifest field; the adoption keeps it (its section is sent as the "
+        "engine has it); a later change to the section drops it",
+        "service a: Labels.x: the adoption changes it",
     ]

@@ -86,7 +86,9 @@ class VolumeSpec(Spec):
     def _one_source(self) -> VolumeSpec:
         if self.nfs is not None and (self.driver is not None or self.driver_options):
             raise ValueError("set either `nfs` or `driver`/`driverOptions`, not both")
-        if self.driver_options and self.driver is None:
+        if self.driver_options and self.driver is None and not self.external:
+            # an external volume states its mounts as they are: docker stack deploy writes options
+            # without a driver name when the compose file sets driver_opts only
             raise ValueError("`driverOptions` needs a `driver`")
         if STACK_NAMESPACE in self.labels and not self.external:
             raise nested_error(
