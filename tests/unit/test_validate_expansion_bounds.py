@@ -22,6 +22,12 @@ from tests.unit.validation_helpers import SERVICE_WEB, only_problem, run, write
 BIG = "x" * 500_000
 
 
+# Expanding the aliases took 49 s for 1,000 copies and over 120 s for 5,000; a refusal takes
+# milliseconds. The bound tells the two apart with room for a loaded 2-core CI machine (no speed goal:
+# those are checked by bench/).
+EXPANDING_TAKES_S = 5.0
+
+
 def amplified(copies: int, text: str = BIG) -> str:
     """A Service whose annotation holds ``text`` once and whose command reuses it ``copies`` times."""
     return (
@@ -43,7 +49,7 @@ def test_a_string_reused_through_aliases_is_refused_in_well_under_a_second(tmp_p
     # With the anchored value itself, the 8th copy goes over 4 MiB: its alias (line 8, after
     # "  command: [" and 7 "*a, ") is named.
     assert line.startswith(f"{name}:8:41: spec.command[7]: more than 4 MiB of text (counting alias expansions)")
-    assert elapsed < 0.5, f"took {elapsed:.2f} s"
+    assert elapsed < EXPANDING_TAKES_S, f"took {elapsed:.2f} s"
 
 
 def test_text_under_the_bound_still_loads(tmp_path: Path) -> None:
@@ -60,7 +66,7 @@ def test_a_revision_over_its_text_bound_is_refused_and_the_rest_not_read(tmp_pat
     started = time.monotonic()
     with pytest.raises(ManifestError) as caught:
         load_manifests(tmp_path)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < EXPANDING_TAKES_S
     (problem,) = caught.value.problems
     assert problem.position.file == names[2]  # 3 × 3.6 MB: the third file goes over
     assert problem.position.line >= 1
@@ -102,6 +108,6 @@ def test_the_controller_refuses_such_a_revision_at_once(tmp_path: Path) -> None:
     name = write(folder, "web.yaml", amplified(1_000))
     started = time.monotonic()
     loaded = ManifestSource(folder, "reconciler").load()
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < EXPANDING_TAKES_S
     assert isinstance(loaded, Refused)
     assert loaded.problems[0].startswith(f"{name}:8:41: ")
