@@ -92,7 +92,9 @@ def resolve_names(desired: DesiredState, observed: ObservedState, adopt: bool, f
             objects.append(item)
             continue
         resolved = _resolve(item, observed, desired.instance, adopt or item.adopt, key)
-        if key_object is not None and resolved.swarm_kind == "secret" and not resolved.kept:
+        # A secret whose name or content label comes from the key being made waits for it: made under
+        # a key the swarm never got, it would be renamed (its services restarted) by the next pass.
+        if key_object is not None and resolved.swarm_kind == "secret" and resolved.kept != Kept.UNKEYED:
             resolved = replace(resolved, depends_on=(*resolved.depends_on, key_object.key))
         if resolved.swarm_name != item.swarm_name:
             renames[(item.swarm_kind, item.swarm_name)] = resolved.swarm_name
