@@ -19,6 +19,7 @@ from reconciler.engine.planning import PlanOptions, make_plan
 from reconciler.importing.live_swarm import Finding
 from reconciler.manifests.loading import load_manifests
 from reconciler.state.desired import compile_desired
+from reconciler.state.diffing import MISSING
 from reconciler.state.observed import observe_snapshot
 from reconciler.state.plan import Action
 from reconciler.state.snapshot import Snapshot
@@ -42,13 +43,28 @@ def adoption_findings(folder: Path, snapshot: Snapshot, instance: str, found: Se
             effects.append(Finding(subject, change.action.value, f"the adoption would {change.action.value} it: "
                                    f"{change.reason}"))  # fmt: skip
             continue
+        traefik = [0, 0, 0]  # removed, added, changed
         for diff in change.diff:
             if diff.path[0] == "Labels" and _own_labels_only(diff.path, diff.before, diff.after):
                 continue  # the reconciler's own labels: what adopting means
+            if len(diff.path) >= 2 and diff.path[0] == "Labels" and str(diff.path[1]).lower().startswith("traefik."):
+                traefik[0 if diff.after is MISSING else 1 if diff.before is MISSING else 2] += 1
+                continue
             restarts = " (its tasks restart)" if _section(diff.field) in ("TaskTemplate", "EndpointSpec") else ""
             message = f"the adoption changes it{restarts}: live {_shown(diff.before)}, manifest {_shown(diff.after)}"
             effects.append(Finding(subject, diff.field, message))
+        if any(traefik):
+            effects.append(Finding(subject, "Labels.traefik.*", _TRAEFIK_REWRITE.format(*traefik)))
     return _merged(found, effects)
+
+
+# One line per service for the Traefik labels: the Routes and Middlewares render them anew (v3 keys,
+# a stack's router names), which changes many keys at once and restarts nothing; `diff` lists each.
+_TRAEFIK_REWRITE = (
+    "the adoption writes the Traefik labels the Routes and Middlewares render (Traefik v3 form, a stack's "
+    "<stack>_<name> routers): {} live label(s) removed, {} added, {} changed; no task restarts (diff --adopt "
+    "lists each)"
+)
 
 
 def _section(field: str) -> str:
