@@ -13,6 +13,7 @@ named it; the service's ``Image`` is pinned to a digest).
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 from reconciler import LABEL_PREFIX
 from reconciler.core.labels import REQUESTED_IMAGE
 from reconciler.manifests.kinds.service_task import Logging
+from reconciler.manifests.types import NAME_PATTERN
 from reconciler.state.stored_form import (
     CONTAINER_SERVER_FIELDS,
     POLICY_DEFAULTS,
@@ -36,6 +38,7 @@ __all__ = ["ServiceImport", "duration", "memory", "service_body"]
 _TRAEFIK = "traefik."
 STACK_IMAGE = "com.docker.stack.image"  # docker-cli cli/compose/convert LabelImage
 _SECOND = 1_000_000_000
+_ALIAS = re.compile(NAME_PATTERN)  # a network alias is a manifest Name (manifests/kinds/service.py)
 
 
 @dataclass
@@ -270,7 +273,11 @@ def _task(task: dict[str, Any], out: dict[str, Any], result: ServiceImport, netw
         target = str(attachment.get("Target", ""))
         name = network_names.get(target, target)
         result.networks.append(name)
-        aliases = list(attachment.get("Aliases") or [])
+        aliases = [a for a in attachment.get("Aliases") or [] if _ALIAS.fullmatch(str(a))]
+        # An alias the kind refuses (Swarm takes a DNS name, 'odd.internal'): named as a left-over.
+        result.left += [
+            f"TaskTemplate.Networks[{name}].Aliases[{a}]" for a in attachment.get("Aliases") or [] if a not in aliases
+        ]
         networks.append({"name": name, "aliases": aliases} if aliases else name)
         if attachment.get("DriverOpts"):
             result.left.append(f"TaskTemplate.Networks[{name}].DriverOpts")

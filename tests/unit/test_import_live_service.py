@@ -75,6 +75,16 @@ def test_what_the_kind_cannot_say_is_left_over_by_engine_path() -> None:
     assert imported.spec["extraHosts"] == ["db.local:10.0.0.5"]
 
 
+def test_a_network_alias_the_kind_refuses_is_left_over_and_the_others_kept() -> None:
+    # docker stack deploy passes compose's aliases as written: Swarm takes 'odd.internal', a manifest not.
+    networks = [{"Target": "n1", "Aliases": ["odd", "odd.internal"]}]
+    imported = service_body({"Name": "odd", "TaskTemplate": {"ContainerSpec": {"Image": "x"}, "Networks": networks}},
+                            {"n1": "s_odd"})  # fmt: skip
+    assert imported.spec["networks"] == [{"name": "s_odd", "aliases": ["odd"]}]
+    assert imported.left == ["TaskTemplate.Networks[s_odd].Aliases[odd.internal]"]
+    ServiceSpec.model_validate(imported.spec)
+
+
 def test_every_mapped_field_validates_as_a_service_spec() -> None:
     second = 10**9
     imported = body(
