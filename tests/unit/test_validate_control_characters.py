@@ -99,7 +99,11 @@ FULL: list[dict[str, Any]] = [
             ],
             "configs": [{"name": "site", "target": "/etc/site.conf", "uid": "0", "gid": "0", "mode": "0440"}],
             "secrets": [{"name": "pw", "target": "pw", "uid": "1", "gid": "1", "mode": "0400"}],
-            "placement": {"constraints": ["node.role == manager"], "preferences": [{"spread": "node.labels.zone"}]},
+            "placement": {
+                "constraints": ["node.role == manager"],
+                "preferences": [{"spread": "node.labels.zone"}],
+                "platforms": [{"architecture": "amd64", "os": "linux"}],
+            },
             "resources": {
                 "limits": {"cpus": "0.5", "memory": "512M"},
                 "reservations": {"cpus": "0.25", "memory": "64Mi", "genericResources": [{"kind": "gpu", "value": 1}]},
