@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from reconciler import API_VERSION
 from reconciler.core.labels import MANAGED_BY
 from reconciler.importing.live_objects import external_document, volume_document
 from reconciler.importing.live_service import service_body
 from reconciler.importing.traefik_labels import import_traefik_labels
 from reconciler.importing.yaml_emit import write_documents
+from reconciler.manifests.registry import KINDS
 from reconciler.manifests.types import NAME_PATTERN
 from reconciler.state.snapshot import Snapshot
 
@@ -94,9 +97,8 @@ def import_live(snapshot: Snapshot, stack: str | None = None, services: Sequence
             if not held:
                 body.spec.pop(key, None)
         result.findings += [Finding(subject, path, "no manifest field for it", True) for path in body.left]
-        result.documents.append(
-            {"apiVersion": API_VERSION, "kind": "Service", "metadata": metadata, "spec": _ordered(body.spec)}
-        )
+        document = {"apiVersion": API_VERSION, "kind": "Service", "metadata": metadata, "spec": _ordered(body.spec)}
+        result.documents.append(_salvaged(document, subject, result))
         refs["Network"].update(body.networks)
         refs["Config"].update(body.configs)
         refs["Secret"].update(body.secrets)
@@ -195,6 +197,36 @@ def _routes(labels: dict[str, str], service: str, metadata: dict[str, str], atta
     result.findings += [Finding(f"service {service}", f"Labels.{p.label}", p.reason) for p in imported.problems]
 
 
+def _salvaged(document: dict[str, Any], subject: str, result: LiveImport) -> dict[str, Any]:
+    """The document without the values its kind refuses (Swarm takes more than a manifest may say: an
+    alias with a dot, a user name with a backslash, an env name starting with a digit), each left out
+    and named; the plan then lists what the adoption does without it. The path of a pydantic error is
+    followed as far as the document has it (union tags such as ``attachment`` are not in it)."""
+    model = KINDS[document["kind"]]
+    for _ in range(_MAX_SALVAGE):
+        try:
+            model.model_validate(document)
+            return document
+        except ValidationError as error:
+            problem = error.errors()[0]
+            holder: Any = document
+            key: Any = None
+            walked: list[str] = []
+            for part in problem["loc"]:
+                inner = holder[key] if key is not None else holder
+                in_map = isinstance(inner, dict) and part in inner
+                if in_map or (isinstance(inner, list) and isinstance(part, int) and part < len(inner)):
+                    holder, key = inner, part
+                    walked.append(str(part))
+            if key is None or walked[0] != "spec" or len(walked) < 2:
+                raise  # the envelope itself: the importer's own bug
+            del holder[key]
+            result.findings.append(Finding(subject, ".".join(walked), f"left out: the {document['kind']} kind "
+                                           f"refuses the live value ({problem['msg']})"))  # fmt: skip
+    return document
+
+
+_MAX_SALVAGE = 50
 _ORDER = ("image", "command", "args", "env", "mode", "replicas", "networks", "mounts", "configs", "secrets")
 
 

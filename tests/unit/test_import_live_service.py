@@ -201,3 +201,16 @@ def test_a_left_over_field_is_listed_once_with_what_the_adoption_does_to_it() ->
         "engine has it); a later change to the section drops it",
         "service a: Labels.x: the adoption changes it",
     ]
+
+
+def test_a_value_the_kind_refuses_is_left_out_and_named_the_rest_kept() -> None:
+    service = _service("web")
+    container = service["Spec"]["TaskTemplate"]["ContainerSpec"]
+    container.update({"Env": ["1BAD=x", "GOOD=y"], "User": "dom\\user", "Args": ["run"]})
+    imported = import_live(Snapshot(services=[service]))
+    [document] = imported.documents
+    assert document["spec"]["env"] == {"GOOD": "y"} and "user" not in document["spec"]
+    assert document["spec"]["args"] == ["run"]
+    fields = sorted(f.field for f in imported.findings)
+    assert fields == ["spec.env.1BAD", "spec.user"], imported.findings
+    assert all("left out: the Service kind refuses the live value" in f.message for f in imported.findings)
