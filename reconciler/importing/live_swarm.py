@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from reconciler import API_VERSION
 from reconciler.core.labels import MANAGED_BY
+from reconciler.importing.live_configs import stack_configs
 from reconciler.importing.live_objects import external_document, volume_document
 from reconciler.importing.live_service import service_body
 from reconciler.importing.traefik_labels import import_traefik_labels
@@ -113,6 +114,9 @@ def import_live(snapshot: Snapshot, stack: str | None = None, services: Sequence
             _routes(body.traefik_labels, name, metadata, body.networks, result)
     if stack is not None:
         _stack_objects(snapshot, stack, refs)
+    managed = stack_configs(snapshot, refs["Config"], result.documents)  # the rest stay external
+    refs["Config"] -= {f"{d['metadata']['namespace']}_{d['metadata']['name']}" for d in managed}
+    result.documents += managed
     for kind in ("Network", "Config", "Secret"):
         result.documents += [external_document(kind, name) for name in sorted(refs[kind])]
     result.documents += [volumes[name] for name in sorted(volumes)]

@@ -135,6 +135,11 @@ def test_a_stack_deployed_by_docker_stack_deploy_is_imported_with_its_namespace_
         assert "changes only the reconciler's labels" in imported.stderr, imported.stderr
         [service] = yaml.safe_load_all((out / stack / "service-web.yaml").read_text())
         assert service["metadata"] == {"name": "web", "namespace": stack}
+        # the stack's config comes with its content (taken over under its name); the secret stays external
+        [config] = yaml.safe_load_all((out / stack / "config-conf.yaml").read_text())
+        assert config["spec"] == {"data": "a=1\n"}
+        [secret] = yaml.safe_load_all((out / f"secret-{stack}_pw.yaml").read_text())
+        assert secret["spec"] == {"external": True}
         applied = ws.cli("apply", str(out), "--adopt", "--yes")
         assert applied.exit_code == 0, applied.stdout + applied.stderr
         assert _stack_tasks(ws, f"{stack}_web", 2) == before  # no task replaced

@@ -3,6 +3,7 @@ cannot say is left over by its Engine path; the units come back in the manifest'
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -214,3 +215,41 @@ def test_a_value_the_kind_refuses_is_left_out_and_named_the_rest_kept() -> None:
     fields = sorted(f.field for f in imported.findings)
     assert fields == ["spec.env.1BAD", "spec.user"], imported.findings
     assert all("left out: the Service kind refuses the live value" in f.message for f in imported.findings)
+
+
+def _config(name: str, data: bytes, labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+    encoded = base64.b64encode(data).decode()
+    return {
+        "ID": name,
+        "Version": {"Index": 1},
+        "Spec": {"Name": name, "Labels": labels or {}, "Data": encoded, **spec},
+    }
+
+
+def test_a_stack_config_comes_with_its_content_when_a_manifest_can_hold_it() -> None:
+    stack = {STACK_NAMESPACE: "wp"}
+    configs = [
+        _config("wp_site", b"a=1\n", stack),
+        _config("wp_tpl", b"{{.Node.ID}}", stack, Templating={"Name": "golang"}),
+        _config("wp_blob", b"\x00\xff", stack),  # binary: no manifest form
+        _config("wp_nginx.conf", b"x", stack),  # no manifest name
+        _config("wp_owned", b"x", {**stack, "team": "web"}),  # labels of its own
+        _config("plain", b"x"),  # no stack
+    ]
+    refs = [{"ConfigName": c["Spec"]["Name"], "File": {"Name": f"/{c['Spec']['Name']}", "UID": "0", "GID": "0",
+                                                       "Mode": 0o444}} for c in configs]  # fmt: skip
+    service = _service("wp_web", stack)
+    service["Spec"]["TaskTemplate"]["ContainerSpec"]["Configs"] = refs
+    imported = import_live(Snapshot(services=[service], configs=configs), stack="wp")
+    kept = {(d["metadata"].get("namespace"), d["metadata"]["name"]): d["spec"] for d in imported.documents
+            if d["kind"] == "Config"}  # fmt: skip
+    assert kept == {
+        ("wp", "site"): {"data": "a=1\n"},
+        ("wp", "tpl"): {"data": "{{.Node.ID}}", "template": "golang"},
+        (None, "wp_blob"): {"external": True},
+        (None, "wp_nginx.conf"): {"external": True},
+        (None, "wp_owned"): {"external": True},
+        (None, "plain"): {"external": True},
+    }
+    [web] = [d for d in imported.documents if d["kind"] == "Service"]
+    assert web["spec"]["configs"][:2] == [{"name": "site", "target": "/wp_site"}, {"name": "tpl", "target": "/wp_tpl"}]
