@@ -99,7 +99,10 @@ def import_live(snapshot: Snapshot, stack: str | None = None, services: Sequence
                 body.spec.pop(key, None)
         result.findings += [Finding(subject, path, "no manifest field for it", True) for path in body.left]
         document = {"apiVersion": API_VERSION, "kind": "Service", "metadata": metadata, "spec": _ordered(body.spec)}
-        result.documents.append(_salvaged(document, subject, result))
+        kept = _salvaged(document, subject, result)
+        if kept is None:
+            continue
+        result.documents.append(kept)
         refs["Network"].update(body.networks)
         refs["Config"].update(body.configs)
         refs["Secret"].update(body.secrets)
@@ -201,7 +204,7 @@ def _routes(labels: dict[str, str], service: str, metadata: dict[str, str], atta
     result.findings += [Finding(f"service {service}", f"Labels.{p.label}", p.reason) for p in imported.problems]
 
 
-def _salvaged(document: dict[str, Any], subject: str, result: LiveImport) -> dict[str, Any]:
+def _salvaged(document: dict[str, Any], subject: str, result: LiveImport) -> dict[str, Any] | None:
     """The document without the values its kind refuses (Swarm takes more than a manifest may say: an
     alias with a dot, a user name with a backslash, an env name starting with a digit), each left out
     and named; the plan then lists what the adoption does without it. The path of a pydantic error is
@@ -222,12 +225,15 @@ def _salvaged(document: dict[str, Any], subject: str, result: LiveImport) -> dic
                 if in_map or (isinstance(inner, list) and isinstance(part, int) and part < len(inner)):
                     holder, key = inner, part
                     walked.append(str(part))
-            if key is None or walked[0] != "spec" or len(walked) < 2:
-                raise  # the envelope itself: the importer's own bug
+            if key is None or walked[0] != "spec" or len(walked) < 2:  # e.g. the image itself refused
+                where = ".".join(str(p) for p in problem["loc"])
+                result.findings.append(Finding(subject, where, f"not imported: the {document['kind']} kind refuses "
+                                               f"it ({problem['msg']})"))  # fmt: skip
+                return None
             del holder[key]
             result.findings.append(Finding(subject, ".".join(walked), f"left out: the {document['kind']} kind "
                                            f"refuses the live value ({problem['msg']})"))  # fmt: skip
-    return document
+    return None
 
 
 _MAX_SALVAGE = 50

@@ -217,6 +217,16 @@ def test_a_value_the_kind_refuses_is_left_out_and_named_the_rest_kept() -> None:
     assert all("left out: the Service kind refuses the live value" in f.message for f in imported.findings)
 
 
+def test_a_service_whose_image_or_stack_name_the_kind_refuses_is_not_imported_and_said() -> None:
+    odd_image = _service("web")
+    odd_image["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] = "Registry/App:1"  # Swarm takes it
+    odd_stack = _service("My_db", {STACK_NAMESPACE: "My"})  # a stack name with capitals
+    imported = import_live(Snapshot(services=[odd_image, odd_stack]))
+    assert imported.documents == []
+    said = {f.subject: f.message for f in imported.findings if "not imported" in f.message}
+    assert set(said) == {"service web", "service My_db"}, imported.findings
+
+
 def _config(name: str, data: bytes, labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
     encoded = base64.b64encode(data).decode()
     return {
