@@ -11,11 +11,14 @@ format is compose's). ``docker stack deploy`` itself does not read ``.env``: peo
 pipe ``docker compose config``; reading it here gives what those deploy. A service's ``env_file``
 entries are read (relative to the first file's folder, the stack's working dir) into its environment, which wins, as
 docker-cli ``resolveEnvironment`` does; an ``environment`` entry without a value takes the
-variable from the same environment.
+variable from the same environment. An ``env_file`` must be a regular file inside that folder
+(``project_files``: its values end up in manifests); compose files and ``.env`` are read only when
+regular and at most ``MAX_COMPOSE_BYTES``.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -31,6 +34,7 @@ from jsonschema.exceptions import best_match
 from reconciler.importing.compose_merge import PortSyntaxError, canonical_service, merge_files
 from reconciler.importing.compose_yaml import ComposeFile, ComposeYamlError, parse_compose_yaml
 from reconciler.importing.interpolation import InterpolationError, Interpolator
+from reconciler.importing.project_files import ProjectFileError, project_file, read_bounded
 
 __all__ = ["ComposeError", "ComposeProject", "load_compose"]
 
@@ -78,7 +82,11 @@ def _environment(folder: Path, base: Mapping[str, str]) -> dict[str, str]:
     dotenv = folder / ".env"
     values: dict[str, str] = {}
     if dotenv.is_file():
-        values = {k: v or "" for k, v in dotenv_values(dotenv, interpolate=True).items()}
+        try:
+            text = read_bounded(dotenv, MAX_COMPOSE_BYTES).decode("utf-8-sig", errors="replace")
+        except OSError as exc:
+            raise ComposeError(f"{dotenv}: cannot read: {exc.strerror or exc}") from None
+        values = {k: v or "" for k, v in dotenv_values(stream=io.StringIO(text), interpolate=True).items()}
     return {**values, **base}
 
 
@@ -95,18 +103,23 @@ def _read_env_files(
         path_text = item["path"] if isinstance(item, dict) else str(item)
         required = item.get("required", True) if isinstance(item, dict) else True
         path = folder / path_text
-        if not path.is_file():
-            if required in (False, "false"):
-                continue
-            raise _error(compose, ("services", name, "env_file", index), f"{path} does not exist")
-        merged.update({k: (v if v is not None else env.get(k)) for k, v in dotenv_values(path).items()})
+        if not path.exists() and required in (False, "false"):
+            continue
+        try:
+            _, raw = project_file(folder, path_text, MAX_COMPOSE_BYTES)
+        except ProjectFileError as exc:
+            raise _error(compose, ("services", name, "env_file", index), str(exc)) from None
+        text = raw.decode("utf-8-sig", errors="replace")
+        merged.update(
+            {k: (v if v is not None else env.get(k)) for k, v in dotenv_values(stream=io.StringIO(text)).items()}
+        )
     service["environment"] = {**merged, **(service.get("environment") or {})}
     del service["env_file"]
 
 
 def _one_file(path: str, folder: Path, interpolator: Interpolator) -> tuple[ComposeFile, dict[str, Any]]:
     try:
-        raw = Path(path).read_bytes()
+        raw = read_bounded(Path(path), MAX_COMPOSE_BYTES + 1)
     except OSError as exc:
         raise ComposeError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if len(raw) > MAX_COMPOSE_BYTES:

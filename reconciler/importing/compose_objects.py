@@ -13,7 +13,9 @@
   YAML config is not taken for a manifest) under ``--out`` (a manifest's
   ``file:`` is relative to its folder) or, printing to stdout, referred to relative to the current
   folder; ``external: true`` → ``external: true`` under the real name; ``template_driver: golang`` →
-  ``template: golang``; a config's ``content:`` → ``data:``.
+  ``template: golang``; a config's ``content:`` → ``data:``. The file must be a regular file inside
+  the compose folder, of a size the engine takes (``project_files``, ``manifests.engine_limits``):
+  otherwise it is reported and neither copied nor written.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.importing.conversion import Context, as_bool
+from reconciler.importing.project_files import ProjectFileError, project_file
+from reconciler.manifests.engine_limits import MAX_CONFIG_BYTES, content_size_problem
 
 __all__ = ["convert_configs", "convert_networks", "convert_volumes"]
 
@@ -199,9 +203,14 @@ def convert_configs(ctx: Context, section: str) -> None:
             continue
         spec: dict[str, Any] = {}
         if value.get("file"):
-            source = ctx.project.folder / str(value["file"])
-            if not source.is_file():
-                ctx.lost((*path, "file"), subject, "file", f"{source} does not exist")
+            try:
+                source, data = project_file(ctx.project.folder, str(value["file"]), MAX_CONFIG_BYTES)
+            except ProjectFileError as exc:
+                ctx.lost((*path, "file"), subject, "file", str(exc))
+                continue
+            too_big = content_size_problem(kind, len(data))
+            if too_big is not None:
+                ctx.lost((*path, "file"), subject, "file", f"{source}: {too_big}")
                 continue
             target = _copy_target(ctx, kind, name, source, path)
             if target is None:

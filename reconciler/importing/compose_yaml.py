@@ -5,6 +5,13 @@ go-yaml v3): YAML 1.2's core schema, so ``yes``/``no``/``on``/``off`` stay strin
 not a base-60 number (PyYAML's YAML 1.1 would turn both); no timestamps; merge keys (``<<: *base``,
 common with ``x-`` anchors) are honoured; the top level must be a mapping. Used by
 ``compose_loading``.
+
+A compose file may come from anyone, so it gets the manifest loader's bounds
+(``manifests.yaml_source``): nesting deeper than ``MAX_DEPTH`` is refused while composing (PyYAML's
+composer recurses: 5,000 ``[`` ended in a RecursionError), and values and characters of text are
+counted as the data is built, an alias each time it is expanded, so a billion-laughs file (which took
+all memory) is refused in milliseconds at the anchor that goes over. Merge keys do not multiply:
+PyYAML's ``flatten_mapping`` keeps one pair per key.
 """
 
 from __future__ import annotations
@@ -14,7 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.manifests.yaml_source import MAX_DEPTH, MAX_NODES, MAX_TEXT
 
 __all__ = ["ComposeFile", "ComposeYamlError", "Path", "parse_compose_yaml"]
 
@@ -27,7 +37,19 @@ class ComposeYamlError(ValueError):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-schema scalars only."""
+    """SafeLoader with YAML 1.2 core-schema scalars only, and nesting bounded while composing."""
+
+    depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {}
@@ -84,20 +106,38 @@ class ComposeFile:
         return path in self.positions
 
 
-def _build(loader: _Loader, node: Node, path: Path, positions: dict[Path, tuple[int, int]]) -> Any:
+class _Budget:
+    """Values and characters of text still allowed in this file, alias expansions counted each time."""
+
+    def __init__(self) -> None:
+        self.nodes = MAX_NODES
+        self.text = MAX_TEXT
+
+    def charge(self, node: Node) -> None:
+        self.nodes -= 1
+        if isinstance(node, ScalarNode):
+            self.text -= len(node.value)
+        if self.nodes < 0 or self.text < 0:
+            what = f"{MAX_NODES} values" if self.nodes < 0 else f"{MAX_TEXT // (1024 * 1024)} MiB of text"
+            raise ComposerError(None, None, f"more than {what} (counting alias expansions): refused", node.start_mark)
+
+
+def _build(loader: _Loader, node: Node, path: Path, positions: dict[Path, tuple[int, int]], budget: _Budget) -> Any:
+    budget.charge(node)
     positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, MappingNode):
         loader.flatten_mapping(node)  # merge keys, as SafeConstructor does
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            budget.charge(key_node)
             key = loader.construct_object(key_node, deep=True)
             text = str(key) if not isinstance(key, bool) else str(key).lower()
             # A key's place is where the key is written: "pids: 100" points at "pids".
             positions.setdefault((*path, text), (key_node.start_mark.line + 1, key_node.start_mark.column + 1))
-            result[text] = _build(loader, value_node, (*path, text), positions)
+            result[text] = _build(loader, value_node, (*path, text), positions, budget)
         return result
     if isinstance(node, SequenceNode):
-        return [_build(loader, item, (*path, index), positions) for index, item in enumerate(node.value)]
+        return [_build(loader, item, (*path, index), positions, budget) for index, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 
@@ -113,7 +153,7 @@ def parse_compose_yaml(text: str, file: str) -> ComposeFile:
             mark = root.start_mark
             raise ComposeYamlError(file, mark.line + 1, mark.column + 1, "the top level must be a mapping")
         positions: dict[Path, tuple[int, int]] = {}
-        data = _build(loader, root, (), positions)
+        data = _build(loader, root, (), positions, _Budget())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

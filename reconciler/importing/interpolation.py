@@ -8,6 +8,8 @@ unset; ``${VAR:+alt}`` and ``${VAR+alt}`` give ``alt`` when set and non-empty / 
 themselves hold substitutions, braces nest. An unset variable without a default is the empty string
 (compose warns; we list it in ``unset``). ``${`` with no valid name and operator is an invalid
 template; a ``$`` followed by anything else stays as written (the pattern does not match it).
+Substitutions nest at most ``MAX_NESTING`` deep (``${A:-${B:-...}}``): compose-go has no bound, but
+a few thousand levels ran Python out of stack, and every real file stays within a handful.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __all__ = ["InterpolationError", "Interpolator"]
 
 _NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 _OPERATORS = (":?", "?", ":-", "-", ":+", "+")
+MAX_NESTING = 32
 
 
 class InterpolationError(ValueError):
@@ -49,7 +52,9 @@ class Interpolator:
                 raise InterpolationError(str(exc), path) from None
         return data
 
-    def substitute(self, text: str) -> str:
+    def substitute(self, text: str, depth: int = 0) -> str:
+        if depth > MAX_NESTING:
+            raise InterpolationError(f"substitutions nested deeper than {MAX_NESTING} levels: refused")
         out: list[str] = []
         at = 0
         while (dollar := text.find("$", at)) >= 0:
@@ -62,7 +67,7 @@ class Interpolator:
                 end = _closing_brace(text, dollar + 1)
                 if end < 0:
                     raise InterpolationError(f"invalid template {text!r}: no closing brace")
-                out.append(self._braced(text[dollar + 2 : end], text))
+                out.append(self._braced(text[dollar + 2 : end], text, depth))
                 at = end + 1
             elif (match := _NAME.match(text, dollar + 1)) is not None:
                 out.append(self._lookup(match[0]))
@@ -78,7 +83,7 @@ class Interpolator:
             self.unset.add(name)
         return self.environment.get(name, "")
 
-    def _braced(self, inner: str, whole: str) -> str:
+    def _braced(self, inner: str, whole: str, depth: int) -> str:
         match = _NAME.match(inner)
         if match is None:
             raise InterpolationError(f"invalid template {whole!r}")
@@ -94,14 +99,14 @@ class Interpolator:
         present = value is not None and (value != "" or not empty_counts)
         if operator.endswith("?"):
             if not present:
-                reason = self.substitute(argument) if argument else ""
+                reason = self.substitute(argument, depth + 1) if argument else ""
                 raise InterpolationError(
                     f"required variable {name} is missing a value" + (f": {reason}" if reason else "")
                 )
             return value or ""
         if operator.endswith("-"):
-            return (value or "") if present else self.substitute(argument)
-        return self.substitute(argument) if present else (value or "")
+            return (value or "") if present else self.substitute(argument, depth + 1)
+        return self.substitute(argument, depth + 1) if present else (value or "")
 
 
 def _closing_brace(text: str, opening: int) -> int:

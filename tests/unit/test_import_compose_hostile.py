@@ -1,0 +1,157 @@
+"""``import compose`` of a compose file from someone else: it may not carry files from outside its
+folder into the manifests, nor take all memory, stack or time with YAML or interpolation tricks.
+
+Each test is one way a hostile or careless compose file went wrong before: host files copied into
+``--out`` (``../../etc/passwd``, an absolute path, a symlink out of the folder, ``/proc/self/environ``
+as an ``env_file``), a billion-laughs file (MemoryError), 5,000 nested brackets and nested defaults
+(RecursionError: "internal error"), a FIFO as the compose file (blocked forever)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from reconciler.importing.compose_import import ComposeImport, import_compose, write_copies
+from reconciler.importing.compose_loading import ComposeError
+from reconciler.importing.yaml_emit import write_documents
+
+SERVICE = "services:\n  web:\n    image: nginx\n    networks: [n]\nnetworks:\n  n: {}\n"
+
+
+def _project(tmp_path: Path, compose: str) -> Path:
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "compose.yml").write_text(compose)
+    return folder
+
+
+def _import(folder: Path, out: Path) -> ComposeImport:
+    result = import_compose([str(folder / "compose.yml")], None, out, environ={})
+    write_documents(result.documents, out)
+    write_copies(result, out)
+    return result
+
+
+def _secret_outside(tmp_path: Path) -> Path:
+    secret = tmp_path / "elsewhere" / "id_rsa"
+    secret.parent.mkdir()
+    secret.write_text("PRIVATE KEY\n")
+    return secret
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute", "symlink", "symlinked-folder"])
+@pytest.mark.parametrize("section", ["configs", "secrets"])
+def test_a_file_outside_the_compose_folder_is_not_copied(tmp_path: Path, how: str, section: str) -> None:
+    secret = _secret_outside(tmp_path)
+    written = {"relative": "../elsewhere/id_rsa", "absolute": str(secret)}.get(how, "inside/id_rsa")
+    folder = _project(tmp_path, f"{SERVICE}{section}:\n  key:\n    file: {written}\n")
+    if how == "symlink":
+        (folder / "inside").mkdir()
+        (folder / "inside" / "id_rsa").symlink_to(secret)
+    elif how == "symlinked-folder":
+        (folder / "inside").symlink_to(secret.parent)
+    out = tmp_path / "out"
+    result = _import(folder, out)
+    found = [f for f in result.lost if f.subject == f"{section[:-1]} key" and f.key == "file"]
+    assert found and "outside the compose folder" in found[0].reason, [f.text() for f in result.findings]
+    assert found[0].where.endswith("compose.yml:9:5")
+    assert not [d for d in result.documents if d["kind"] in {"Config", "Secret"}]
+    copied = [p for p in out.rglob("*") if p.is_file()]
+    assert all("PRIVATE KEY" not in p.read_text() for p in copied), copied
+
+
+def test_a_file_inside_the_folder_is_still_copied(tmp_path: Path) -> None:
+    folder = _project(tmp_path, f"{SERVICE}secrets:\n  key:\n    file: ./secrets/key.txt\n")
+    (folder / "secrets").mkdir()
+    (folder / "secrets" / "key.txt").write_text("s3cret")
+    out = tmp_path / "out"
+    result = _import(folder, out)
+    assert (out / "files" / "secrets" / "key").read_text() == "s3cret"
+    assert not result.lost
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_as_a_config_file_is_reported_not_read(tmp_path: Path) -> None:
+    folder = _project(tmp_path, f"{SERVICE}configs:\n  conf:\n    file: pipe\n")
+    os.mkfifo(folder / "pipe")
+    started = time.monotonic()
+    result = _import(folder, tmp_path / "out")
+    assert time.monotonic() - started < 5
+    assert any(f.subject == "config conf" and "not a regular file" in f.reason for f in result.lost)
+
+
+def test_a_secret_larger_than_the_engine_takes_is_reported_not_copied(tmp_path: Path) -> None:
+    folder = _project(tmp_path, f"{SERVICE}secrets:\n  big:\n    file: big.bin\n")
+    (folder / "big.bin").write_bytes(b"x" * (600 * 1024))
+    out = tmp_path / "out"
+    result = _import(folder, out)
+    assert any(f.subject == "secret big" and "at most 511999 bytes" in f.reason for f in result.lost)
+    assert not (out / "files").exists()
+
+
+def test_an_env_file_outside_the_folder_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "credentials"
+    secret.write_text("aws_secret_access_key=AKIAEXAMPLE\n")
+    folder = _project(tmp_path, f"services:\n  web:\n    image: nginx\n    env_file: {secret}\n")
+    with pytest.raises(ComposeError, match=r"compose.yml:4:5: services.web.env_file.0: .*outside the compose folder"):
+        _import(folder, tmp_path / "out")
+
+
+def test_proc_environ_as_env_file_is_refused(tmp_path: Path) -> None:
+    folder = _project(
+        tmp_path, "services:\n  web:\n    image: nginx\n    env_file: ../../../../../../proc/self/environ\n"
+    )
+    with pytest.raises(ComposeError, match="outside the compose folder"):
+        _import(folder, tmp_path / "out")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_as_the_compose_file_is_refused_at_once(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "compose.yml")
+    with pytest.raises(ComposeError, match="not a regular file"):
+        import_compose([str(tmp_path / "compose.yml")], None, None, environ={})
+
+
+LAUGHS = (
+    "x-a: &a ["
+    + ",".join(['"lol"'] * 9)
+    + "]\n"
+    + "".join(f"x-{b}: &{b} [" + ",".join([f"*{a}"] * 9) + "]\n" for a, b in zip("abcdefg", "bcdefgh", strict=True))
+)
+TEXT = 'x-a: &a "' + "y" * 500_000 + '"\nx-b: [' + ", ".join(["*a"] * 20) + "]\n"
+
+
+@pytest.mark.parametrize(
+    ("compose", "message"),
+    [
+        (LAUGHS, "more than 100000 values"),
+        (TEXT, "more than 4 MiB of text"),
+        ("x-deep: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper than 64 levels"),
+        ("x-deep:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 200)), "nested deeper than 64 levels"),
+    ],
+    ids=["aliases", "text", "flow-nesting", "block-nesting"],
+)
+def test_yaml_amplification_and_nesting_are_refused_quickly(tmp_path: Path, compose: str, message: str) -> None:
+    folder = _project(tmp_path, SERVICE + compose)
+    started = time.monotonic()
+    with pytest.raises(ComposeError, match=rf"compose.yml:\d+:\d+: invalid YAML: {message}"):
+        import_compose([str(folder / "compose.yml")], None, None, environ={})
+    assert time.monotonic() - started < 5  # a refusal takes milliseconds; expanding took all memory
+
+
+def test_nested_interpolation_defaults_are_bounded(tmp_path: Path) -> None:
+    deep = "${A:-" * 3000 + "x" + "}" * 3000
+    folder = _project(tmp_path, f"services:\n  web:\n    image: '{deep}'\n")
+    with pytest.raises(ComposeError, match=r"compose.yml:3:5: services.web.image: substitutions nested deeper than 32"):
+        import_compose([str(folder / "compose.yml")], None, None, environ={})
+
+
+def test_a_few_nested_defaults_still_work(tmp_path: Path) -> None:
+    folder = _project(
+        tmp_path, "services:\n  web:\n    image: '${A:-${B:-${C:-nginx}}}'\n    networks: [n]\nnetworks:\n  n: {}\n"
+    )
+    result = import_compose([str(folder / "compose.yml")], None, None, environ={})
+    assert [d["spec"]["image"] for d in result.documents if d["kind"] == "Service"] == ["nginx"]
