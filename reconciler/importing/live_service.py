@@ -178,6 +178,9 @@ def _runtime(container: dict[str, Any], out: dict[str, Any]) -> None:
         out["isolation"] = container.pop("Isolation")
     if container.pop("ReadOnly", None):
         out["readOnly"] = True
+    for key, name in (("TTY", "tty"), ("OpenStdin", "stdinOpen")):  # compose's tty and stdin_open
+        if container.pop(key, None):
+            out[name] = True
     hosts, odd = [], []
     for entry in container.pop("Hosts", None) or []:
         parts = str(entry).split()

@@ -97,6 +97,8 @@ def test_a_cli_made_service_with_every_mapped_field_is_adopted_without_a_restart
         "Hosts": ["10.0.0.5 db.local"],
         "DNSConfig": {"Nameservers": ["10.0.0.2"], "Options": ["ndots:2"]},
         "Groups": ["2000"],  # a number: a name must exist in the image's /etc/group
+        "TTY": True,
+        "OpenStdin": True,
         "Mounts": [{"Type": "tmpfs", "Target": "/scratch", "TmpfsOptions": {"SizeBytes": 16 * 1024 * 1024, "Mode": 0o1770}}, {"Type": "bind", "Source": "/tmp", "Target": "/host-tmp",
                                                               "ReadOnly": True},
                    {"Type": "volume", "Source": cs.name("plain"), "Target": "/plain"},
@@ -139,12 +141,10 @@ def test_a_cli_made_service_with_every_mapped_field_is_adopted_without_a_restart
 
 def test_a_field_the_service_kind_lacks_is_reported_by_name(cs: ContractSwarm, tmp_path: Path) -> None:
     log = {"LogDriver": {"Name": "json-file", "Options": {"max-sise": "1m"}}}  # an option the Logging kind refuses
-    cli_service(
-        cs, "odd", {"Env": ["PASSED_THROUGH"], "TTY": True}, TaskTemplate=log, Mode={"Replicated": {"Replicas": 0}}
-    )
+    cli_service(cs, "odd", {"Env": ["PASSED_THROUGH"]}, TaskTemplate=log, Mode={"Replicated": {"Replicas": 0}})
     result = imported(cs, tmp_path / "imported", services=[cs.name("odd")])
     found = mine(result, cs)
-    for field in ("TaskTemplate.ContainerSpec.TTY", "TaskTemplate.ContainerSpec.Env", "TaskTemplate.LogDriver"):
+    for field in ("TaskTemplate.ContainerSpec.Env", "TaskTemplate.LogDriver"):
         [line] = [f for f in found if f"{field}" in f and "no manifest field" in f]
         # ... each with the adoption's effect on it: the plan changes it (a task template change)
         assert "(its tasks restart)" in line or "drops it" in line, line
