@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.importing.compose_runtime import GENERIC_RESOURCES, PIDS, TMPFS_OPTIONS, runtime_fields, text
-from reconciler.importing.conversion import Context, as_bool, as_int
+from reconciler.importing.conversion import Context, as_bool, as_float, as_int
 from reconciler.importing.names import manifest_name
 from reconciler.importing.traefik_labels import import_traefik_labels
 
@@ -221,7 +221,9 @@ class _Service:
                 self.lost((section, index), f"{source!r} is not one of this import's {section}")
                 continue
             ref: dict[str, Any] = {"name": name}
-            target = item.get("target") or (source if section == "secrets" else f"/{source}")
+            # docker-cli convertFileObject: no target is the source's name, for a config too (a relative
+            # path: 'motd', not '/motd'); the manifest's default is the render's (service_spec._file).
+            target = item.get("target") or source
             default = name if section == "secrets" else f"/{name}"
             if target != default:
                 ref["target"] = str(target)
@@ -265,8 +267,9 @@ class _Service:
         for key in ("update_config", "rollback_config"):
             if deploy.get(key):
                 policy = deploy[key]
+                casts = {"parallelism": as_int, "max_failure_ratio": as_float}
                 self.spec[_camel(key)] = {
-                    _camel(k): (as_int(policy[k]) if k == "parallelism" else policy[k]) for k in _POLICY if k in policy
+                    _camel(k): casts.get(k, lambda v: v)(policy[k]) for k in _POLICY if k in policy
                 }
                 self.rest((*sub, key), policy, set(_POLICY))
         if deploy.get("restart_policy"):

@@ -195,7 +195,7 @@ def test_configs_and_secrets(tmp_path: Path) -> None:
     web = _doc(result, "Service", "web")
     assert web["configs"] == [
         {"name": "site-conf", "target": "/etc/site/site.conf", "uid": "100", "gid": "101", "mode": "0440"},
-        {"name": "motd"},
+        {"name": "motd", "target": "motd"},  # docker stack deploy: the source, relative
         {"name": "node-info", "target": "/etc/node-info"},
     ]
     assert web["secrets"] == [{"name": "api-key", "mode": "0400"}, {"name": "site_tls_cert", "target": "tls_cert"}]
@@ -348,9 +348,10 @@ def test_secret_target_stays_the_compose_name_when_the_manifest_name_differs(tmp
         "secrets:\n  db_password:\n    file: pw\nconfigs:\n  app_conf:\n    file: pw\n"
     )
     web = _doc(import_compose([str(compose)], out=tmp_path / "out", environ={}), "Service", "web")
-    # Swarm's default targets are the compose names (/run/secrets/db_password, /app_conf).
+    # docker stack deploy's default targets are the compose names, as written (docker-cli
+    # convertFileObject): db_password (under /run/secrets) and app_conf (relative, not /app_conf).
     assert web["secrets"] == [{"name": "db-password", "target": "db_password"}]
-    assert web["configs"] == [{"name": "app-conf", "target": "/app_conf"}]
+    assert web["configs"] == [{"name": "app-conf", "target": "app_conf"}]
 
 
 def test_name_collisions_and_stack_names_that_change(tmp_path: Path) -> None:
