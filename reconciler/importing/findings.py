@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.manifests.errors import escape_control
+
 __all__ = ["Finding"]
 
 
@@ -23,4 +25,5 @@ class Finding:
 
     def text(self) -> str:
         tag = "" if self.severity == "lost" else " (ignored by docker stack deploy too)"
-        return f"{self.where}: {self.subject}: {self.key}: {self.reason}{tag}"
+        # A compose key may hold terminal escapes ("\e[2J" in a quoted YAML key): shown escaped.
+        return escape_control(f"{self.where}: {self.subject}: {self.key}: {self.reason}{tag}")

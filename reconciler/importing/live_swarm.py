@@ -31,6 +31,7 @@ from reconciler.importing.live_objects import external_document, volume_document
 from reconciler.importing.live_service import service_body
 from reconciler.importing.traefik_labels import import_traefik_labels
 from reconciler.importing.yaml_emit import write_documents
+from reconciler.manifests.errors import escape_control
 from reconciler.manifests.registry import KINDS
 from reconciler.manifests.types import NAME_PATTERN
 from reconciler.state.snapshot import Snapshot
@@ -55,7 +56,9 @@ class Finding:
     unexpressed: bool = False  # a live field the kind has no field for (``live_check`` says what adopting does)
 
     def __str__(self) -> str:
-        return f"{self.subject}: {self.field}: {self.message}"
+        # A live label key or value may hold terminal escapes (anyone who may deploy a service sets
+        # them): shown escaped, as every problem of ``validate`` is.
+        return escape_control(f"{self.subject}: {self.field}: {self.message}")
 
 
 @dataclass

@@ -155,3 +155,12 @@ def test_a_few_nested_defaults_still_work(tmp_path: Path) -> None:
     )
     result = import_compose([str(folder / "compose.yml")], None, None, environ={})
     assert [d["spec"]["image"] for d in result.documents if d["kind"] == "Service"] == ["nginx"]
+
+
+def test_a_label_key_with_terminal_escapes_is_shown_escaped(tmp_path: Path) -> None:
+    labels = '    labels:\n      "a\\e]0;pwned\\a": "1"\n'  # YAML's \e and \a: ESC and BEL
+    folder = _project(tmp_path, SERVICE.replace("networks: [n]\n", "networks: [n]\n" + labels))
+    result = import_compose([str(folder / "compose.yml")], None, None, environ={})
+    texts = [f.text() for f in result.findings]
+    assert any("a\\x1b]0;pwned\\x07" in text for text in texts), texts
+    assert not any("\x1b" in text or "\x07" in text for text in texts)

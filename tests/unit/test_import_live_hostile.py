@@ -1,0 +1,27 @@
+"""``import swarm`` of services someone else deployed: label keys and values are anyone's text, so
+what the import prints about them cannot drive the operator's terminal (a key holding ``ESC [2J``
+cleared the screen and hid the findings above it)."""
+
+from __future__ import annotations
+
+from reconciler.importing.live_swarm import import_live
+from reconciler.state.snapshot import Snapshot
+
+
+def test_findings_about_labels_and_env_with_terminal_escapes_are_shown_escaped() -> None:
+    spec = {
+        "Name": "web",
+        "Labels": {"a\x1b[2J\x1b[Hb": "1", "title": "\x1b]0;pwned\x07"},
+        "TaskTemplate": {"ContainerSpec": {"Image": "nginx:1.27", "Env": ["X=\x1b[31mred"]}},
+    }
+    imported = import_live(Snapshot(services=[{"ID": "w", "Version": {"Index": 1}, "Spec": spec}]))
+    shown = [str(f) for f in imported.findings]
+    assert sorted(f.field for f in imported.findings) == [
+        "spec.env.X",
+        "spec.labels.a\x1b[2J\x1b[Hb",
+        "spec.labels.title",
+    ]
+    assert any("spec.labels.a\\x1b[2J\\x1b[Hb" in text for text in shown), shown
+    assert not any(c in text for text in shown for c in "\x1b\x07")
+    [document] = imported.documents  # the rest is kept
+    assert document["spec"]["image"] == "nginx:1.27" and not document["spec"].get("labels")
