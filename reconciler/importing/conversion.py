@@ -6,6 +6,7 @@ the compose-spec schema allows both). Used by ``compose_objects``, ``compose_ser
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from reconciler.importing.compose_loading import ComposeProject
 from reconciler.importing.findings import Finding
 from reconciler.importing.names import NameTable
 
-__all__ = ["Context", "as_bool", "as_int"]
+__all__ = ["Context", "as_bool", "as_float", "as_int"]
 
 
 def as_int(value: Any) -> int | None:
@@ -28,6 +29,20 @@ def as_int(value: Any) -> int | None:
         return int(str(value).strip())
     except ValueError:
         return None
+
+
+def as_float(value: Any) -> int | float | None:
+    """compose-go casts ``max_failure_ratio: "0.5"`` (an interpolated value) to a float; the manifest
+    field is strict (``types.Number``) and takes no string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def as_bool(value: Any) -> bool:

@@ -5,7 +5,9 @@ Every pydantic error type a manifest can raise is worded here with what to write
 newcomer found raw "Input should be a valid list" in validate): a value of the wrong type reads
 "expected a list ([a, b] or one `- item` per line), not a string ('x')" (``expectation``; the
 alternatives of a union are merged into one such line by ``join_messages``), a choice lists the
-values allowed, a bound names the bound, an IP field gives an example. Pydantic's error types:
+values allowed, a bound names the bound, an IP field gives an example; a scalar of another YAML
+type where a number or a flag goes (the fields are strict: ``types.WholeNumber``) gets the value to
+write ("not a string ('80'): write it without quotes, 80"). Pydantic's error types:
 pydantic-core's ``ErrorType`` (python/pydantic_core/core_schema.py).
 
 An unknown field is compared (``difflib``) with the fields the model accepts at that place; on a
@@ -100,17 +102,60 @@ def expectation(error: Any) -> tuple[str, object] | None:
     return None
 
 
+# YAML 1.1 words for a boolean that arrive as strings when quoted; "1"/"0" as Go's strconv.ParseBool.
+_TRUE_WORDS = frozenset({"true", "yes", "y", "on", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "n", "off", "0"})
+
+
+def _number_in(text: str) -> int | float | None:
+    """The number a quoted value spells (" 80" → 80, "0.5" → 0.5), or None."""
+    try:
+        return int(text) if text.strip().lstrip("+-").isdigit() else float(text)
+    except ValueError:
+        return None
+
+
+def _scalar_fix(expected: list[str], value: object) -> str:
+    """What to write instead of a scalar of another YAML type where a number or a flag goes (the
+    fields are strict, ``types.WholeNumber``/``Number``/``Flag``): ``replicas: 2.0`` → ``2``,
+    ``port: "80"`` → ``80``, ``preempt: 1`` → ``true``; "" when there is nothing better to say."""
+    numeric = "a whole number" in expected or "a number" in expected
+    if numeric and isinstance(value, bool):
+        return ": write a number such as 1"
+    if numeric and isinstance(value, float) and value.is_integer():
+        return f": write {int(value)}"
+    if numeric and isinstance(value, float):
+        return f": write a whole number such as {int(value)}"
+    if numeric and isinstance(value, str):
+        number = _number_in(value) if value.isascii() else None
+        if number is not None and ("a number" in expected or isinstance(number, int)):
+            return f": write it without quotes, {value.strip()}"
+    if "true or false" in expected and isinstance(value, int | float | str) and not isinstance(value, bool):
+        word = str(value).strip().lower()
+        if word in _TRUE_WORDS or word in _FALSE_WORDS:
+            flag = "true" if word in _TRUE_WORDS else "false"
+            return f": write {flag}" + (" without quotes" if isinstance(value, str) else "")
+        return ": write true or false" if not isinstance(value, str) else ""
+    return ""
+
+
 def join_messages(expected: list[str], value: object, others: list[str], example: object = None) -> str:
     """One message for a field from the type errors of its union's branches (``expected``, about
     ``value``) and its other messages: "expected a string or a number, not a list". A number where
     a string is expected is told to quote it, or, when the field's type has an example (a duration:
-    ``30s``), to write one like it: quoting ``30`` would not make it a duration."""
+    ``30s``), to write one like it: quoting ``30`` would not make it a duration. A scalar of another
+    type where a number or a flag goes is told the value to write (``_scalar_fix``)."""
     parts = list(dict.fromkeys(others))
     if expected:
-        text = f"expected {' or '.join(dict.fromkeys(expected))}, not {described(value)}"
-        if "a string" in expected and isinstance(value, int | float):
+        said = described(value)
+        if "a whole number" in expected and isinstance(value, float) and not value.is_integer():
+            said = f"a number with a fraction ({value})"
+        text = f"expected {' or '.join(dict.fromkeys(expected))}, not {said}"
+        fix = "" if example is not None and "a string" in expected else _scalar_fix(expected, value)
+        if not fix and "a string" in expected and isinstance(value, int | float):
             plain = str(value).lower() if isinstance(value, bool) else str(value)
-            text += f": write it like '{example}'" if example is not None else f": write it in quotes, '{plain}'"
+            fix = f": write it like '{example}'" if example is not None else f": write it in quotes, '{plain}'"
+        text += fix
         parts.insert(0, text)
     return " or ".join(parts)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -25,6 +25,7 @@ __all__ = [
     "NESTED_PATH",
     "Cpus",
     "Duration",
+    "Flag",
     "Hostname",
     "LabelKey",
     "Labels",
@@ -33,9 +34,11 @@ __all__ = [
     "MetadataKey",
     "Name",
     "Namespace",
+    "Number",
     "SafeText",
     "ServiceLabels",
     "Spec",
+    "WholeNumber",
     "matching",
     "nested_error",
     "shown",
@@ -63,6 +66,18 @@ class Spec(BaseModel):
         validate_default=True,
     )
 
+
+# The scalar types of every numeric and boolean field. pydantic's lax mode would turn `replicas: true`
+# into 1, `replicas: 2.0` into 2, `port: "80"` into 80 and `attachable: "yes"` or `preempt: 1` into
+# True; Kubernetes (apimachinery's structural schema: "must be of type integer") and the Swarm API (Go's
+# encoding/json: "cannot unmarshal bool into Go struct field ... of type uint64") refuse such values, so
+# here a whole number is a YAML integer, a number an integer or a float, a flag true or false. A model-
+# wide ConfigDict(strict=True) would also refuse "10.0.0.1" for an IP address: only these are strict.
+# A field that deliberately takes a string too (a file mode "0440", a memory size "512M") converts it
+# in a BeforeValidator and leaves the number to these.
+WholeNumber = Annotated[int, Strict()]
+Number = Annotated[float, Strict()]  # strict float still takes an int: `maxFailureRatio: 1`
+Flag = Annotated[bool, Strict()]
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 Name = Annotated[
@@ -138,7 +153,7 @@ def _check_memory(value: str | int) -> str | int:
 
 
 MemorySize = Annotated[
-    str | int,
+    str | WholeNumber,
     AfterValidator(_check_memory),
     Field(description="Bytes, or a size with a binary suffix: 512M, 512Mi, 1G.", examples=["512M"]),
 ]
@@ -150,7 +165,7 @@ def _check_cpus(value: str | float) -> str | float:
 
 
 Cpus = Annotated[
-    str | float,
+    str | Number,
     AfterValidator(_check_cpus),
     Field(description="A number of CPUs, e.g. 0.5 or 2.", examples=[0.5]),
 ]

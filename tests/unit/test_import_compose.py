@@ -534,3 +534,34 @@ def test_the_projects_own_stack_file_imports_to_manifests_that_validate(tmp_path
     # A refused value is left out with what emptied around it: no `preferences: []` stays behind.
     controller = _doc(result, "Service", "controller")
     assert "preferences" not in controller.get("placement", {})
+
+
+def test_numbers_and_flags_given_as_strings_become_numbers_and_flags(tmp_path: Path) -> None:
+    """Interpolated values arrive as strings and compose-go casts them by the compose-spec schema; the
+    manifest fields are strict (types.WholeNumber, Number, Flag), so the importer casts as compose does."""
+    (tmp_path / "c").mkdir()
+    compose = tmp_path / "c" / "compose.yml"
+    compose.write_text(
+        "services:\n  web:\n    image: nginx:1\n    networks: [front]\n    tty: ${YES}\n    read_only: 'true'\n"
+        "    ports: [{target: '${PORT}', published: '8080'}]\n"
+        "    healthcheck: {test: [CMD, 'true'], retries: '3'}\n"
+        "    ulimits: {nofile: '1024', nproc: {soft: '10', hard: '20'}}\n"
+        "    deploy:\n      replicas: ${REPLICAS}\n      placement: {max_replicas_per_node: '2'}\n"
+        "      update_config: {parallelism: '2', max_failure_ratio: '${RATIO}'}\n"
+        "      rollback_config: {max_failure_ratio: '1'}\n      restart_policy: {max_attempts: '3'}\n"
+        "networks:\n  front: {attachable: 'true'}\n"
+    )
+    out = tmp_path / "out"
+    environ = {"YES": "true", "PORT": "80", "REPLICAS": "2", "RATIO": "0.5"}
+    result = import_compose([str(compose)], None, out, environ=environ)
+    write_documents(result.documents, out)
+    assert [f.text() for f in result.lost] == []
+    web = _doc(result, "Service", "web")
+    assert (web["replicas"], web["tty"], web["readOnly"]) == (2, True, True)
+    assert web["ports"] == [{"target": 80, "published": 8080}]
+    assert web["healthcheck"]["retries"] == 3 and web["placement"] == {"maxReplicasPerNode": 2}
+    assert web["updateConfig"] == {"parallelism": 2, "maxFailureRatio": 0.5}
+    assert web["rollbackConfig"] == {"maxFailureRatio": 1.0} and web["restartPolicy"] == {"maxAttempts": 3}
+    assert web["ulimits"] == {"nofile": 1024, "nproc": {"soft": 10, "hard": 20}}
+    assert _doc(result, "Network", "front")["attachable"] is True
+    assert len(load_manifests(out)) == 2

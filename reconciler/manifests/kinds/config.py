@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.object_names import ExternalConfigMetadata, managed_name_problem
-from reconciler.manifests.types import Labels, Spec, shown
+from reconciler.manifests.types import Flag, Labels, Spec, shown
 
 __all__ = ["Config", "ConfigSpec", "Secret", "SecretSpec"]
 
@@ -32,7 +32,7 @@ RelativeFile = Annotated[str, AfterValidator(_check_relative_file)]
 
 class _ContentSpec(Spec):
     file: RelativeFile | None = Field(default=None, description="A file relative to this manifest.")
-    external: bool = Field(default=False, description="The object exists already and is not managed.")
+    external: Flag = Field(default=False, description="The object exists already and is not managed.")
     labels: Labels = Field(default_factory=dict)
 
     def _sources(self) -> int:

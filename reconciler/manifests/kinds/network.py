@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from reconciler.manifests.ip_text import IPAddress, IPNetwork
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.object_names import ExternalNetworkMetadata, managed_name_problem
-from reconciler.manifests.types import Labels, Spec, nested_error
+from reconciler.manifests.types import Flag, Labels, Spec, nested_error
 
 __all__ = ["PREDEFINED_NETWORKS", "Ipam", "Network", "NetworkSpec"]
 
@@ -48,12 +48,12 @@ class Ipam(Spec):
 
 class NetworkSpec(Spec):
     driver: Literal["overlay"] = "overlay"
-    attachable: bool = False
-    internal: bool = Field(default=False, description="No route to the outside world.")
-    encrypted: bool = Field(default=False, description="IPsec between nodes (driver option `encrypted`).")
+    attachable: Flag = False
+    internal: Flag = Field(default=False, description="No route to the outside world.")
+    encrypted: Flag = Field(default=False, description="IPsec between nodes (driver option `encrypted`).")
     ipam: Ipam | None = None
     labels: Labels = Field(default_factory=dict)
-    external: bool = Field(
+    external: Flag = Field(
         default=False,
         description="The network exists already and is not managed (e.g. made by hand or a stack); "
         "services and routes may refer to it. No other field may be set.",

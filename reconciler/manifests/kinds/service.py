@@ -21,11 +21,14 @@ from reconciler.manifests.placement import check_constraint, check_spread
 from reconciler.manifests.types import (
     Cpus,
     Duration,
+    Flag,
     MemorySize,
     Name,
+    Number,
     SafeText,
     ServiceLabels,
     Spec,
+    WholeNumber,
     matching,
     nested_error,
     shown,
@@ -64,7 +67,7 @@ Dependency = Annotated[
     str, matching(_DEPENDENCY, "a reference of the form Kind/name or Kind/namespace/name, e.g. Service/db")
 ]
 EnvKey = Annotated[str, matching(_ENV_KEY, "an environment variable name")]
-Port = Annotated[int, Field(ge=1, le=65535)]
+Port = Annotated[WholeNumber, Field(ge=1, le=65535)]
 
 
 class NetworkAttachment(Spec):
@@ -83,7 +86,7 @@ class Mount(Spec):
         default=False, description='`true`, or the tmpfs\'s {size, mode}, e.g. {size: 64M, mode: "1777"}.'
     )
     target: AbsPath
-    read_only: bool = False
+    read_only: Flag = False
 
     @model_validator(mode="after")
     def _one_source(self) -> Mount:
@@ -103,7 +106,7 @@ def _octal(value: object) -> object:
     return value
 
 
-FileMode = Annotated[int, BeforeValidator(_octal), Field(ge=0, le=0o777)]
+FileMode = Annotated[WholeNumber, BeforeValidator(_octal), Field(ge=0, le=0o777)]
 
 
 # A network by name, or with aliases: the branch is chosen by the value's shape, so an error speaks
@@ -143,7 +146,7 @@ class Platform(Spec):
 class Placement(Spec):
     constraints: list[Constraint] = Field(default_factory=list)
     preferences: list[SpreadPreference] = Field(default_factory=list)
-    max_replicas_per_node: int | None = Field(default=None, ge=1)
+    max_replicas_per_node: WholeNumber | None = Field(default=None, ge=1)
     platforms: list[Platform] = Field(
         default_factory=list,
         description="Only nodes of one of these platforms run the tasks, e.g. [{architecture: amd64, os: linux}]. "
@@ -158,7 +161,9 @@ class ResourceAmounts(Spec):
 
 
 class Limits(ResourceAmounts):
-    pids: int | None = Field(default=None, ge=1, description="At most this many processes per task (Compose's pids).")
+    pids: WholeNumber | None = Field(
+        default=None, ge=1, description="At most this many processes per task (Compose's pids)."
+    )
 
 
 class Reservations(ResourceAmounts):
@@ -196,7 +201,7 @@ class Healthcheck(Spec):
     test: list[SafeText] = Field(min_length=1, description='e.g. ["CMD", "curl", "-f", "http://localhost/"]')
     interval: HealthDuration | None = None
     timeout: HealthDuration | None = None
-    retries: int | None = Field(default=None, ge=0)
+    retries: WholeNumber | None = Field(default=None, ge=0)
     start_period: HealthDuration | None = None
 
     @model_validator(mode="after")
@@ -207,18 +212,18 @@ class Healthcheck(Spec):
 
 
 class UpdatePolicy(Spec):
-    parallelism: int = Field(default=1, ge=0)
+    parallelism: WholeNumber = Field(default=1, ge=0)
     delay: Duration | None = None
     failure_action: Literal["pause", "continue", "rollback"] | None = None
     monitor: Duration | None = None
-    max_failure_ratio: float | None = Field(default=None, ge=0, le=1)
+    max_failure_ratio: Number | None = Field(default=None, ge=0, le=1)
     order: Literal["stop-first", "start-first"] | None = None
 
 
 class RestartPolicy(Spec):
     condition: Literal["none", "on-failure", "any"] = "any"
     delay: Duration | None = None
-    max_attempts: int | None = Field(default=None, ge=0)
+    max_attempts: WholeNumber | None = Field(default=None, ge=0)
     window: Duration | None = None
 
 
@@ -266,7 +271,7 @@ class ServiceSpec(RuntimeFields, TaskFields):
     args: list[SafeText] | None = Field(default=None, description="Replaces the image's command.")
     env: dict[EnvKey, SafeText] = Field(default_factory=dict)
     mode: Literal["replicated", "global"] = "replicated"
-    replicas: int | None = Field(default=None, ge=0, description="Default 1; only for replicated mode.")
+    replicas: WholeNumber | None = Field(default=None, ge=0, description="Default 1; only for replicated mode.")
     networks: list[NetworkEntry] = Field(default_factory=list)
     mounts: list[Mount] = Field(default_factory=list)
     configs: list[FileMount] = Field(default_factory=list)

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from reconciler.manifests.types import SafeText, Spec, nested_error, shown
+from reconciler.manifests.types import Flag, SafeText, Spec, WholeNumber, nested_error, shown
 
 __all__ = ["DnsSettings", "RuntimeFields", "Ulimit", "canonical_signal", "swarm_host_entry"]
 
@@ -75,8 +75,8 @@ def canonical_signal(signal: str) -> str:
 class Ulimit(Spec):
     """Compose's long form: ``{soft: N, hard: N}`` (-1 is unlimited); the short form is one number."""
 
-    soft: int = Field(ge=UNLIMITED)
-    hard: int = Field(ge=UNLIMITED)
+    soft: WholeNumber = Field(ge=UNLIMITED)
+    hard: WholeNumber = Field(ge=UNLIMITED)
 
 
 def _ulimit_form(value: object) -> object:
@@ -207,13 +207,13 @@ class RuntimeFields(Spec):
         default_factory=dict,
         description="Kernel parameters of the task's namespaces: net.*, fs.mqueue.* and the IPC kernel.* ones.",
     )
-    init: bool | None = Field(
+    init: Flag | None = Field(
         default=None, description="Run an init process as PID 1 (reaps zombies, forwards signals)."
     )
     stop_signal: str | None = Field(
         default=None, description="The signal that stops a task (default SIGTERM): a name such as SIGQUIT, or a number."
     )
-    read_only: bool = Field(default=False, description="Mount the container's root filesystem read-only.")
+    read_only: Flag = Field(default=False, description="Mount the container's root filesystem read-only.")
     extra_hosts: Annotated[list[str], BeforeValidator(_host_map)] = Field(
         default_factory=list,
         description='Lines added to /etc/hosts, Compose\'s form "host:address" (or host=address; host-gateway allowed).',
@@ -222,8 +222,8 @@ class RuntimeFields(Spec):
     group_add: list[Annotated[str, BeforeValidator(_group)]] = Field(
         default_factory=list, description="Supplementary groups of the task's user (names or numbers)."
     )
-    tty: bool = Field(default=False, description="Give the task a pseudo-terminal (Compose's tty).")
-    stdin_open: bool = Field(default=False, description="Keep the task's stdin open (Compose's stdin_open).")
+    tty: Flag = Field(default=False, description="Give the task a pseudo-terminal (Compose's tty).")
+    stdin_open: Flag = Field(default=False, description="Keep the task's stdin open (Compose's stdin_open).")
     isolation: Literal["default", "process", "hyperv"] = Field(
         default="default", description="Windows nodes only: process or hyperv; Linux runs only `default`."
     )

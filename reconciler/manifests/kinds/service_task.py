@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
-from reconciler.manifests.types import MemorySize, SafeText, Spec, nested_error, shown
+from reconciler.manifests.types import Flag, MemorySize, SafeText, Spec, WholeNumber, nested_error, shown
 
 __all__ = [
     "GenericResource",
@@ -58,14 +58,14 @@ class TmpfsOptions(Spec):
     """A tmpfs mount's size and mode (Compose's ``tmpfs: {size, mode}`` on a tmpfs volume)."""
 
     size: MemorySize | None = Field(default=None, description="The tmpfs size limit, e.g. 64M (default: half the RAM).")
-    mode: Annotated[int, BeforeValidator(octal_mode), Field(ge=0, le=0o7777)] | None = Field(
+    mode: Annotated[WholeNumber, BeforeValidator(octal_mode), Field(ge=0, le=0o7777)] | None = Field(
         default=None, description='The mount point\'s mode: an octal string such as "1777", or an integer.'
     )
 
 
 # `tmpfs: true` or `tmpfs: {size, mode}`, the branch chosen by the value's shape (one error, not two).
 TmpfsEntry = Annotated[
-    Annotated[bool, Tag("flag")] | Annotated[TmpfsOptions, Tag("options")],
+    Annotated[Flag, Tag("flag")] | Annotated[TmpfsOptions, Tag("options")],
     Discriminator(lambda v: "options" if isinstance(v, dict | TmpfsOptions) else "flag"),
 ]
 
@@ -128,7 +128,10 @@ def _compose_resource(value: object) -> object:
 
 
 def _count(value: object) -> object:
-    if isinstance(value, str) and not value.isdigit():
+    """Compose's ``value: "2"`` (a string in docker/cli's GenericResource) is the number 2."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    if isinstance(value, str):
         # swarmkit api/genericresource/validate.go ValidateTask: tasks hold discrete resources only
         # (the check's error is dropped at create, and the scheduler then never places the task).
         raise ValueError(
@@ -142,7 +145,7 @@ class GenericResource(Spec):
     e.g. ``{kind: gpu, value: 2}``: ``Resources.Reservations.GenericResources[].DiscreteResourceSpec``."""
 
     kind: Annotated[str, Field(pattern=_RESOURCE_KIND.pattern, max_length=128)]
-    value: Annotated[int, BeforeValidator(_count), Field(ge=1)]
+    value: Annotated[WholeNumber, BeforeValidator(_count), Field(ge=1)]
 
 
 GenericResourceEntry = Annotated[GenericResource, BeforeValidator(_compose_resource)]

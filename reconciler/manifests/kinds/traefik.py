@@ -17,7 +17,7 @@ from reconciler.manifests.errors import NESTED_MORE, described, has_control
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.middleware_options import MIDDLEWARE_TYPES, middleware_type_problem, option_problems
 from reconciler.manifests.object_names import SwarmObjectName
-from reconciler.manifests.types import Spec, matching, nested_error, shown
+from reconciler.manifests.types import Flag, Spec, WholeNumber, matching, nested_error, shown
 
 __all__ = ["MIDDLEWARE_TYPES", "Middleware", "MiddlewareSpec", "Route", "RouteSpec", "RouteTls"]
 
@@ -71,20 +71,20 @@ class RouteSpec(Spec):
     service: SwarmObjectName = Field(
         description="A Service manifest, or any existing Swarm service (e.g. one from `docker stack deploy`)."
     )
-    port: int = Field(ge=1, le=65535, description="The container port Traefik sends traffic to.")
+    port: WholeNumber = Field(ge=1, le=65535, description="The container port Traefik sends traffic to.")
     hosts: list[RouteHost] = Field(
         default_factory=list, description="*.example.org matches one label in front of example.org (HostRegexp)."
     )
     path_prefix: PathPrefix | None = None
     entry_points: list[TraefikName] = Field(default_factory=list, description="Default: all of Traefik's.")
-    tls: bool | RouteTls = False
+    tls: Flag | RouteTls = False
     middlewares: list[MiddlewareRef] = Field(default_factory=list, description="Applied in this order.")
-    priority: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    priority: WholeNumber | None = Field(default=None, ge=1, le=2**31 - 1)
     network: SwarmObjectName | None = Field(
         default=None,
         description="The network Traefik reaches the service on; required when the service has more than one.",
     )
-    catch_all: bool = Field(default=False, description="Required (and only allowed) when `hosts` is empty.")
+    catch_all: Flag = Field(default=False, description="Required (and only allowed) when `hosts` is empty.")
 
     @model_validator(mode="after")
     def _hosts(self) -> RouteSpec:

@@ -16,7 +16,7 @@ from reconciler.manifests.ip_text import IPAddress, IPInterface, text_only
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.kinds.service import Constraint, ImageRef
 from reconciler.manifests.object_names import ConfigObjectName
-from reconciler.manifests.types import Hostname, Name, Spec, matching, nested_error
+from reconciler.manifests.types import Flag, Hostname, Name, Spec, WholeNumber, matching, nested_error
 
 __all__ = ["DEFAULT_KEEPALIVED_IMAGE", "SecretRef", "VipCheck", "VirtualIP", "VirtualIPSpec"]
 
@@ -60,7 +60,7 @@ ScriptArg = Annotated[
     matching(_SCRIPT_ARG, "a safe script argument (no spaces, quotes, braces, '#', '!' or newlines)"),
 ]
 UrlPath = Annotated[str, matching(_URL_PATH, "a URL path such as /ping")]
-Priority = Annotated[int, Field(ge=1, le=254)]
+Priority = Annotated[WholeNumber, Field(ge=1, le=254)]
 
 
 class SecretRef(Spec):
@@ -78,17 +78,17 @@ class VipCheck(Spec):
         text_only("a host name or an IP address such as 127.0.0.1"),
         AfterValidator(_no_scope),
     ] = Field(default=IPv4Address("127.0.0.1"), description="tcp/http: where to connect (host network).")
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: WholeNumber | None = Field(default=None, ge=1, le=65535)
     path: Annotated[UrlPath, Field(max_length=200)] = Field(default="/", description="http: the path to GET.")
-    expect_status: int = Field(default=200, ge=100, le=599)
+    expect_status: WholeNumber = Field(default=200, ge=100, le=599)
     command: list[Annotated[ScriptArg, Field(max_length=200)]] = Field(
         default_factory=list, max_length=16, description="script: program and arguments."
     )
-    interval: int = Field(default=2, ge=1, le=3600, description="Seconds between runs.")
-    timeout: int = Field(default=1, ge=1, le=3600, description="Seconds before a run counts as failed.")
-    weight: int = Field(default=-50, ge=-253, le=253)
-    fall: int = Field(default=2, ge=1, le=255)
-    rise: int = Field(default=2, ge=1, le=255)
+    interval: WholeNumber = Field(default=2, ge=1, le=3600, description="Seconds between runs.")
+    timeout: WholeNumber = Field(default=1, ge=1, le=3600, description="Seconds before a run counts as failed.")
+    weight: WholeNumber = Field(default=-50, ge=-253, le=253)
+    fall: WholeNumber = Field(default=2, ge=1, le=255)
+    rise: WholeNumber = Field(default=2, ge=1, le=255)
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> VipCheck:
@@ -108,13 +108,13 @@ class VirtualIPSpec(Spec):
         min_length=1, description="Floating addresses with prefix, e.g. 192.168.1.250/24."
     )
     interface: InterfaceName
-    router_id: int = Field(ge=1, le=255, description="VRRP virtual router id, unique on the segment.")
-    advert_interval: int = Field(default=1, ge=1, le=255, description="Seconds between VRRP adverts.")
+    router_id: WholeNumber = Field(ge=1, le=255, description="VRRP virtual router id, unique on the segment.")
+    advert_interval: WholeNumber = Field(default=1, ge=1, le=255, description="Seconds between VRRP adverts.")
     priorities: dict[NodeHostname, Priority] = Field(
         default_factory=dict, description="Node hostname to VRRP priority; others get defaultPriority."
     )
     default_priority: Priority = 100
-    preempt: bool = Field(default=True, description="A higher-priority node takes the address back.")
+    preempt: Flag = Field(default=True, description="A higher-priority node takes the address back.")
     password: SecretRef | None = None
     unicast_peers: list[UsableAddress] = Field(
         default_factory=list, description="Peers for unicast VRRP, all of one address family."

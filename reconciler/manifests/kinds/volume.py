@@ -19,7 +19,7 @@ from reconciler.core.labels import STACK_NAMESPACE
 from reconciler.manifests.ip_text import text_only
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.object_names import ExternalVolumeMetadata, managed_name_problem
-from reconciler.manifests.types import Hostname, LabelKey, SafeText, Spec, nested_error, shown
+from reconciler.manifests.types import Flag, Hostname, LabelKey, SafeText, Spec, nested_error, shown
 
 __all__ = ["Nfs", "Volume", "VolumeSpec"]
 
@@ -75,7 +75,7 @@ class VolumeSpec(Spec):
     labels: dict[Annotated[str, AfterValidator(_mount_label_key)], SafeText] = Field(
         default_factory=dict, description="Labels of the volume, in every mount of it."
     )
-    external: bool = Field(
+    external: Flag = Field(
         default=False,
         description="The volume exists already under this name and is not managed: mounts use the name as it "
         "is, with the driver, options and labels given here (as the live mounts have them) and no label of "
