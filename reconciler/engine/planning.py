@@ -97,11 +97,14 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
                       swarm_name=item.swarm_name, state=ObjectState.BLOCKED)  # fmt: skip
     live = observed.find(item.swarm_kind, item.swarm_name)
     if live is None:
+        renames = (Notice.NEW_NAME_KEY,) if item.kept == Kept.NEW_KEY else ()
         return Change(item.key, Action.CREATE, "not in the swarm", tuple(diff_essences({}, item.essence)),
-                      swarm_name=item.swarm_name, state=ObjectState.MISSING, payload=CreatePayload(item))  # fmt: skip
+                      swarm_name=item.swarm_name, state=ObjectState.MISSING, payload=CreatePayload(item),
+                      notices=renames)  # fmt: skip
     payload = UpdatePayload(item, live)
+    name_key = item.key.kind == NAME_KEY_KIND  # its data is the key: never taken over (content_names)
     if live.managed_by != desired.instance:
-        if live.managed_by is None and (options.adopt or item.adopt):
+        if live.managed_by is None and (options.adopt or item.adopt) and not name_key:
             return _adopt(item, live, observed, payload)
         owner = f"managed by instance {live.managed_by!r}" if live.managed_by else "not managed by the reconciler"
         hint = (
@@ -109,6 +112,9 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
             if live.managed_by
             else ' (apply --adopt, or the annotation reconciler.swarm/adopt: "true", takes it over)'
         )
+        if name_key:
+            hint = (f": no secret is named under a key of unknown origin; remove it, or restore this instance's "
+                    f"key with the labels {MANAGED_BY}={desired.instance} and {KIND}={NAME_KEY_KIND}")  # fmt: skip
         return Change(item.key, Action.CONFLICT, f"a {item.swarm_kind} named {item.swarm_name!r} exists and is {owner}{hint}",
                       swarm_name=item.swarm_name, state=ObjectState.CONFLICT)  # fmt: skip
     if item.swarm_kind == "network" and not live.raw.get("Driver"):

@@ -26,6 +26,15 @@ Only objects this instance manages, or ones being adopted (``--adopt`` or the an
 After any content change the name no longer matches, and the usual create, update and rotation
 follow. Pure: the engine passes a fresh random key, used only when the swarm holds none yet (the plan
 then creates the key object first, and the secrets it names wait for it). Called by ``plan_once``.
+
+The key is read only from a config that carries this instance's labels (managed-by and kind
+``NameKey``): a config of that name made by someone else (a known key would make names guessable
+again) or left from another swarm is not used; the key to make then conflicts with it, which the plan
+shows, and nothing is named under it. When the key is gone while secrets this instance made under it
+are in the swarm (the config was removed by hand: ``docker config rm`` takes it, as no service uses
+it), a new key renames each of them and restarts the services that use them; the plan says so on
+the key's creation (``Kept.NEW_KEY``, ``Notice.NEW_NAME_KEY``) before anything is applied.
+Restoring the config (its data and labels, from ``docker config inspect``) keeps the names.
 """
 
 from __future__ import annotations
@@ -37,7 +46,14 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.core.keys import ResourceKey
-from reconciler.core.labels import APPLIED_HASH, CONTENT_MARK, NAME_KEY_KIND, NAME_KEY_PREFIX, ownership_labels
+from reconciler.core.labels import (
+    APPLIED_HASH,
+    CONTENT_MARK,
+    KIND,
+    NAME_KEY_KIND,
+    NAME_KEY_PREFIX,
+    ownership_labels,
+)
 from reconciler.core.swarm_names import keyed_digest, keyed_name
 from reconciler.state.desired import DesiredObject, DesiredState
 from reconciler.state.essence import config_essence, essence_hash, service_essence
@@ -56,6 +72,7 @@ class Kept(StrEnum):
     STACK_CONFIG = "stack-config"  # a stack's config whose readable content equals the manifest's
     STACK_SECRET = "stack-secret"  # a stack's secret, adopted on the operator's word (checked by the engine)
     MARKED = "marked"  # a secret kept before, whose content label matches the manifest's content
+    NEW_KEY = "new-key"  # on the key object: it is made anew while secrets named under a lost key exist
 
 
 def name_key_config(instance: str) -> str:
@@ -63,10 +80,11 @@ def name_key_config(instance: str) -> str:
 
 
 def read_name_key(observed: ObservedState, instance: str) -> bytes | None:
-    """The instance's key, from the live config's data; None when there is none (or it is unusable)."""
+    """The instance's key, from the live config's data; None when there is none, it is not labelled
+    as this instance's key, or it is unusable."""
     live = observed.find("config", name_key_config(instance))
-    if live is None:
-        return None
+    if live is None or live.managed_by != instance or live.labels.get(KIND) != NAME_KEY_KIND:
+        return None  # someone else's config of that name is no key of ours (the plan shows the conflict)
     try:
         key = base64.b64decode(live.spec.get("Data") or "", validate=True)
     except (binascii.Error, ValueError):
@@ -101,6 +119,8 @@ def resolve_names(desired: DesiredState, observed: ObservedState, adopt: bool, f
         objects.append(resolved)
     objects = [_renamed_references(o, renames) if o.swarm_kind == "service" else o for o in objects]
     if key_object is not None:
+        if _renamed_by_new_key(objects, observed, desired.instance):
+            key_object = replace(key_object, kept=Kept.NEW_KEY.value)
         objects.insert(0, key_object)
     return replace(desired, objects=tuple(objects), names_resolved=True)
 
@@ -130,6 +150,15 @@ def _resolve(
             if stack.labels.get(CONTENT_MARK) == mark:
                 return _named(item, stack.swarm_name, Kept.MARKED, mark)
     return _named(item, current)
+
+
+def _renamed_by_new_key(objects: list[DesiredObject], observed: ObservedState, instance: str) -> bool:
+    """Whether a secret this instance already holds in the swarm gets a name it does not have: the
+    key it was named under is gone (a first key, made when secrets were named unkeyed, renames none)."""
+    held = {live.key for live in observed.managed(instance) if live.swarm_kind == "secret" and live.key is not None}
+    return any(
+        o.swarm_kind == "secret" and o.key in held and observed.find("secret", o.swarm_name) is None for o in objects
+    )
 
 
 def _same_config(live: ObservedObject, item: DesiredObject) -> bool:

@@ -70,12 +70,18 @@ class Notice(StrEnum):
     # value cannot be read back, so the manifest's file is taken to be what it holds; the engine
     # refuses the adoption's label update if it is not (swarmkit controlapi/secret.go UpdateSecret).
     TRUSTED_SECRET = "trusted-secret-content"
+    # The instance's name key is made while secrets it named under a key now gone are in the swarm
+    # (``state.content_names``): each is renamed, and the services that use them restart.
+    NEW_NAME_KEY = "new-name-key"
 
     @property
     def text(self) -> str:
         return {
             Notice.TRUSTED_SECRET: "the secret keeps its stack name on trust that it holds the manifest's file "
             "(a secret cannot be read back); the engine refuses the adoption if it does not",
+            Notice.NEW_NAME_KEY: "this instance's name key is gone (its config was removed) while secrets named "
+            "under it are in the swarm: a new key renames every secret, restarting the services that use them; "
+            "to keep the names, restore the config from a backup (its data and labels) instead",
         }[self]
 
 

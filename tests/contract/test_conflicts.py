@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.core.labels import MANAGED_BY
+from reconciler.core.labels import MANAGED_BY, NAME_KEY_KIND, ownership_labels
 from reconciler.engine.events import OutcomeStatus
 from reconciler.state.content_names import name_key_config
 from reconciler.state.plan import Action
@@ -100,7 +100,11 @@ def test_an_unmanaged_config_or_secret_with_the_hashed_name_is_a_conflict_until_
     (cs.folder / "blob.txt").write_text("a = 1\n")
     cs.write(cs.doc(kind, "blob", {"file": "blob.txt"}))
     # A secret's name is keyed by the instance's name key: until one exists, every plan draws another.
-    cs.port.create_config({"Name": name_key_config(cs.instance), "Data": base64.b64encode(bytes(32)).decode()})
+    # The key is read only from a config labelled as this instance's (a foreign one is refused).
+    labels = ownership_labels(NAME_KEY_KIND, cs.instance, cs.instance)
+    cs.port.create_config(
+        {"Name": name_key_config(cs.instance), "Labels": labels, "Data": base64.b64encode(bytes(32)).decode()}
+    )
     swarm_name = cs.change(cs.plan(), kind, "blob").swarm_name
     assert swarm_name.startswith(cs.name("blob") + "-")
     create = cs.port.create_config if kind == "Config" else cs.port.create_secret

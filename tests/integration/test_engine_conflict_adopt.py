@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli.app import cli
-from reconciler.core.labels import APPLIED_HASH, KIND, MANAGED_BY, NAME
+from reconciler.core.labels import APPLIED_HASH, KIND, MANAGED_BY, NAME, NAME_KEY_KIND
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import plan_once
 from reconciler.state.content_names import name_key_config
@@ -107,7 +107,8 @@ def unmanaged_blob(ws: Workspace, kind: str) -> tuple[str, str]:
     (ws.folder / "blob.txt").write_text("a = 1\n")
     ws.write(ws.doc(kind, "blob", {"file": "blob.txt"}))
     # A secret's name is keyed by the instance's name key (state.content_names): make the key first.
-    ws.client.api.create_config(name_key_config(ws.instance), bytes(32), labels={MANAGED_BY: ws.instance})
+    labels = {MANAGED_BY: ws.instance, KIND: NAME_KEY_KIND}  # read only when labelled as this instance's
+    ws.client.api.create_config(name_key_config(ws.instance), bytes(32), labels=labels)
     [change] = [c for c in plan_once(ws.swarm(), ws.desired(), PlanOptions())[1].changes if c.kind == kind]
     swarm_name = change.swarm_name
     assert swarm_name.startswith(ws.name("blob") + "-") and swarm_name != ws.name("blob")

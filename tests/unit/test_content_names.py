@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 
 from reconciler.core.keys import ResourceKey
-from reconciler.core.labels import MANAGED_BY
+from reconciler.core.labels import MANAGED_BY, NAME_KEY_KIND, ownership_labels
 from reconciler.manifests.loading import load_manifests
-from reconciler.state.content_names import KEY_BYTES, Kept, name_key_config, resolve_names
+from reconciler.state.content_names import KEY_BYTES, Kept, name_key_config, read_name_key, resolve_names
 from reconciler.state.desired import DesiredState, compile_desired
 from reconciler.state.observed import ObservedState, observe_snapshot
 from reconciler.state.snapshot import Snapshot
@@ -28,13 +28,16 @@ def desired(tmp_path: Path, namespace: str | None = None) -> DesiredState:
     return compile_desired(load_manifests(tmp_path), "lab")
 
 
-def observed(*secrets: tuple[str, dict[str, str]], key: bytes | None = None) -> ObservedState:
+def observed(
+    *secrets: tuple[str, dict[str, str]], key: bytes | None = None, key_labels: dict[str, str] | None = None
+) -> ObservedState:
     items = [
         {"ID": name, "Version": {"Index": 1}, "Spec": {"Name": name, "Labels": labels}} for name, labels in secrets
     ]
     configs = []
     if key is not None:
-        spec = {"Name": name_key_config("lab"), "Labels": {}, "Data": base64.b64encode(key).decode()}
+        labels = ownership_labels(NAME_KEY_KIND, "lab", "lab") if key_labels is None else key_labels
+        spec = {"Name": name_key_config("lab"), "Labels": labels, "Data": base64.b64encode(key).decode()}
         configs.append({"ID": "key", "Version": {"Index": 1}, "Spec": spec})
     return observe_snapshot(Snapshot(secrets=items, configs=configs))
 
@@ -42,9 +45,18 @@ def observed(*secrets: tuple[str, dict[str, str]], key: bytes | None = None) -> 
 def test_a_live_key_names_a_value_alike_whatever_fresh_key_is_drawn(tmp_path: Path) -> None:
     state = desired(tmp_path)
     live = observed(key=b"k" * KEY_BYTES)
-    names = {resolve_names(state, live, False, fresh).objects[0].swarm_name for fresh in (b"a" * 32, b"b" * 32)}
+    resolved = [resolve_names(state, live, False, fresh).objects for fresh in (b"a" * 32, b"b" * 32)]
+    assert [[o.swarm_kind for o in objects] for objects in resolved] == [["secret"], ["secret"]]  # no key to make
+    names = {objects[0].swarm_name for objects in resolved}
     assert len(names) == 1
     assert names != {state.objects[0].swarm_name}  # not the plain hash
+
+
+def test_a_key_config_without_the_instance_labels_is_no_key() -> None:
+    key = b"k" * KEY_BYTES
+    assert read_name_key(observed(key=key), "lab") == key
+    foreign = ({}, {MANAGED_BY: "other", "reconciler.swarm/kind": NAME_KEY_KIND}, {MANAGED_BY: "lab"})
+    assert [read_name_key(observed(key=key, key_labels=labels), "lab") for labels in foreign] == [None] * 3
 
 
 def test_without_a_key_one_is_made_first_and_the_secret_waits_for_it(tmp_path: Path) -> None:
