@@ -5,7 +5,8 @@ The manifests go to ``--out`` (one file per manifest, a stack's in ``DIR/<stack>
 uses in ``DIR``) or to stdout. On stderr: what was not imported and why, what the Service kind cannot
 express, and what an adoption would still change, found by planning the adoption against the same
 snapshot (``importing.live_check``). Exit 0, or 2 when the import cannot be done (no engine, an
-unknown ``--service``, an empty ``--stack``).
+unknown ``--service``, an empty ``--stack``, ``--out`` not writable or holding a symbolic link where a
+file or folder is written).
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def swarm(ctx: click.Context, stack: str | None, services: tuple[str, ...], out:
         except ManifestError as exc:  # a document the importer made that the kinds refuse: a bug
             print_problems(exc.problems, conf.output)
             fail(ctx, "error: the imported manifests do not validate (a bug of the importer; please report it)")
-    written = write_import(imported.documents, out) if out is not None else None
+    try:
+        written = write_import(imported.documents, out) if out is not None else None
+    except OSError as exc:  # a symbolic link on the way (importing.safe_write), no room, no right
+        fail(ctx, f"error: cannot write {exc.filename or out}: {exc.strerror or exc}")
     _report(conf.output, imported.documents, findings, imported.notes, written)
     ctx.exit(EXIT_OK)
 

@@ -24,7 +24,10 @@ from reconciler.importing.compose_objects import convert_configs, convert_networ
 from reconciler.importing.compose_service import convert_service
 from reconciler.importing.conversion import Context
 from reconciler.importing.findings import Finding
+from reconciler.importing.project_files import read_bounded
+from reconciler.importing.safe_write import write_inside
 from reconciler.importing.yaml_emit import sorted_documents, write_documents
+from reconciler.manifests.engine_limits import MAX_CONFIG_BYTES
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.registry import KINDS
@@ -172,7 +175,8 @@ def _check_set(result: ComposeImport, ctx: Context) -> None:
 
 
 def write_copies(result: ComposeImport, out: Path) -> None:
+    """The config and secret files below ``out``, never through a symbolic link; a secret's readable
+    by its owner only (``safe_write``)."""
     for source, relative in result.copies:
-        target = out / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        data = read_bounded(source, MAX_CONFIG_BYTES + 1)
+        write_inside(out, relative, data, private=relative.startswith("files/secrets/"))

@@ -29,8 +29,9 @@ from reconciler.core.labels import MANAGED_BY
 from reconciler.importing.live_configs import stack_configs
 from reconciler.importing.live_objects import external_document, volume_document
 from reconciler.importing.live_service import service_body
+from reconciler.importing.safe_write import write_inside
 from reconciler.importing.traefik_labels import import_traefik_labels
-from reconciler.importing.yaml_emit import write_documents
+from reconciler.importing.yaml_emit import dump_documents, file_name, sorted_documents
 from reconciler.manifests.errors import escape_control
 from reconciler.manifests.registry import KINDS
 from reconciler.manifests.types import NAME_PATTERN
@@ -251,8 +252,9 @@ def _ordered(spec: dict[str, Any]) -> dict[str, Any]:
 def write_import(documents: list[dict[str, Any]], folder: Path) -> list[Path]:
     """One file per manifest (``yaml_emit``), a stack's in a folder of its own (``<folder>/<stack>/``)
     so that names repeated across stacks (every stack's ``db``) do not collide."""
-    written = []
-    for namespace in sorted({d["metadata"].get("namespace") or "" for d in documents}):
-        chosen = [d for d in documents if (d["metadata"].get("namespace") or "") == namespace]
-        written += write_documents(chosen, folder / namespace if namespace else folder)
-    return written
+    # The stack's folder is written through no symbolic link either (``safe_write``).
+    return [
+        write_inside(folder, f"{namespace}/{file_name(d)}" if namespace else file_name(d), dump_documents([d]).encode())
+        for d in sorted_documents(documents)
+        for namespace in [d["metadata"].get("namespace") or ""]
+    ]

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from reconciler.importing.safe_write import write_inside
+
 __all__ = ["KIND_ORDER", "dump_documents", "file_name", "sorted_documents", "write_documents"]
 
 KIND_ORDER = ("Network", "Volume", "Config", "Secret", "Service", "Middleware", "Route", "VirtualIP")
@@ -60,10 +62,8 @@ def file_name(document: dict[str, Any]) -> str:
 
 
 def write_documents(documents: Iterable[dict[str, Any]], folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for document in sorted_documents(documents):
-        path = folder / file_name(document)
-        path.write_text(dump_documents([document]), encoding="utf-8")
-        written.append(path)
-    return written
+    """One file per document in ``folder``, never written through a symbolic link (``safe_write``)."""
+    return [
+        write_inside(folder, file_name(document), dump_documents([document]).encode())
+        for document in sorted_documents(documents)
+    ]

@@ -164,3 +164,26 @@ def test_a_label_key_with_terminal_escapes_is_shown_escaped(tmp_path: Path) -> N
     texts = [f.text() for f in result.findings]
     assert any("a\\x1b]0;pwned\\x07" in text for text in texts), texts
     assert not any("\x1b" in text or "\x07" in text for text in texts)
+
+
+def test_out_is_never_written_through_a_symbolic_link(tmp_path: Path) -> None:
+    folder = _project(tmp_path, f"{SERVICE}secrets:\n  s:\n    file: s.txt\n")
+    (folder / "s.txt").write_text("s3cret")
+    victim, elsewhere = tmp_path / "victim", tmp_path / "elsewhere"
+    victim.write_text("precious")
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "service-web.yaml").symlink_to(victim)  # an earlier checkout's content, say
+    with pytest.raises(OSError, match="a symbolic link: not written through"):
+        _import(folder, out)
+    assert victim.read_text() == "precious"
+    (out / "service-web.yaml").unlink()
+    (out / "files").symlink_to(elsewhere)
+    with pytest.raises(OSError, match="a symbolic link: not written through"):
+        _import(folder, out)
+    assert list(elsewhere.iterdir()) == []
+    (out / "files").unlink()
+    _import(folder, out)
+    copied = out / "files" / "secrets" / "s"
+    assert copied.read_text() == "s3cret" and copied.stat().st_mode & 0o777 == 0o600

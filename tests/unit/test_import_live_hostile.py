@@ -1,10 +1,15 @@
 """``import swarm`` of services someone else deployed: label keys and values are anyone's text, so
 what the import prints about them cannot drive the operator's terminal (a key holding ``ESC [2J``
-cleared the screen and hid the findings above it)."""
+cleared the screen and hid the findings above it); and a stack's folder below ``--out`` that is a
+symbolic link is not written through."""
 
 from __future__ import annotations
 
-from reconciler.importing.live_swarm import import_live
+from pathlib import Path
+
+import pytest
+
+from reconciler.importing.live_swarm import STACK_NAMESPACE, import_live, write_import
 from reconciler.state.snapshot import Snapshot
 
 
@@ -25,3 +30,17 @@ def test_findings_about_labels_and_env_with_terminal_escapes_are_shown_escaped()
     assert not any(c in text for text in shown for c in "\x1b\x07")
     [document] = imported.documents  # the rest is kept
     assert document["spec"]["image"] == "nginx:1.27" and not document["spec"].get("labels")
+
+
+def test_a_stack_folder_below_out_is_not_written_through_a_symbolic_link(tmp_path: Path) -> None:
+    spec = {"Name": "wp_web", "Labels": {STACK_NAMESPACE: "wp"}, "TaskTemplate": {"ContainerSpec": {"Image": "nginx"}}}
+    imported = import_live(Snapshot(services=[{"ID": "w", "Version": {"Index": 1}, "Spec": spec}]))
+    elsewhere, out = tmp_path / "elsewhere", tmp_path / "out"
+    elsewhere.mkdir()
+    out.mkdir()
+    (out / "wp").symlink_to(elsewhere)
+    with pytest.raises(OSError, match="a symbolic link: not written through"):
+        write_import(imported.documents, out)
+    assert list(elsewhere.iterdir()) == []
+    (out / "wp").unlink()
+    assert write_import(imported.documents, out) == [out / "wp" / "service-web.yaml"]
