@@ -225,7 +225,7 @@ def _translate(
         if found is not None:
             expected.append(found[0])
             values[:] = [found[1]]
-            examples[path] = field_example(model, tuple(error["loc"]))
+            examples[path] = field_example(model, tuple(path))  # the data path: no union branch tags
         else:
             others.append(error_message(error, model, document.data))
         for more_path, reason in more:  # the same validator's further problems, each at its place

@@ -26,6 +26,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, BeforeValidator
 
+from reconciler.manifests.error_text import field_example
 from reconciler.manifests.errors import ManifestError, ManifestProblem, dotted
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.registry import KINDS
@@ -253,6 +254,9 @@ def test_a_value_of_another_type_is_refused_with_the_fix(
         assert problem.position.line >= 1 and problem.position.column >= 1, str(problem)
         assert problem.message.startswith("expected "), str(problem)
         assert EXPECTED[scalar] in problem.message.split(", not ")[0], str(problem)
+        example = field_example(KINDS[DOCUMENTS[index]["kind"]], path)
+        if example is not None and str in _branches(annotation) and not isinstance(value, str):
+            fix = f": write it like '{example}'"  # memory: true is not 1 byte, it wants a size like 512M
         assert problem.message.endswith(f", not {said}{fix}"), str(problem)
 
 
@@ -274,7 +278,7 @@ class TestWording:
             ("  updateConfig: {maxFailureRatio: '0.5'}\n", 18, "spec.updateConfig.maxFailureRatio",
              "expected a number, not a string ('0.5'): write it without quotes, 0.5"),
             ("  resources: {limits: {memory: true}}\n", 24, "spec.resources.limits.memory",
-             "expected a string or a whole number, not a boolean (true): write a number such as 1"),
+             "expected a string or a whole number, not a boolean (true): write it like '512M'"),
         ],
     )  # fmt: skip
     def test_service(self, tmp_path: Path, text: str, column: int, field: str, message: str) -> None:
