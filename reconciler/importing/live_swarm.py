@@ -220,21 +220,24 @@ def _salvaged(document: dict[str, Any], subject: str, result: LiveImport) -> dic
             return document
         except ValidationError as error:
             problem = error.errors()[0]
-            holder: Any = document
-            key: Any = None
-            walked: list[str] = []
+            chain: list[tuple[Any, Any]] = []  # (container, key) from the document down to the value
+            here: Any = document
             for part in problem["loc"]:
-                inner = holder[key] if key is not None else holder
-                in_map = isinstance(inner, dict) and part in inner
-                if in_map or (isinstance(inner, list) and isinstance(part, int) and part < len(inner)):
-                    holder, key = inner, part
-                    walked.append(str(part))
-            if key is None or walked[0] != "spec" or len(walked) < 2:  # e.g. the image itself refused
+                in_map = isinstance(here, dict) and part in here
+                if in_map or (isinstance(here, list) and isinstance(part, int) and part < len(here)):
+                    chain.append((here, part))
+                    here = here[part]
+            walked = [str(key) for _, key in chain]
+            if not chain or walked[0] != "spec" or len(walked) < 2:  # e.g. the image itself refused
                 where = ".".join(str(p) for p in problem["loc"])
                 result.findings.append(Finding(subject, where, f"not imported: the {document['kind']} kind refuses "
                                                f"it ({problem['msg']})"))  # fmt: skip
                 return None
+            holder, key = chain.pop()
             del holder[key]
+            while len(chain) > 1 and not holder:  # a mapping or list left empty goes too (env: {}), never spec
+                holder, key = chain.pop()
+                del holder[key]
             result.findings.append(Finding(subject, ".".join(walked), f"left out: the {document['kind']} kind "
                                            f"refuses the live value ({problem['msg']})"))  # fmt: skip
     return None
