@@ -78,7 +78,8 @@ class Context:
         if name is None:
             other = next((c for c in table.collisions if c[0] == source), None)
             reason = (
-                f"its manifest name {other[2]!r} is also that of {other[1]!r}: rename one"
+                f"its manifest name {other[2]!r} is also that of {kind.lower()} {other[1]!r} "
+                f"(names are lowercased, other characters made '-'): rename one"
                 if other
                 else "has no letter or digit to make a manifest name of"
             )

@@ -363,7 +363,7 @@ def test_name_collisions_and_stack_names_that_change(tmp_path: Path) -> None:
     result = import_compose([str(compose)], environ={})
     assert [d["metadata"]["name"] for d in result.documents if d["kind"] == "Service"] == ["web-app"]
     assert [(f.subject, f.key, f.where) for f in result.lost] == [("service web-app", "name", f"{compose}:5:3")]
-    assert "also that of 'web_app'" in result.lost[0].reason
+    assert "also that of service 'web_app'" in result.lost[0].reason
     stacked = import_compose(_files("12-not-expressible"), "odd", environ={})
     renamed = [f for f in stacked.lost if f.key == "name"]
     assert [f.subject for f in renamed] == ["volume cache_data"]

@@ -187,3 +187,20 @@ def test_out_is_never_written_through_a_symbolic_link(tmp_path: Path) -> None:
     _import(folder, out)
     copied = out / "files" / "secrets" / "s"
     assert copied.read_text() == "s3cret" and copied.stat().st_mode & 0o777 == 0o600
+
+
+def test_names_that_collide_after_mapping_name_both_sources(tmp_path: Path) -> None:
+    folder = _project(tmp_path, "services:\n  web:\n    image: nginx\n    networks: [n]\n  Web:\n    image: nginx\n"
+                      "    networks: [n]\nnetworks:\n  n: {}\n  N: {}\n")  # fmt: skip
+    result = import_compose([str(folder / "compose.yml")], None, None, environ={})
+    said = {f.subject: f.reason for f in result.lost if f.key == "name"}
+    assert said == {
+        "service Web": "its manifest name 'web' is also that of service 'web' (names are lowercased, other "
+        "characters made '-'): rename one",
+        "network N": "its manifest name 'n' is also that of network 'n' (names are lowercased, other characters "
+        "made '-'): rename one",
+    }
+    assert sorted((d["kind"], d["metadata"]["name"]) for d in result.documents) == [
+        ("Network", "n"),
+        ("Service", "web"),
+    ]
