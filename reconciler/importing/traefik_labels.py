@@ -39,6 +39,7 @@ from pydantic import ValidationError
 
 from reconciler import API_VERSION
 from reconciler.importing.names import manifest_name
+from reconciler.manifests.errors import shown
 from reconciler.manifests.kinds.traefik import Middleware, Route
 from reconciler.manifests.traefik_options import DEPRECATED, OPTIONS
 
@@ -93,9 +94,14 @@ def _tokens(rule: str) -> list[tuple[str, Any]] | None:
     return found
 
 
+_MAX_NESTING = 32  # parentheses and '!' in one rule: labels are anyone's text; 5,000 '(' ran out of stack
+
+
 def _parse(tokens: list[tuple[str, Any]]) -> Any:
-    """Recursive descent over Traefik's rule grammar: ``||`` binds looser than ``&&``, ``!`` tightest."""
+    """Recursive descent over Traefik's rule grammar: ``||`` binds looser than ``&&``, ``!`` tightest;
+    ``ValueError`` beyond ``_MAX_NESTING`` levels (then the rule is one a Route cannot say)."""
     at = 0
+    depth = 0
 
     def peek() -> tuple[str, Any] | None:
         return tokens[at] if at < len(tokens) else None
@@ -113,13 +119,21 @@ def _parse(tokens: list[tuple[str, Any]]) -> Any:
         return parts[0] if len(parts) == 1 else (op, parts)
 
     def unary() -> Any:
+        nonlocal depth
         token = take() if peek() is not None else ("op", "")
+        if token in (("op", "!"), ("op", "(")):
+            depth += 1
+            if depth > _MAX_NESTING:
+                raise ValueError(f"nested deeper than {_MAX_NESTING} levels")
         if token == ("op", "!"):
-            return ("!", unary())
+            inner = unary()
+            depth -= 1
+            return ("!", inner)
         if token == ("op", "("):
             inside = expression("||", lambda: expression("&&", unary))
             if take() != ("op", ")"):
                 raise ValueError("unbalanced parentheses")
+            depth -= 1
             return inside
         if token[0] != "m":
             raise ValueError("expected a matcher")
@@ -280,7 +294,9 @@ def _router(
     parsed = parse_rule(rule)
     if parsed is None:
         result.problems.append(
-            LabelProblem(rule_key, f"rule {rule!r}: a Route says only Host(...) [|| Host(...)] and one PathPrefix(...)")
+            LabelProblem(
+                rule_key, f"rule {shown(rule, 200)}: a Route says only Host(...) [|| Host(...)] and one PathPrefix(...)"
+            )
         )
         return
     hosts, prefix = parsed

@@ -1,7 +1,7 @@
 """``import swarm`` of services someone else deployed: label keys and values are anyone's text, so
 what the import prints about them cannot drive the operator's terminal (a key holding ``ESC [2J``
 cleared the screen and hid the findings above it); and a stack's folder below ``--out`` that is a
-symbolic link is not written through."""
+symbolic link is not written through; a Traefik rule nested thousands deep is a finding, not a crash."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.importing.live_swarm import STACK_NAMESPACE, import_live, write_import
+from reconciler.importing.traefik_labels import import_traefik_labels, parse_rule
 from reconciler.state.snapshot import Snapshot
 
 
@@ -44,3 +45,17 @@ def test_a_stack_folder_below_out_is_not_written_through_a_symbolic_link(tmp_pat
     assert list(elsewhere.iterdir()) == []
     (out / "wp").unlink()
     assert write_import(imported.documents, out) == [out / "wp" / "service-web.yaml"]
+
+
+@pytest.mark.parametrize("rule", ["(" * 5000 + "Host(`a.example`)" + ")" * 5000, "!" * 10000 + "Host(`a.example`)"])
+def test_a_deeply_nested_traefik_rule_is_a_finding_not_a_crash(rule: str) -> None:
+    labels = {"traefik.http.routers.r.rule": rule, "traefik.http.services.s.loadbalancer.server.port": "80"}
+    imported = import_traefik_labels(labels, "web", network=lambda _: None)  # a RecursionError before
+    assert imported.routes == []
+    [problem] = imported.problems
+    assert problem.label == "traefik.http.routers.r.rule" and len(problem.reason) < 300  # the rule is clipped
+
+
+def test_a_rule_nested_a_few_levels_is_still_read() -> None:
+    rule = "(" * 31 + "Host(`a.example`) || Host(`b.example`)" + ")" * 31 + " && PathPrefix(`/x`)"
+    assert parse_rule(rule) == (["a.example", "b.example"], "/x")
