@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import re
 import shlex
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["PortSyntaxError", "canonical_service", "merge_files"]
@@ -45,9 +46,22 @@ def _key_values(value: Any, separator: str = "=") -> dict[str, Any]:
     return result
 
 
-def _range(text: str) -> list[int]:
+MAX_PORT = 65535
+# Ports one service may expand to: a manifest holding more would not fit the 1 MiB a manifest file
+# may have (about 50 bytes a port); "1-65535" twice made a 7 MB manifest in 17 s, and a range such as
+# "1-9999999999" would have been built as a list before anything checked it.
+MAX_SERVICE_PORTS = 10_000
+
+
+def _range(item: Any, text: str) -> range:
+    """docker-cli ``nat.ParsePortRange``: ports 0-65535, the first not after the last."""
     first, _, last = text.partition("-")
-    return list(range(int(first), int(last or first) + 1))
+    start, end = int(first), int(last or first)
+    if end > MAX_PORT or start > end:
+        raise PortSyntaxError(
+            f"{item!r}: {text} is not a port range (ports are 0-{MAX_PORT}, the first not after the last)"
+        )
+    return range(start, end + 1)
 
 
 def _ports(value: Any) -> list[dict[str, Any]]:
@@ -59,10 +73,14 @@ def _ports(value: Any) -> list[dict[str, Any]]:
         match = _PORT.fullmatch(str(item))
         if match is None:
             raise PortSyntaxError(f"{item!r} is not a port such as 8080:80 or 53:53/udp")
-        targets = _range(match["target"])
-        published = _range(match["published"]) if match["published"] else [None] * len(targets)
+        targets = _range(item, match["target"])
+        published: Sequence[int | None] = (
+            _range(item, match["published"]) if match["published"] else [None] * len(targets)
+        )
         if len(published) != len(targets):
             raise PortSyntaxError(f"{item!r}: the published and target ranges differ in length")
+        if len(ports) + len(targets) > MAX_SERVICE_PORTS:
+            raise PortSyntaxError(f"{item!r}: more than {MAX_SERVICE_PORTS} ports: a manifest holds no more (1 MiB)")
         for one_target, one_published in zip(targets, published, strict=True):
             entry: dict[str, Any] = {"target": one_target, "protocol": match["protocol"] or "tcp", "mode": "ingress"}
             if one_published is not None:
@@ -70,6 +88,8 @@ def _ports(value: Any) -> list[dict[str, Any]]:
             if match["ip"]:
                 entry["host_ip"] = match["ip"]
             ports.append(entry)
+    if len(ports) > MAX_SERVICE_PORTS:
+        raise PortSyntaxError(f"more than {MAX_SERVICE_PORTS} ports: a manifest holds no more (1 MiB)")
     return ports
 
 

@@ -204,3 +204,20 @@ def test_names_that_collide_after_mapping_name_both_sources(tmp_path: Path) -> N
         ("Network", "n"),
         ("Service", "web"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("ports", "message"),
+    [
+        ('["1-9999999999:1-9999999999"]', "is not a port range"),  # built as a list of 10^10 before
+        ('["80-70:80-70"]', "is not a port range"),
+        ('["1-65535:1-65535"]', "more than 10000 ports"),  # a 3.5 MB manifest in 9 s before
+        ('["1-6000", "7000-13000"]', "more than 10000 ports"),
+    ],
+)
+def test_port_ranges_are_bounded_before_they_are_expanded(tmp_path: Path, ports: str, message: str) -> None:
+    folder = _project(tmp_path, f"services:\n  web:\n    image: nginx\n    ports: {ports}\n")
+    started = time.monotonic()
+    with pytest.raises(ComposeError, match=rf"compose.yml:4:5: services.web.ports: .*{message}"):
+        import_compose([str(folder / "compose.yml")], None, None, environ={})
+    assert time.monotonic() - started < 5
