@@ -9,7 +9,8 @@ themselves hold substitutions, braces nest. An unset variable without a default 
 (compose warns; we list it in ``unset``). ``${`` with no valid name and operator is an invalid
 template; a ``$`` followed by anything else stays as written (the pattern does not match it).
 Substitutions nest at most ``MAX_NESTING`` deep (``${A:-${B:-...}}``): compose-go has no bound, but
-a few thousand levels ran Python out of stack, and every real file stays within a handful.
+a few thousand levels ran Python out of stack, and every real file stays within a handful. Values
+put in add up to at most ``MAX_SUBSTITUTED`` characters per project.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ __all__ = ["InterpolationError", "Interpolator"]
 _NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 _OPERATORS = (":?", "?", ":-", "-", ":+", "+")
 MAX_NESTING = 32
+# Characters that variables' values may add to one project. The YAML bounds count ``$BIG`` as four
+# characters; a 1 MiB ``.env`` value used 200,000 times would have built 200 GB.
+MAX_SUBSTITUTED = 16 * 1024 * 1024
 
 
 class InterpolationError(ValueError):
@@ -38,6 +42,7 @@ class InterpolationError(ValueError):
 class Interpolator:
     environment: Mapping[str, str]
     unset: set[str] = field(default_factory=set)
+    room: int = MAX_SUBSTITUTED  # characters variables' values may still add
 
     def value(self, data: Any, path: tuple[str | int, ...] = ()) -> Any:
         """``data`` with every string substituted (recursively through mappings and lists)."""
@@ -81,7 +86,15 @@ class Interpolator:
     def _lookup(self, name: str) -> str:
         if name not in self.environment:
             self.unset.add(name)
-        return self.environment.get(name, "")
+        return self._put(self.environment.get(name, ""))
+
+    def _put(self, value: str) -> str:
+        self.room -= len(value)
+        if self.room < 0:
+            raise InterpolationError(
+                f"variables' values add more than {MAX_SUBSTITUTED // (1024 * 1024)} MiB to the files: refused"
+            )
+        return value
 
     def _braced(self, inner: str, whole: str, depth: int) -> str:
         match = _NAME.match(inner)
@@ -103,10 +116,10 @@ class Interpolator:
                 raise InterpolationError(
                     f"required variable {name} is missing a value" + (f": {reason}" if reason else "")
                 )
-            return value or ""
+            return self._put(value or "")
         if operator.endswith("-"):
-            return (value or "") if present else self.substitute(argument, depth + 1)
-        return self.substitute(argument, depth + 1) if present else (value or "")
+            return self._put(value or "") if present else self.substitute(argument, depth + 1)
+        return self.substitute(argument, depth + 1) if present else self._put(value or "")
 
 
 def _closing_brace(text: str, opening: int) -> int:

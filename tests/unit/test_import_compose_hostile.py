@@ -221,3 +221,12 @@ def test_port_ranges_are_bounded_before_they_are_expanded(tmp_path: Path, ports:
     with pytest.raises(ComposeError, match=rf"compose.yml:4:5: services.web.ports: .*{message}"):
         import_compose([str(folder / "compose.yml")], None, None, environ={})
     assert time.monotonic() - started < 5
+
+
+def test_variables_cannot_amplify_the_files_beyond_a_bound(tmp_path: Path) -> None:
+    folder = _project(tmp_path, "services:\n  web:\n    image: nginx\nx-many: [" + ", ".join(['"$BIG"'] * 200) + "]\n")
+    (folder / ".env").write_text("BIG=" + "x" * 100_000 + "\n")  # 200 uses: 20 MB
+    started = time.monotonic()
+    with pytest.raises(ComposeError, match=r"compose.yml:\d+:\d+: x-many\.\d+: variables' values add more than 16 MiB"):
+        import_compose([str(folder / "compose.yml")], None, None, environ={})
+    assert time.monotonic() - started < 5
