@@ -91,7 +91,7 @@ def _environment(folder: Path, base: Mapping[str, str]) -> dict[str, str]:
 
 
 def _read_env_files(
-    compose: ComposeFile, folder: Path, name: str, service: dict[str, Any], env: Mapping[str, str]
+    compose: ComposeFile, folder: Path, name: str, service: dict[str, Any], interpolator: Interpolator
 ) -> None:
     """``env_file`` entries, relative to the first file's folder (docker-cli ``resolveEnvironment``
     with the stack's working dir), into the service's environment, which wins."""
@@ -107,11 +107,14 @@ def _read_env_files(
             continue
         try:
             _, raw = project_file(folder, path_text, MAX_COMPOSE_BYTES)
-        except ProjectFileError as exc:
+            text = interpolator.put(raw.decode("utf-8-sig", errors="replace"))
+        except (ProjectFileError, InterpolationError) as exc:
             raise _error(compose, ("services", name, "env_file", index), str(exc)) from None
-        text = raw.decode("utf-8-sig", errors="replace")
         merged.update(
-            {k: (v if v is not None else env.get(k)) for k, v in dotenv_values(stream=io.StringIO(text)).items()}
+            {
+                k: (v if v is not None else interpolator.environment.get(k))
+                for k, v in dotenv_values(stream=io.StringIO(text)).items()
+            }
         )
     service["environment"] = {**merged, **(service.get("environment") or {})}
     del service["env_file"]
@@ -143,7 +146,7 @@ def _one_file(path: str, folder: Path, interpolator: Interpolator) -> tuple[Comp
             services[name] = canonical_service(services[name] or {})
         except PortSyntaxError as exc:
             raise _error(compose, ("services", name, "ports"), str(exc)) from None
-        _read_env_files(compose, folder, name, services[name], interpolator.environment)
+        _read_env_files(compose, folder, name, services[name], interpolator)
         environment = services[name].get("environment")
         if environment:
             services[name]["environment"] = {

@@ -25,8 +25,9 @@ __all__ = ["InterpolationError", "Interpolator"]
 _NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 _OPERATORS = (":?", "?", ":-", "-", ":+", "+")
 MAX_NESTING = 32
-# Characters that variables' values may add to one project. The YAML bounds count ``$BIG`` as four
-# characters; a 1 MiB ``.env`` value used 200,000 times would have built 200 GB.
+# Characters that variables' values and env_file text may add to one project. The YAML bounds count
+# ``$BIG`` as four characters; a 1 MiB ``.env`` value used 200,000 times would have built 200 GB, and
+# a 1 MiB env_file named by 10,000 services 10 GB.
 MAX_SUBSTITUTED = 16 * 1024 * 1024
 
 
@@ -86,13 +87,15 @@ class Interpolator:
     def _lookup(self, name: str) -> str:
         if name not in self.environment:
             self.unset.add(name)
-        return self._put(self.environment.get(name, ""))
+        return self.put(self.environment.get(name, ""))
 
-    def _put(self, value: str) -> str:
+    def put(self, value: str) -> str:
+        """``value``, counted against what values may add to the project (also ``env_file`` text,
+        which ``compose_loading`` puts in); ``InterpolationError`` once that is spent."""
         self.room -= len(value)
         if self.room < 0:
             raise InterpolationError(
-                f"variables' values add more than {MAX_SUBSTITUTED // (1024 * 1024)} MiB to the files: refused"
+                f"variables' values and env_files add more than {MAX_SUBSTITUTED // (1024 * 1024)} MiB: refused"
             )
         return value
 
@@ -116,10 +119,10 @@ class Interpolator:
                 raise InterpolationError(
                     f"required variable {name} is missing a value" + (f": {reason}" if reason else "")
                 )
-            return self._put(value or "")
+            return self.put(value or "")
         if operator.endswith("-"):
-            return self._put(value or "") if present else self.substitute(argument, depth + 1)
-        return self.substitute(argument, depth + 1) if present else self._put(value or "")
+            return self.put(value or "") if present else self.substitute(argument, depth + 1)
+        return self.substitute(argument, depth + 1) if present else self.put(value or "")
 
 
 def _closing_brace(text: str, opening: int) -> int:

@@ -227,6 +227,16 @@ def test_variables_cannot_amplify_the_files_beyond_a_bound(tmp_path: Path) -> No
     folder = _project(tmp_path, "services:\n  web:\n    image: nginx\nx-many: [" + ", ".join(['"$BIG"'] * 200) + "]\n")
     (folder / ".env").write_text("BIG=" + "x" * 100_000 + "\n")  # 200 uses: 20 MB
     started = time.monotonic()
-    with pytest.raises(ComposeError, match=r"compose.yml:\d+:\d+: x-many\.\d+: variables' values add more than 16 MiB"):
+    with pytest.raises(
+        ComposeError, match=r"compose.yml:\d+:\d+: x-many\.\d+: variables' values and env_files add more than 16 MiB"
+    ):
         import_compose([str(folder / "compose.yml")], None, None, environ={})
     assert time.monotonic() - started < 5
+
+
+def test_an_env_file_named_by_many_services_cannot_amplify_the_files(tmp_path: Path) -> None:
+    services = "".join(f"  s{i}:\n    image: nginx\n    env_file: big.env\n" for i in range(200))
+    folder = _project(tmp_path, "services:\n" + services)
+    (folder / "big.env").write_text("BIG=" + "x" * 100_000 + "\n")  # 200 services: 20 MB of env
+    with pytest.raises(ComposeError, match=r"services\.s\d+\.env_file\.0: variables' values and env_files add more"):
+        import_compose([str(folder / "compose.yml")], None, None, environ={})
