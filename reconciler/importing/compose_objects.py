@@ -4,7 +4,9 @@
   → ``Network`` with ``attachable``, ``internal``, ``driver_opts.encrypted`` (any value, as the
   overlay driver reads its presence) → ``encrypted``, ``ipam.config[0]`` subnet/gateway/ip_range,
   ``labels``; ``external: true`` → a ``Network`` with ``external: true`` named by the real network
-  (``name:`` or the key), which Services and Routes then name.
+  (``name:`` or the key), which Services and Routes then name. With ``--stack`` every network a
+  service uses is written that way, under the name stack deploy gave it (``<stack>_<key>``), with a
+  note (``_stack_network``): a network cannot be adopted as a managed one while tasks use it.
 - volumes: ``driver_opts`` ``type: nfs``/``nfs4``, ``o: addr=H,nfsvers=V,rest``, ``device: :/path``
   → ``Volume.nfs`` {server, path, version, options}; any other driver → ``driver`` +
   ``driverOptions``; ``labels``; ``external: true`` → a ``Volume`` with ``external: true`` under the
@@ -49,6 +51,9 @@ def convert_networks(ctx: Context) -> None:
             ctx.add("Network", real, {"external": True}, path)
             ctx.leftovers(path, subject, value, {"external", "name"})
             continue
+        if ctx.stack is not None:
+            _stack_network(ctx, key, value, path, subject)
+            continue
         name = ctx.claim("Network", key, path, subject)
         if name is None:
             continue
@@ -76,6 +81,36 @@ def convert_networks(ctx: Context) -> None:
             ctx.lost((*path, "name"), subject, "name", "a managed Network is named by its manifest (and namespace)")
         ctx.leftovers(path, subject, value, used | {"name"})
         ctx.add("Network", name, spec, path)
+
+
+def _stack_network(ctx: Context, key: str, value: dict[str, Any], path: tuple[str | int, ...], subject: str) -> None:
+    """With ``--stack``, a network of the stack as ``import swarm`` writes it: ``external: true``
+    under the Swarm name ``docker stack deploy`` gives it (docker-cli ``convert.Networks``:
+    ``<stack>_<key>``, or its ``name:``), so that the take-over is label-only. A network's labels
+    cannot be changed, so adopting it as a managed Network means replacing it, which ``apply``
+    refuses while tasks use it (``engine.planning._adopt``). stack deploy creates only the networks
+    some service uses; one no service uses is not written (it does not exist to refer to)."""
+    real = str(value.get("name") or f"{ctx.stack}_{key}")
+    used = any(
+        isinstance(service, dict) and key in (service.get("networks") or {})
+        for service in (ctx.project.data.get("services") or {}).values()
+    )
+    if not used:
+        ctx.note(
+            path, subject, "networks", "no service uses it, so docker stack deploy does not create it: not written"
+        )
+        return
+    ctx.networks[key] = real
+    ctx.add("Network", real, {"external": True}, path)
+    ctx.note(
+        path,
+        subject,
+        "external",
+        f"written as external: true under its Swarm name {real}, as import swarm writes it: the network stays "
+        "as docker stack deploy made it (its settings are not in the manifest), since a network's labels cannot "
+        "change and adopting it as a managed Network would replace it, which apply refuses while tasks use it; "
+        "to manage it, write its settings in place of external: true (a deliberate replacement)",
+    )
 
 
 def _labels(value: Any) -> dict[str, str]:

@@ -71,6 +71,9 @@ class Context:
     def ignored(self, path: Iterable[str | int], subject: str, key: str, reason: str) -> None:
         self.findings.append(Finding(self.project.where(tuple(path)), subject, key, reason, "ignored"))
 
+    def note(self, path: Iterable[str | int], subject: str, key: str, reason: str) -> None:
+        self.findings.append(Finding(self.project.where(tuple(path)), subject, key, reason, "note"))
+
     def claim(self, kind: str, source: str, path: tuple[str | int, ...], subject: str) -> str | None:
         """The manifest name for compose name ``source``; a finding when it is empty or collides."""
         table = self.tables.setdefault(kind, NameTable(kind))

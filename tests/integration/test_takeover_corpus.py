@@ -6,11 +6,10 @@ labels is as ``docker stack deploy`` left it, the labels that are neither Traefi
 reconciler's are kept, ``diff`` then exits 0, and ``docker stack ls``/``ps`` still list the stack
 and its tasks.
 
-Flows (``FLOWS``): ``compose`` imports the files as written; ``compose-ext`` then does what
-docs/migration.md says to do about the stack's networks (``external: true`` under their Swarm names,
-as ``import swarm`` writes them: a network cannot be relabelled, so a managed one is not adopted while
-tasks use it), on the same deployment, so that every other difference between the files and the
-swarm shows; ``swarm`` imports a deployment of its own (the compose flows adopt theirs). All are
+Flows (``FLOWS``): ``compose`` imports the files as written (with ``--stack`` the stack's networks
+are ``external: true`` under their Swarm names, as ``import swarm`` writes them: a network cannot be
+relabelled, so a managed one is not adopted while tasks use it); ``swarm`` imports a deployment of
+its own. All are
 deployed at once, except the import-swarm deployments of ``ONE_AT_A_TIME``, which wait until the
 compose one of their entry is removed. ``apply --no-wait``: whether a take-over restarts anything is
 read from the task IDs; 07's collector is Degraded in the one-node lab by design (one replica per
@@ -36,7 +35,6 @@ from typing import Any
 
 import docker
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from reconciler.cli.app import cli
@@ -53,15 +51,11 @@ from tests.lab.traefik import (
 )
 
 TOKEN = secrets.token_hex(2)
-FLOWS = ("compose", "compose-ext", "swarm")
+FLOWS = ("compose", "swarm")
 #: Their two deployments cannot run side by side: ports both publish (04, 09, 12), an explicit subnet (10).
 ONE_AT_A_TIME = frozenset({"04-multi-file-merge", "09-ports", "10-networks", "12-not-expressible"})
 #: ``import compose`` exits 1 for these: something in them has no manifest form (and is named).
 NOT_EXPRESSIBLE = frozenset({"12-not-expressible"})
-_STACK_NETWORK = (
-    "import compose writes the stack's networks as managed Networks, and adopting a network means replacing "
-    "it, which apply blocks while tasks use it (engine/planning.py _adopt; docs/migration.md step 3)"
-)
 _ODD = (
     "12's odd has an anonymous volume (/data) and a network alias with a dot (odd.internal), which the Service "
     "kind cannot state (no volume mount without a source; aliases are manifest names): the take-over drops "
@@ -69,25 +63,24 @@ _ODD = (
 )
 #: Cases whose take-over is not label-only yet, with the cause.
 NOT_LABEL_ONLY: dict[tuple[str, str], str] = {
-    **{("compose", e): _STACK_NETWORK for e in ENTRIES if e != "14-traefik2-backend"},  # 14: external only
-    ("compose-ext", "01-wordpress-nfs-traefik2"): (
+    ("compose", "01-wordpress-nfs-traefik2"): (
         "01's db-data has driver_opts but no driver: docker stack deploy mounts it with no driver name, which a "
         "managed Volume cannot state (nfs: renders 'local'; driverOptions needs a driver unless external), so "
         "the take-over rewrites db's mount (docs/migration.md; import swarm writes it external and keeps it)"
     ),
-    ("compose-ext", "05-interpolation-dotenv"): (
+    ("compose", "05-interpolation-dotenv"): (
         "05's NESTED=${OUTER:-${INNER:-deep}}: docker stack deploy's template (docker-cli cli/compose/template, "
         "a default ends at the first '}') deploys the literal ${INNER:-deep}, import compose (compose-go's "
         "grammar) reads deep, so the take-over changes the env and restarts the task"
     ),
-    ("compose-ext", "12-not-expressible"): _ODD,
+    ("compose", "12-not-expressible"): _ODD,
     ("swarm", "12-not-expressible"): _ODD,
 }
 TRAEFIK_ENTRY = "14-traefik2-backend"
 
 
 def stack_name(flow: str, entry: str) -> str:
-    return f"{flow[0]}{TOKEN}{entry[:2]}"  # compose-ext takes over the compose flow's deployment
+    return f"{flow[0]}{TOKEN}{entry[:2]}"
 
 
 def instance(stack: str) -> str:
@@ -140,7 +133,7 @@ def _wanted(request: pytest.FixtureRequest) -> set[tuple[str, str]]:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if getattr(item, "module", None) is request.module and "entry" in params:
             flow = params.get("flow", "traefik")
-            found.add(("compose" if flow == "compose-ext" else flow, params["entry"]))
+            found.add((flow, params["entry"]))
     return found
 
 
@@ -170,34 +163,6 @@ def import_stack(corpus: Corpus, flow: str, entry: str, stack: str, out: Path) -
     files = [str(p) for p in entry_files(entry)]
     code, shown = corpus.run(stack, "import", "compose", *files, "--stack", stack, "--out", str(out))
     assert code == (1 if entry in NOT_EXPRESSIBLE else 0), shown
-    if flow == "compose-ext":
-        external_networks(out, stack)
-
-
-def external_networks(folder: Path, stack: str) -> None:
-    """The stack's networks as ``import swarm`` writes them: ``external: true`` under the Swarm name
-    ``<stack>_<name>``, out of the namespace, and referred to by that name (docs/migration.md step 3)."""
-    paths = sorted(folder.glob("*.yaml"))
-    docs = {path: yaml.safe_load(path.read_text()) for path in paths}
-    renamed = {}
-    for doc in docs.values():
-        meta, spec = doc["metadata"], doc.get("spec") or {}
-        if doc["kind"] == "Network" and meta.get("namespace") == stack and not spec.get("external"):
-            renamed[meta["name"]] = f"{stack}_{meta['name']}"
-            doc["metadata"], doc["spec"] = {"name": renamed[meta["name"]]}, {"external": True}
-    for path, doc in docs.items():
-        spec = doc.get("spec") or {}
-        if doc["kind"] == "Service":
-            spec["networks"] = [_renamed(n, renamed) for n in spec.get("networks") or []]
-        if doc["kind"] == "Route" and spec.get("network") in renamed:
-            spec["network"] = renamed[spec["network"]]
-        path.write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
-def _renamed(network: Any, renamed: dict[str, str]) -> Any:
-    if isinstance(network, str):
-        return renamed.get(network, network)
-    return {**network, "name": renamed.get(network["name"], network["name"])}
 
 
 def assert_label_only(before: StackState, after: StackState) -> None:
@@ -213,7 +178,7 @@ def assert_label_only(before: StackState, after: StackState) -> None:
 
 def take_over(corpus: Corpus, flow: str, entry: str, out: Path) -> tuple[str, StackState]:
     """Import, ``apply --adopt``, and check that it was label-only; the stack's name and state before."""
-    stack, before = corpus.stack("compose" if flow == "compose-ext" else flow, entry)
+    stack, before = corpus.stack(flow, entry)
     import_stack(corpus, flow, entry, stack, out)
     code, shown = corpus.run(stack, "apply", str(out), "--adopt", "--yes", "--no-wait")
     assert code == 0, shown

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from reconciler import API_VERSION
 from reconciler.cli.app import cli
 from reconciler.importing.compose_import import ComposeImport, import_compose, write_copies
 from reconciler.importing.yaml_emit import write_documents
@@ -381,6 +382,41 @@ def test_stack_namespace(tmp_path: Path) -> None:
     assert {r.swarm_name for r in manifests if r.KIND in ("Service", "Network", "Volume")} == {
         "wp_wordpress", "wp_db", "wp_backend", "web-servers", "wp_wp-content", "wp_db-data",
     }  # fmt: skip
+
+
+def test_with_a_stack_its_networks_are_external_under_their_swarm_names(tmp_path: Path) -> None:
+    """As import swarm writes them (a network cannot be relabelled, so adopting a managed one would
+    replace it): a note, not a loss; without --stack they stay managed Networks."""
+    compose = tmp_path / "compose.yml"
+    compose.write_text(
+        "services:\n  web:\n    image: lab/busybox:1\n    networks: {front: {aliases: [w]}, named: {}}\n"
+        "    deploy:\n      labels:\n        traefik.http.routers.web.rule: Host(`a.example.org`)\n"
+        "        traefik.docker.network: front\n"
+        "        traefik.http.services.web.loadbalancer.server.port: '80'\n"
+        "networks:\n  front: {attachable: true}\n  named: {name: custom-net}\n  unused: {}\n"
+    )
+    result = import_compose([str(compose)], "st", environ={})
+    assert {d["metadata"]["name"]: d for d in result.documents if d["kind"] == "Network"} == {
+        "st_front": {"apiVersion": API_VERSION, "kind": "Network", "metadata": {"name": "st_front"},
+                     "spec": {"external": True}},
+        "custom-net": {"apiVersion": API_VERSION, "kind": "Network", "metadata": {"name": "custom-net"},
+                       "spec": {"external": True}},
+    }  # fmt: skip
+    assert _doc(result, "Service", "web")["networks"] == [{"name": "st_front", "aliases": ["w"]}, "custom-net"]
+    assert _doc(result, "Route", "web")["network"] == "st_front"
+    assert not result.lost
+    notes = {f.subject: f for f in result.findings if f.severity == "note"}
+    assert set(notes) == {"network front", "network named", "network unused"}
+    assert notes["network front"].where == f"{compose}:11:3"
+    assert "under its Swarm name st_front" in notes["network front"].reason
+    assert "adopting it as a managed Network would replace it" in notes["network front"].reason
+    assert notes["network front"].text().endswith("(note)")
+    assert "does not create it" in notes["network unused"].reason
+    plain = import_compose([str(compose)], environ={})
+    assert _doc(plain, "Network", "front") == {"attachable": True}
+    assert not [f for f in plain.findings if f.severity == "note"]
+    code = CliRunner().invoke(cli, ["import", "compose", str(compose), "--stack", "st"])
+    assert code.exit_code == 0 and "under its Swarm name st_front" in code.stderr
 
 
 def test_runtime_settings_map_to_the_fields_the_kind_has(tmp_path: Path) -> None:

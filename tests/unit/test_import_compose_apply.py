@@ -1,6 +1,8 @@
 """What ``import compose`` writes is applied as is: on the in-memory swarm, each corpus entry that
 needs no object made beforehand (external networks, secrets, volumes) applies with ``apply --yes``
-and then plans nothing (``apply --dry-run`` exits 0)."""
+and then plans nothing (``apply --dry-run`` exits 0). With ``--stack`` the stack's networks are
+external under their Swarm names (``compose_objects._stack_network``): they are made first, as
+``docker stack deploy`` would have made them."""
 
 from __future__ import annotations
 
@@ -39,6 +41,9 @@ def test_imported_manifests_apply_and_then_plan_nothing(
     write_documents(result.documents, tmp_path)
     write_copies(result, tmp_path)
     fake = FakeSwarm()
+    for document in result.documents:
+        if document["kind"] == "Network" and document["spec"].get("external"):
+            fake.create_network({"Name": document["metadata"]["name"], "Driver": "overlay", "Scope": "swarm"})
     monkeypatch.setattr(apply_module, "connect_or_exit", lambda ctx, conf: fake)
     applied = CliRunner().invoke(cli, ["apply", "--yes", "--no-wait", str(tmp_path)])
     assert applied.exit_code == 0, applied.output
