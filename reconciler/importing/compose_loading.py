@@ -31,7 +31,7 @@ from dotenv import dotenv_values
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from reconciler.importing.compose_merge import PortSyntaxError, canonical_service, merge_files
+from reconciler.importing.compose_merge import ServiceSyntaxError, canonical_service, merge_files
 from reconciler.importing.compose_yaml import ComposeFile, ComposeYamlError, parse_compose_yaml
 from reconciler.importing.interpolation import InterpolationError, Interpolator
 from reconciler.importing.project_files import ProjectFileError, project_file, read_bounded
@@ -144,8 +144,8 @@ def _one_file(path: str, folder: Path, interpolator: Interpolator) -> tuple[Comp
     for name in list(services):
         try:
             services[name] = canonical_service(services[name] or {})
-        except PortSyntaxError as exc:
-            raise _error(compose, ("services", name, "ports"), str(exc)) from None
+        except ServiceSyntaxError as exc:
+            raise _error(compose, ("services", name, exc.key), str(exc)) from None
         _read_env_files(compose, folder, name, services[name], interpolator)
         environment = services[name].get("environment")
         if environment:

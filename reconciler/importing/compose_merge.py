@@ -23,7 +23,7 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["PortSyntaxError", "canonical_service", "merge_files"]
+__all__ = ["PortSyntaxError", "ServiceSyntaxError", "canonical_service", "merge_files"]
 
 _PORT = re.compile(
     r"^(?:(?P<ip>[0-9]+(?:\.[0-9]+){3}|\[[0-9a-fA-F:]+\]):)?(?:(?P<published>[0-9]+(?:-[0-9]+)?)?:)?"
@@ -32,8 +32,17 @@ _PORT = re.compile(
 _KEY_VALUE_FIELDS = ("environment", "labels", "sysctls")
 
 
-class PortSyntaxError(ValueError):
-    pass
+class ServiceSyntaxError(ValueError):
+    """A service's short syntax that cannot be read; ``key`` is the service key it is under."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class PortSyntaxError(ServiceSyntaxError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "ports")
 
 
 def _key_values(value: Any, separator: str = "=") -> dict[str, Any]:
@@ -117,7 +126,8 @@ def _volume(item: Any) -> dict[str, Any]:
 
 
 def canonical_service(service: dict[str, Any]) -> dict[str, Any]:
-    """One service's long form (a copy); ``PortSyntaxError`` for a port that is not a port."""
+    """One service's long form (a copy); ``ServiceSyntaxError`` for a port that is not a port or a
+    command a shell could not split (an unclosed quote)."""
     result = copy.deepcopy(service)
     for key in _KEY_VALUE_FIELDS:
         if key in result:
@@ -143,7 +153,10 @@ def canonical_service(service: dict[str, Any]) -> dict[str, Any]:
             result[key] = [dict(item) if isinstance(item, dict) else {"source": str(item)} for item in result[key]]
     for key in ("command", "entrypoint"):
         if isinstance(result.get(key), str):
-            result[key] = shlex.split(result[key])
+            try:
+                result[key] = shlex.split(result[key])
+            except ValueError as exc:  # docker-cli's shell split fails alike: "invalid command line string"
+                raise ServiceSyntaxError(f"{result[key]!r} cannot be split as a shell would: {exc}", key) from None
     if isinstance(result.get("dns"), str):
         result["dns"] = [result["dns"]]
     return result

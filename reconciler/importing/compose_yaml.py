@@ -124,6 +124,10 @@ class _Budget:
 
 def _build(loader: _Loader, node: Node, path: Path, positions: dict[Path, tuple[int, int]], budget: _Budget) -> Any:
     budget.charge(node)
+    if len(path) > MAX_DEPTH:  # an alias inside its own anchor (``a: &x {b: *x}``) nests without end
+        raise ComposerError(
+            None, None, f"nested deeper than {MAX_DEPTH} levels (an alias inside its anchor?)", node.start_mark
+        )
     positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, MappingNode):
         loader.flatten_mapping(node)  # merge keys, as SafeConstructor does

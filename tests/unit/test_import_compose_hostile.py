@@ -240,3 +240,18 @@ def test_an_env_file_named_by_many_services_cannot_amplify_the_files(tmp_path: P
     (folder / "big.env").write_text("BIG=" + "x" * 100_000 + "\n")  # 200 services: 20 MB of env
     with pytest.raises(ComposeError, match=r"services\.s\d+\.env_file\.0: variables' values and env_files add more"):
         import_compose([str(folder / "compose.yml")], None, None, environ={})
+
+
+@pytest.mark.parametrize(
+    ("compose", "message"),
+    [
+        ("services: &a\n  web: *a\n", r"invalid YAML: nested deeper than 64 levels"),  # RecursionError before
+        ("services:\n  web:\n    image: nginx\n    command: \"sh -c 'unclosed\"\n",
+         r"compose.yml:4:5: services.web.command: .* cannot be split as a shell would: No closing quotation"),
+    ],
+    ids=["alias-inside-its-anchor", "unclosed-quote"],
+)  # fmt: skip
+def test_malformed_files_end_with_their_place_not_an_internal_error(tmp_path: Path, compose: str, message: str) -> None:
+    folder = _project(tmp_path, compose)
+    with pytest.raises(ComposeError, match=message):
+        import_compose([str(folder / "compose.yml")], None, None, environ={})
