@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 import pytest
 
 from tests.lab import Lab
+from tests.lab.engines import DEFAULT_ENGINE, requested_engine
 from tests.lab.socket_proxy import RECONCILER_PROXY_SETTINGS, SocketProxy
 from tests.lab.traefik import TraefikHandle, run_traefik
 
@@ -47,9 +48,14 @@ def _needs_lab(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)  # before the -m deselection (another collection_modifyitems hook) reads marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    other_engine = requested_engine() != DEFAULT_ENGINE
     for item in items:
         if _needs_lab(item) and item.get_closest_marker("lab") is None:
             item.add_marker(pytest.mark.lab)
+        if other_engine and item.get_closest_marker("engine_agnostic") is not None:
+            # scripts/test runs every lab test again on Engine 20.10 for what differs between engines; a
+            # browser, an install or the harness itself is proved once, on the default engine (CI time).
+            item.add_marker(pytest.mark.skip(reason=f"engine-agnostic: run on Engine {DEFAULT_ENGINE} only"))
     # Tests that start a lab of their own run before the session's lab starts (a stable sort keeps the
     # rest in order): two labs cannot run on one host at once.
     items.sort(key=lambda item: item.get_closest_marker("own_lab") is None)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
@@ -18,6 +19,9 @@ from tests.e2e.browser import chromium
 from tests.e2e.test_controller_process import replicas, wait_for
 from tests.integration.conftest import Workspace
 from tests.json_receiver import receiver
+
+# The dashboard in a browser: health and drift per engine are proved by the contract and truth tests.
+pytestmark = pytest.mark.engine_agnostic
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 

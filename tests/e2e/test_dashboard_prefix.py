@@ -27,6 +27,8 @@ from reconciler.swarm.fake import FakeSwarm
 from tests.e2e.browser import chromium
 from tests.e2e.test_controller_process import wait_for
 
+pytestmark = pytest.mark.engine_agnostic  # the dashboard behind Traefik's stripped prefix
+
 API = "reconciler.swarm/v1alpha1"
 PREFIX = "/reconciler"
 

@@ -24,6 +24,8 @@ from tests.lab import Lab
 from tests.lab.debian_base import debian_tarball
 from tests.lab.host import _mounts_under
 
+pytestmark = pytest.mark.engine_agnostic  # installing on a fresh Debian: the same on every engine
+
 REPO = Path(__file__).resolve().parents[2]
 HOST_CA_BUNDLE = os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt"
 CHROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root",

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 from tests.lab import Lab
-from tests.lab.engines import DEFAULT_ENGINE, requested_engine
 from tests.lab.host import _alive, _argv, _cgroup_pids, _comm, _iptables_rules, _links, _pids, _read
 from tests.lab.images import ensure_busybox_image
 
@@ -60,13 +59,10 @@ def _snapshot(root: Path) -> dict[str, Any]:
     return {"links": set(_links()), "mounts": _mount_points(), "rules": _rules(), "processes": _lab_processes(root)}
 
 
+@pytest.mark.engine_agnostic  # a check of the harness itself
 def test_lab_down_leaves_no_interface_mount_rule_or_process(tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("the lab needs root")
-    if requested_engine() != DEFAULT_ENGINE:
-        # scripts/test's second pass (Engine 20.10) runs the lab tests again; this check of the harness
-        # itself was proved on the default engine only.
-        pytest.skip(f"checked on the default Engine {DEFAULT_ENGINE}, not on {requested_engine()}")
     others = [pid for pid in _pids() if _comm(pid) == "dockerd"]
     if others or _cgroup_pids():
         pytest.skip(
