@@ -40,7 +40,7 @@ def test_every_command_is_listed_and_loads() -> None:
 
 
 def test_the_controller_loads_notifications_and_the_dashboard_only_when_used() -> None:
-    """apprise, jinja2 and rich add to a controller's peak memory (issue 18): a controller without
+    """apprise, jinja2 and rich add to a controller's imports (issue 18): a controller without
     notification URLs never loads apprise; jinja2 comes with the first dashboard page; rich (the
     command line's views) only when ``run`` fails before it starts."""
     code = (
