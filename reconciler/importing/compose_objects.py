@@ -7,9 +7,11 @@
   (``name:`` or the key), which Services and Routes then name. With ``--stack`` every network a
   service uses is written that way, under the name stack deploy gave it (``<stack>_<key>``), with a
   note (``_stack_network``): a network cannot be adopted as a managed one while tasks use it.
-- volumes: ``driver_opts`` ``type: nfs``/``nfs4``, ``o: addr=H,nfsvers=V,rest``, ``device: :/path``
-  → ``Volume.nfs`` {server, path, version, options}; any other driver → ``driver`` +
-  ``driverOptions``; ``labels``; ``external: true`` → a ``Volume`` with ``external: true`` under the
+- volumes: ``driver: local`` with ``driver_opts`` ``type: nfs``/``nfs4``, ``o: addr=H,nfsvers=V,rest``,
+  ``device: :/path`` → ``Volume.nfs`` {server, path, version, options}; any other driver → ``driver`` +
+  ``driverOptions``; ``driver_opts`` without ``driver`` → ``driverOptions`` alone (NFS or not), since
+  docker stack deploy mounts them with no driver name and ``nfs:`` names ``local`` (docker-cli
+  ``convert/volume.go``): a take-over would rewrite the mounts and restart their tasks; ``labels``; ``external: true`` → a ``Volume`` with ``external: true`` under the
   real name (docker-cli ``convert/volume.go`` mounts an external volume by its name alone).
 - configs/secrets: ``file:`` → the file is copied to ``files/<kind>s/<name>`` (no extension, so a
   YAML config is not taken for a manifest) under ``--out`` (a manifest's
@@ -182,13 +184,15 @@ def convert_volumes(ctx: Context) -> None:
             continue
         ctx.volumes[key] = name
         spec: dict[str, Any] = {}
-        driver = str(value.get("driver") or "local")
+        named = str(value.get("driver") or "")
+        driver = named or "local"
         options = {str(k): str(v) for k, v in (value.get("driver_opts") or {}).items()}
-        nfs = _nfs(options) if driver == "local" else None
+        nfs = _nfs(options) if named == "local" else None
         if nfs is not None:
             spec["nfs"] = nfs
         elif options or driver != "local":
-            spec["driver"] = driver
+            if named:  # none: stack deploy mounts the options with no driver name, and so does the manifest
+                spec["driver"] = driver
             if options:
                 spec["driverOptions"] = options
         if value.get("labels"):

@@ -58,12 +58,16 @@ def network_spec(network: Network, instance: str = DEFAULT_INSTANCE) -> dict[str
 
 
 def volume_driver(volume: Volume) -> dict[str, Any]:
-    """The ``DriverConfig`` of the volume: NFS becomes the ``local`` driver with ``type=nfs``."""
+    """The ``DriverConfig`` of the volume: NFS becomes the ``local`` driver with ``type=nfs``; options
+    without a driver name have no ``Name``, as docker stack deploy sends compose's ``driver_opts``
+    without ``driver`` (docker-cli ``convert/volume.go``), the engine's default driver mounting them."""
     spec = volume.spec
     if spec.nfs is not None:
         nfs = spec.nfs
         options = [f"addr={nfs.server}", f"nfsvers={nfs.version}", *nfs.options]
         return {"Name": "local", "Options": {"type": "nfs", "o": ",".join(options), "device": f":{nfs.path}"}}
+    if spec.driver is None and spec.driver_options:
+        return {"Options": dict(sorted(spec.driver_options.items()))}
     return {"Name": spec.driver or "local", "Options": dict(sorted(spec.driver_options.items()))}
 
 

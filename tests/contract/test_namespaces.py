@@ -83,3 +83,42 @@ def _removed(cs: ContractSwarm, name: str) -> bool:
     except docker.errors.APIError:
         return False
     return True
+
+
+def test_a_namespaced_volume_with_options_and_no_driver_is_mounted_with_no_driver_name(cs: ContractSwarm) -> None:
+    """compose's ``driver_opts`` without ``driver``: docker stack deploy mounts the options with no
+    driver name (docker-cli ``convert/volume.go``), the engine's default driver making the volume; the
+    manifest states it so (``driverOptions`` alone), and the engine stores it as sent: in sync."""
+    namespace = f"{cs.prefix}v"
+    options = {"type": "tmpfs", "device": "tmpfs", "o": "size=1m"}  # the local driver mounts it, no NFS needed
+
+    def doc(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        metadata = {"name": name, "namespace": namespace}
+        return {"apiVersion": "reconciler.swarm/v1alpha1", "kind": kind, "metadata": metadata, "spec": spec}
+
+    cs.write(
+        doc("Volume", "data", {"driverOptions": options}),
+        doc("Service", "db", cs.sleeper(mounts=[{"volume": "data", "target": "/data"}])),
+    )
+    cs.converge()
+    service = cs.service(f"{namespace}_db")
+    assert service is not None
+    [mount] = service["Spec"]["TaskTemplate"]["ContainerSpec"]["Mounts"]
+    assert mount["Source"] == f"{namespace}_data"
+    assert mount["VolumeOptions"] == {"Labels": {STACK_NAMESPACE: namespace}, "DriverConfig": {"Options": options}}
+    assert cs.plan().in_sync
+    if cs.client is not None:  # the volume the task made: the engine's default driver, with the options
+        volume = cs.eventually(lambda: _volume(cs, f"{namespace}_data"), timeout=60)
+        assert volume is not None and volume["Driver"] == "local" and volume["Options"] == options
+        cs.write(cs.doc("Service", "placeholder", cs.sleeper(replicas=0)))
+        cs.converge(prune=True)
+        cs.eventually(lambda: _removed(cs, f"{namespace}_data"))
+
+
+def _volume(cs: ContractSwarm, name: str) -> dict[str, Any] | None:
+    assert cs.client is not None
+    try:
+        found: dict[str, Any] = cs.client.api.inspect_volume(name)
+    except docker.errors.NotFound:
+        return None
+    return found

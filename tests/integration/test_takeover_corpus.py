@@ -63,11 +63,6 @@ _ODD = (
 )
 #: Cases whose take-over is not label-only yet, with the cause.
 NOT_LABEL_ONLY: dict[tuple[str, str], str] = {
-    ("compose", "01-wordpress-nfs-traefik2"): (
-        "01's db-data has driver_opts but no driver: docker stack deploy mounts it with no driver name, which a "
-        "managed Volume cannot state (nfs: renders 'local'; driverOptions needs a driver unless external), so "
-        "the take-over rewrites db's mount (docs/migration.md; import swarm writes it external and keeps it)"
-    ),
     ("compose", "05-interpolation-dotenv"): (
         "05's NESTED=${OUTER:-${INNER:-deep}}: docker stack deploy's template (docker-cli cli/compose/template, "
         "a default ends at the first '}') deploys the literal ${INNER:-deep}, import compose (compose-go's "

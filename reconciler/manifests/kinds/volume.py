@@ -4,7 +4,10 @@ The Docker volume name carries a hash of the driver options (computed in ``recon
 so a changed option set never silently reuses a stale volume on a node. An ``external`` volume
 exists already (made by ``docker service create --mount`` or by hand) and keeps its Docker name:
 its mounts carry the driver, options and labels given here and nothing of the reconciler's, so a
-service that already mounts it is adopted without a change to its task template.
+service that already mounts it is adopted without a change to its task template. ``driverOptions``
+without ``driver`` mounts with options and no driver name, as docker stack deploy mounts a compose
+volume with ``driver_opts`` and no ``driver`` (docker-cli ``cli/compose/convert/volume.go``:
+``DriverConfig{Name: "", Options: ...}``); the engine then uses its default driver, ``local``.
 """
 
 from __future__ import annotations
@@ -69,7 +72,10 @@ _label_key = get_args(LabelKey)[1].func  # LabelKey's own check (types._check_la
 class VolumeSpec(Spec):
     nfs: Nfs | None = None
     driver: Annotated[str, Field(pattern=_DRIVER_NAME.pattern)] | None = Field(
-        default=None, description="A volume driver name, when not NFS (e.g. `local`)."
+        default=None,
+        description="A volume driver name, when not NFS (e.g. `local`). Omitted with `driverOptions`, the mounts "
+        "name no driver (the engine's default, `local`), as docker stack deploy mounts a compose volume with "
+        "`driver_opts` and no `driver`.",
     )
     driver_options: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")], SafeText] = Field(default_factory=dict)
     labels: dict[Annotated[str, AfterValidator(_mount_label_key)], SafeText] = Field(
@@ -86,10 +92,6 @@ class VolumeSpec(Spec):
     def _one_source(self) -> VolumeSpec:
         if self.nfs is not None and (self.driver is not None or self.driver_options):
             raise ValueError("set either `nfs` or `driver`/`driverOptions`, not both")
-        if self.driver_options and self.driver is None and not self.external:
-            # an external volume states its mounts as they are: docker stack deploy writes options
-            # without a driver name when the compose file sets driver_opts only
-            raise ValueError("`driverOptions` needs a `driver`")
         if STACK_NAMESPACE in self.labels and not self.external:
             raise nested_error(
                 ("labels", STACK_NAMESPACE),
