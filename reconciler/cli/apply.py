@@ -10,15 +10,7 @@ import time
 import click
 
 from reconciler.cli.context import EXIT_DECLINED, EXIT_OK, EXIT_PENDING, EXIT_PROBLEMS, settings
-from reconciler.cli.plan_view import EventPrinter, print_plan, print_summary, result_json
-from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
-from reconciler.cli.views import err_console, out_console, print_json
-from reconciler.engine.events import OutcomeStatus, discard
-from reconciler.engine.planning import PlanOptions
-from reconciler.engine.reconcile import apply_confirmed, plan_once
-from reconciler.engine.rollout import wait_for_rollout
-from reconciler.engine.scheduling import DEFAULT_WORKERS, MAX_WORKERS
-from reconciler.swarm.port import SwarmError
+from reconciler.engine.scheduling import DEFAULT_WORKERS, MAX_WORKERS  # the standard library only
 
 
 @click.command()
@@ -51,6 +43,16 @@ def apply(
     wait: bool,
 ) -> None:
     """Converge the swarm once to the manifests under PATH."""
+    # Here, not at the top: `apply --help` needs none of the engine, the models or the docker SDK.
+    from reconciler.cli.plan_view import EventPrinter, print_plan, print_summary, result_json
+    from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
+    from reconciler.cli.views import err_console, out_console, print_json
+    from reconciler.engine.events import OutcomeStatus, discard
+    from reconciler.engine.planning import PlanOptions
+    from reconciler.engine.reconcile import apply_confirmed, plan_once
+    from reconciler.engine.rollout import wait_for_rollout
+    from reconciler.swarm.port import SwarmError
+
     conf = settings(ctx)
     desired = desired_or_exit(ctx, path, conf, allow_empty=allow_empty)
     swarm = connect_or_exit(ctx, conf)

@@ -6,12 +6,6 @@ from __future__ import annotations
 import click
 
 from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
-from reconciler.cli.plan_view import print_plan
-from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
-from reconciler.cli.views import out_console, print_json
-from reconciler.engine.planning import PlanOptions
-from reconciler.engine.reconcile import plan_once
-from reconciler.swarm.port import SwarmError
 
 
 @click.command()
@@ -23,6 +17,14 @@ from reconciler.swarm.port import SwarmError
 @click.pass_context
 def diff(ctx: click.Context, path: str, prune: bool, adopt: bool, show_all: bool, allow_empty: bool) -> None:
     """Show how the swarm differs from the manifests under PATH."""
+    # Here, not at the top: `diff --help` needs none of the engine, the models or the docker SDK.
+    from reconciler.cli.plan_view import print_plan
+    from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
+    from reconciler.cli.views import out_console, print_json
+    from reconciler.engine.planning import PlanOptions
+    from reconciler.engine.reconcile import plan_once
+    from reconciler.swarm.port import SwarmError
+
     conf = settings(ctx)
     desired = desired_or_exit(ctx, path, conf, allow_empty=allow_empty)
     swarm = connect_or_exit(ctx, conf)

@@ -4,19 +4,22 @@ socket-proxy permission the reconciler needs. Exit 0 ok, 1 problems."""
 from __future__ import annotations
 
 import click
-from rich.text import Text
 
 from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
-from reconciler.cli.views import out_console, print_json
-from reconciler.swarm.docker_api import connect
-from reconciler.swarm.port import Forbidden, SwarmError
-from reconciler.swarm.probes import Check, run_checks
 
 
 @click.command()
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
     """Check that the reconciler can do its job against --docker-host."""
+    # Here, not at the top: `doctor --help` needs neither the docker SDK nor rich.
+    from rich.text import Text
+
+    from reconciler.cli.views import out_console, print_json
+    from reconciler.swarm.docker_api import connect
+    from reconciler.swarm.port import Forbidden, SwarmError
+    from reconciler.swarm.probes import Check, run_checks
+
     conf = settings(ctx)
     try:
         swarm = connect(conf.docker_host)

@@ -18,9 +18,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
-from reconciler.cli.failing import fail
 from reconciler.cli.global_options import add_global_options
-from reconciler.cli.views import print_json
 
 __all__ = ["compose"]
 
@@ -36,6 +34,8 @@ __all__ = ["compose"]
 @click.pass_context
 def compose(ctx: click.Context, files: tuple[str, ...], stack: str | None, out: Path | None) -> None:
     """Compose FILES, merged in order, to manifests; Traefik deploy.labels to Routes and Middlewares."""
+    from reconciler.cli.failing import fail  # here, with rich: `import compose --help` needs neither
+    from reconciler.cli.views import print_json
     from reconciler.importing.compose_import import import_compose, write_copies
     from reconciler.importing.compose_loading import ComposeError
     from reconciler.importing.yaml_emit import dump_documents, write_documents

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.cli.context import EXIT_OK, settings
-from reconciler.cli.session import connect_or_exit, fail
-from reconciler.cli.views import err_console, out_console, print_json, print_problems
-from reconciler.importing.live_check import adoption_findings
-from reconciler.importing.live_swarm import Finding, LiveImportError, import_live, write_import
-from reconciler.importing.yaml_emit import dump_documents
-from reconciler.manifests.errors import ManifestError
-from reconciler.swarm.port import SwarmError
+
+if TYPE_CHECKING:  # imported where used: `import swarm --help` needs neither the docker SDK nor the models
+    from reconciler.importing.live_swarm import Finding
 
 __all__ = ["swarm"]
 
@@ -40,6 +37,13 @@ __all__ = ["swarm"]
 @click.pass_context
 def swarm(ctx: click.Context, stack: str | None, services: tuple[str, ...], out: Path | None) -> None:
     """Write manifests for what runs in the swarm, ready for `apply --adopt`."""
+    from reconciler.cli.session import connect_or_exit, fail
+    from reconciler.cli.views import print_problems
+    from reconciler.importing.live_check import adoption_findings
+    from reconciler.importing.live_swarm import LiveImportError, import_live, write_import
+    from reconciler.manifests.errors import ManifestError
+    from reconciler.swarm.port import SwarmError
+
     conf = settings(ctx)
     engine = connect_or_exit(ctx, conf)
     try:
@@ -67,6 +71,9 @@ def swarm(ctx: click.Context, stack: str | None, services: tuple[str, ...], out:
 
 def _report(output: str, documents: list[dict[str, object]], findings: list[Finding], notes: list[str],
             written: list[Path] | None) -> None:  # fmt: skip
+    from reconciler.cli.views import err_console, out_console, print_json
+    from reconciler.importing.yaml_emit import dump_documents
+
     if output == "json":
         print_json({
             "documents": documents,

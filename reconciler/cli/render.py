@@ -8,28 +8,15 @@ redacted). Exit 0, or 2 when the manifests are invalid or the resource is unknow
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.cli.context import EXIT_ERROR, settings
-from reconciler.cli.failing import fail, path_or_exit
-from reconciler.cli.views import out_console, print_json, print_problems
-from reconciler.manifests.errors import ManifestError
-from reconciler.manifests.kinds.base import Resource
-from reconciler.manifests.kinds.config import Config, Secret
-from reconciler.manifests.kinds.network import Network
-from reconciler.manifests.kinds.service import Service
-from reconciler.manifests.kinds.traefik import Middleware, Route
-from reconciler.manifests.kinds.virtual_ip import VirtualIP
-from reconciler.manifests.kinds.volume import Volume
-from reconciler.manifests.loading import load_manifests
-from reconciler.manifests.manifest_set import ManifestSet
-from reconciler.manifests.registry import KINDS
-from reconciler.render.keepalived import keepalived_conf, keepalived_template
-from reconciler.render.objects import config_spec, network_spec, volume_mount_options, volume_name
-from reconciler.render.service_spec import service_spec
-from reconciler.render.traefik import middleware_labels, routes_labels
+
+if TYPE_CHECKING:  # the kinds and renderers are imported where used: `render --help` needs neither
+    from reconciler.manifests.kinds.base import Resource
+    from reconciler.manifests.manifest_set import ManifestSet
 
 
 def _node_map(values: tuple[str, ...]) -> dict[str, str]:
@@ -50,6 +37,13 @@ def _node_map(values: tuple[str, ...]) -> dict[str, str]:
 @click.pass_context
 def render(ctx: click.Context, target: str, path: str, nodes: tuple[str, ...], for_node: str | None) -> None:
     """Print what the resource KIND/NAME under PATH becomes in Swarm."""
+    from reconciler.cli.failing import fail, path_or_exit
+    from reconciler.cli.views import out_console, print_json, print_problems
+    from reconciler.manifests.errors import ManifestError
+    from reconciler.manifests.kinds.virtual_ip import VirtualIP
+    from reconciler.manifests.loading import load_manifests
+    from reconciler.render.keepalived import keepalived_conf, keepalived_template
+
     conf = settings(ctx)
     path_or_exit(ctx, path)
     try:
@@ -91,6 +85,8 @@ def _find(manifests: ManifestSet, target: str) -> Resource | None:
 def _not_found(manifests: ManifestSet, target: str, path: str) -> str:
     """Why ``target`` names no resource, with the forms accepted and the nearest keys (a newcomer got
     "Foo: no such resource" for ``render Foo``, not knowing that KIND/NAME was meant)."""
+    from reconciler.manifests.registry import KINDS
+
     keys = sorted(str(r.key) for r in manifests)
     kinds = ", ".join(KINDS)
     forms = "write KIND/NAME or KIND/NAMESPACE/NAME, e.g. Service/web"
@@ -118,10 +114,21 @@ def _not_found(manifests: ManifestSet, target: str, path: str) -> str:
 
 
 def _is_label_map(resource: Resource) -> bool:
+    from reconciler.manifests.kinds.traefik import Middleware, Route
+
     return isinstance(resource, Route | Middleware)
 
 
 def _rendered(resource: Resource, manifests: ManifestSet, instance: str) -> dict[str, Any]:
+    from reconciler.manifests.kinds.config import Config, Secret
+    from reconciler.manifests.kinds.network import Network
+    from reconciler.manifests.kinds.service import Service
+    from reconciler.manifests.kinds.traefik import Middleware, Route
+    from reconciler.manifests.kinds.volume import Volume
+    from reconciler.render.objects import config_spec, network_spec, volume_mount_options, volume_name
+    from reconciler.render.service_spec import service_spec
+    from reconciler.render.traefik import middleware_labels, routes_labels
+
     if isinstance(resource, Route):
         return routes_labels([resource], manifests.middlewares_by_name, manifests.network_name)
     if isinstance(resource, Middleware):

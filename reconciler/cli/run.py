@@ -13,10 +13,8 @@ from pathlib import Path
 import click
 
 from reconciler.cli.context import settings
-from reconciler.engine.scheduling import MAX_WORKERS
+from reconciler.engine.scheduling import MAX_WORKERS  # these three: the standard library only
 from reconciler.manifests.discovery import discover
-from reconciler.runtime.git_command import GitSyncError
-from reconciler.runtime.manager import EXIT_LEASE_LOST, Manager
 from reconciler.runtime.settings import LOG_LEVELS, RunSettings, default_identity
 
 
@@ -140,9 +138,11 @@ def run(ctx: click.Context, manifests: Path, listen: str, resync: float, prune: 
 
         fail(ctx, f"reconciler run: no manifests (*.yaml, *.yml) found under {manifests}: check --manifests, "
                   "or pass --allow-empty if an empty set is meant")  # fmt: skip
+    from reconciler.runtime.manager import Manager  # here: `run --help` needs neither the docker SDK nor the HTTP stack
+
     code = Manager(run_settings).run()
     if code:
         ctx.exit(code)
 
 
-__all__ = ["EXIT_LEASE_LOST", "GitSyncError", "run"]
+__all__ = ["run"]

@@ -7,8 +7,6 @@ from pathlib import Path
 import click
 
 from reconciler.cli.context import settings
-from reconciler.cli.views import out_console, print_json
-from reconciler.manifests.schema import schema_documents, write_schemas
 
 
 @click.command()
@@ -16,6 +14,9 @@ from reconciler.manifests.schema import schema_documents, write_schemas
 @click.pass_context
 def schema(ctx: click.Context, out: Path | None) -> None:
     """Print the JSON schemas of all kinds, or write them to a folder."""
+    from reconciler.cli.views import out_console, print_json  # here: `schema --help` needs no models
+    from reconciler.manifests.schema import schema_documents, write_schemas
+
     if out is None:
         print_json(schema_documents())
         return

@@ -9,20 +9,13 @@ import urllib.request
 from typing import Any
 
 import click
-from rich.table import Table
 
 from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
-from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
-from reconciler.cli.views import out_console, print_json
-from reconciler.engine.planning import PlanOptions
-from reconciler.engine.reconcile import plan_once
-from reconciler.engine.status import object_statuses
-from reconciler.state.health import HealthState
-from reconciler.state.plan import ObjectState
-from reconciler.swarm.port import SwarmError
 
 
 def _from_controller(ctx: click.Context, url: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    from reconciler.cli.failing import fail
+
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/status", timeout=10) as answer:
             report: dict[str, Any] = json.load(answer)
@@ -36,6 +29,9 @@ def _from_controller(ctx: click.Context, url: str) -> tuple[list[dict[str, Any]]
 
 def _ok(row: dict[str, Any]) -> bool:
     """In sync (or an old version kept for rollback) and healthy (or without a health of its own)."""
+    from reconciler.state.health import HealthState
+    from reconciler.state.plan import ObjectState
+
     settled = row["state"] in {s.value for s in ObjectState if s.settled}
     return settled and row.get("health") in (None, HealthState.HEALTHY.value)
 
@@ -48,6 +44,18 @@ def status(ctx: click.Context, path: str, controller: str | None) -> None:
     """List what is managed, whether it is in sync with the manifests under PATH, and whether it is healthy.
 
     Exit 0 only when every object is in sync and healthy."""
+    # Here, not at the top: `status --help` needs none of the engine, the models, the docker SDK or rich.
+    from rich.table import Table
+
+    from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
+    from reconciler.cli.views import out_console, print_json
+    from reconciler.engine.planning import PlanOptions
+    from reconciler.engine.reconcile import plan_once
+    from reconciler.engine.status import object_statuses
+    from reconciler.state.health import HealthState
+    from reconciler.state.plan import ObjectState
+    from reconciler.swarm.port import SwarmError
+
     conf = settings(ctx)
     report: dict[str, Any] = {}
     if controller:

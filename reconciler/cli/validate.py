@@ -11,10 +11,6 @@ from collections import Counter
 import click
 
 from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
-from reconciler.cli.failing import path_or_exit
-from reconciler.cli.views import out_console, print_json, print_problems, print_warnings, warnings_as_json
-from reconciler.manifests.errors import ManifestError, ManifestProblem, Position
-from reconciler.manifests.loading import load_manifests
 
 
 @click.command()
@@ -23,6 +19,12 @@ from reconciler.manifests.loading import load_manifests
 @click.pass_context
 def validate(ctx: click.Context, path: str, strict: bool) -> None:
     """Parse and check the manifests under PATH (default: the current folder)."""
+    # Here, not at the top: `validate --help` needs neither the models nor rich.
+    from reconciler.cli.failing import path_or_exit
+    from reconciler.cli.views import out_console, print_json, print_problems, print_warnings, warnings_as_json
+    from reconciler.manifests.errors import ManifestError, ManifestProblem, Position
+    from reconciler.manifests.loading import load_manifests
+
     output = settings(ctx).output
     path_or_exit(ctx, path)
     try:

@@ -12,6 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from reconciler.cli import apply as apply_module
+from reconciler.cli import session
 from reconciler.cli.app import cli
 from reconciler.cli.context import EXIT_DECLINED, EXIT_OK, EXIT_PENDING
 from reconciler.swarm.fake import FakeSwarm
@@ -22,7 +23,8 @@ API = "reconciler.swarm/v1alpha1"
 @pytest.fixture
 def swarm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSwarm:
     fake = FakeSwarm()
-    monkeypatch.setattr(apply_module, "connect_or_exit", lambda ctx, conf: fake)
+    # Replaced where it is defined: apply imports it when it runs (its --help needs no engine).
+    monkeypatch.setattr(session, "connect_or_exit", lambda ctx, conf: fake)
     (tmp_path / "m.yaml").write_text(
         yaml.safe_dump({"apiVersion": API, "kind": "Network", "metadata": {"name": "net"}, "spec": {}})
     )

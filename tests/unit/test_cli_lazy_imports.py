@@ -1,19 +1,45 @@
-"""Process start: ``reconciler --help`` and ``validate`` import only what they need (issue 18)."""
+"""Process start: ``reconciler --help``, every command's ``--help`` and ``validate`` import only what
+they need (issue 18)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("docker", "requests", "prometheus_client", "tenacity", "watchfiles", "http.server")
+# What no ``--help`` needs: the models (pydantic), the engine and state, the YAML parser, rich, the
+# docker SDK and the controller's stack. A command's options are read from its module, so each command
+# module imports these inside the command's body.
+NOT_FOR_HELP = (
+    *HEAVY,
+    "pydantic",
+    "yaml",
+    "rich",
+    "reconciler.manifests.loading",
+    "reconciler.manifests.kinds",
+    "reconciler.state.plan",
+    "reconciler.engine.reconcile",
+    "reconciler.runtime.manager",
+    "reconciler.importing.compose_import",
+    "reconciler.importing.live_swarm",
+)
+EVERY_HELP = [
+    ["--help"],
+    *([name, "--help"] for name in ("validate", "diff", "apply", "status", "run", "render", "schema", "doctor")),
+    ["import", "--help"],
+    ["import", "swarm", "--help"],
+    ["import", "compose", "--help"],
+]
 
 
-def imported_after(*argv: str) -> set[str]:
+def imported_after(*argv: str, watched: tuple[str, ...] = HEAVY) -> set[str]:
     code = (
         "import sys\n"
         "from reconciler.cli.app import cli\n"
         f"try:\n    cli.main(args={list(argv)!r}, prog_name='reconciler')\nexcept SystemExit:\n    pass\n"
-        f"print('IMPORTED=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+        f"print('IMPORTED=' + ','.join(m for m in {watched!r} if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     [line] = [line for line in done.stdout.splitlines() if line.startswith("IMPORTED=")]
@@ -22,6 +48,18 @@ def imported_after(*argv: str) -> set[str]:
 
 def test_help_imports_none_of_the_engine_or_controller_stack() -> None:
     assert imported_after("--help") == set()
+
+
+@pytest.mark.parametrize("argv", EVERY_HELP, ids=" ".join)
+def test_every_help_imports_no_models_engine_or_sdk(argv: list[str]) -> None:
+    assert imported_after(*argv, watched=NOT_FOR_HELP) == set()
+
+
+def test_the_watch_list_names_real_modules() -> None:
+    """A renamed module would make the test above pass for nothing."""
+    import importlib.util
+
+    assert all(importlib.util.find_spec(name) is not None for name in NOT_FOR_HELP)
 
 
 def test_validate_imports_none_of_the_engine_or_controller_stack(tmp_path: object) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from reconciler.cli import apply as apply_module
+from reconciler.cli import session
 from reconciler.cli.app import cli
 from reconciler.importing.compose_import import import_compose, write_copies
 from reconciler.importing.yaml_emit import write_documents
@@ -44,7 +44,7 @@ def test_imported_manifests_apply_and_then_plan_nothing(
     for document in result.documents:
         if document["kind"] == "Network" and document["spec"].get("external"):
             fake.create_network({"Name": document["metadata"]["name"], "Driver": "overlay", "Scope": "swarm"})
-    monkeypatch.setattr(apply_module, "connect_or_exit", lambda ctx, conf: fake)
+    monkeypatch.setattr(session, "connect_or_exit", lambda ctx, conf: fake)  # apply imports it when it runs
     applied = CliRunner().invoke(cli, ["apply", "--yes", "--no-wait", str(tmp_path)])
     assert applied.exit_code == 0, applied.output
     assert fake.writes

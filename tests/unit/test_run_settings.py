@@ -13,8 +13,8 @@ from typing import ClassVar
 import pytest
 from click.testing import CliRunner
 
-from reconciler.cli import run as run_module
 from reconciler.cli.app import cli
+from reconciler.runtime import manager as manager_module
 from reconciler.runtime.manager import EXIT_CANNOT_START, EXIT_LEASE_LOST, EXIT_STOPPED
 from reconciler.runtime.settings import RunSettings, default_identity
 
@@ -34,7 +34,8 @@ class Recorder:
 
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> type[Recorder]:
-    monkeypatch.setattr(run_module, "Manager", Recorder)
+    # Replaced where it is defined: run imports it when it runs (its --help needs no controller stack).
+    monkeypatch.setattr(manager_module, "Manager", Recorder)
     monkeypatch.setattr(Recorder, "seen", [])
     monkeypatch.setattr(Recorder, "code", EXIT_STOPPED)
     monkeypatch.delenv("DOCKER_HOST", raising=False)
