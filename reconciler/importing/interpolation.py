@@ -1,16 +1,21 @@
-"""Compose variable interpolation in every string value of a compose file (keys are left alone).
+"""Compose variable interpolation in every string value of a compose file (keys are left alone), as
+``docker stack deploy`` does it: docker-cli ``cli/compose/template/template.go``, whose grammar is
+narrower than compose-go's (``docker compose``), and whose results are what a stack runs.
 
-The rules are compose-go ``template/template.go`` (the same grammar as docker-cli
-``cli/compose/template``, which ``docker stack deploy`` uses): ``$$`` is a literal ``$``;
-``$VAR`` and ``${VAR}`` (names ``[_a-zA-Z][_a-zA-Z0-9]*``); ``${VAR:-default}`` when unset or empty,
-``${VAR-default}`` when unset; ``${VAR:?message}`` and ``${VAR?message}`` fail when empty-or-unset /
-unset; ``${VAR:+alt}`` and ``${VAR+alt}`` give ``alt`` when set and non-empty / set. Defaults may
-themselves hold substitutions, braces nest. An unset variable without a default is the empty string
-(compose warns; we list it in ``unset``). ``${`` with no valid name and operator is an invalid
-template; a ``$`` followed by anything else stays as written (the pattern does not match it).
-Substitutions nest at most ``MAX_NESTING`` deep (``${A:-${B:-...}}``): compose-go has no bound, but
-a few thousand levels ran Python out of stack, and every real file stays within a handful. Values
-put in add up to at most ``MAX_SUBSTITUTED`` characters per project.
+One regular expression, tried at each ``$`` (case-insensitive, leftmost alternative first):
+``$$`` is a literal ``$``; ``$NAME`` and ``${NAME}`` (``[_a-zA-Z][_a-zA-Z0-9]*``), each optionally
+followed by ``:-``, ``-``, ``:?`` or ``?`` and an argument that runs to the first ``}`` (or the end of
+the value): so a default ends at the first ``}``, and ``${OUTER:-${INNER:-deep}}`` with OUTER unset
+is the literal ``${INNER:-deep}`` followed by ``}`` (defaults are not substituted again); unbraced,
+``$VAR-x/y`` is ``VAR`` with the default ``x/y``. The operator is found as docker-cli's functions
+find it, in the whole text after ``$``/``${``, in this order: ``:-`` (default when unset or empty),
+``-`` (when unset), ``:?`` (an error when unset or empty: ``required variable NAME is missing a
+value: message``), ``?`` (when unset); the name is the text before it. Anything else after a ``$``
+(``${VAR:+alt}``, ``${VAR+alt}``, ``$1``, a lone ``$``) is docker-cli's "invalid interpolation
+format", an error here too; as in docker-cli, that error is forgotten when a later substitution in the
+same value succeeds (the Go closure's ``err`` is overwritten), the invalid ``$`` then being dropped.
+An unset variable without an operator is the empty string (listed in ``unset``). Values put in add up
+to at most ``MAX_SUBSTITUTED`` characters per project. Nothing recurses, so nesting costs nothing.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from typing import Any
 
 __all__ = ["InterpolationError", "Interpolator"]
 
-_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
-_OPERATORS = (":?", "?", ":-", "-", ":+", "+")
-MAX_NESTING = 32
+# docker-cli template.go: delimiter "\$", subst "[_a-z][_a-z0-9]*(?::?[-?][^}]*)?", under (?i:...)
+_SUBST = r"[_a-z][_a-z0-9]*(?::?[-?][^}]*)?"
+_PATTERN = re.compile(rf"\$(?i:(?P<escaped>\$)|(?P<named>{_SUBST})|\{{(?P<braced>{_SUBST})\}}|(?P<invalid>))")
+# docker-cli DefaultSubstituteFuncs: softDefault, hardDefault, requiredNonEmpty, required
+_OPERATORS = (":-", "-", ":?", "?")
 # Characters that variables' values and env_file text may add to one project. The YAML bounds count
 # ``$BIG`` as four characters; a 1 MiB ``.env`` value used 200,000 times would have built 200 GB, and
 # a 1 MiB env_file named by 10,000 services 10 GB.
@@ -58,31 +65,40 @@ class Interpolator:
                 raise InterpolationError(str(exc), path) from None
         return data
 
-    def substitute(self, text: str, depth: int = 0) -> str:
-        if depth > MAX_NESTING:
-            raise InterpolationError(f"substitutions nested deeper than {MAX_NESTING} levels: refused")
-        out: list[str] = []
-        at = 0
-        while (dollar := text.find("$", at)) >= 0:
-            out.append(text[at:dollar])
-            after = text[dollar + 1 : dollar + 2]
-            if after == "$":
-                out.append("$")
-                at = dollar + 2
-            elif after == "{":
-                end = _closing_brace(text, dollar + 1)
-                if end < 0:
-                    raise InterpolationError(f"invalid template {text!r}: no closing brace")
-                out.append(self._braced(text[dollar + 2 : end], text, depth))
-                at = end + 1
-            elif (match := _NAME.match(text, dollar + 1)) is not None:
-                out.append(self._lookup(match[0]))
-                at = match.end()
-            else:  # compose-go's pattern does not match here: the '$' stays as written
-                out.append("$")
-                at = dollar + 1
-        out.append(text[at:])
-        return "".join(out)
+    def substitute(self, text: str) -> str:
+        """``text`` substituted as docker-cli's ``SubstituteWith`` does (``Substitute``)."""
+        error: InterpolationError | None = None
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal error
+            if match["escaped"]:
+                return "$"
+            substitution = match["named"] or match["braced"]
+            if not substitution:
+                error = _invalid(text)
+                return ""
+            error = None  # each substitution function sets the Go closure's err, nil when it succeeds
+            return self._apply(substitution)
+
+        result = _PATTERN.sub(replace, text)
+        if error is not None:
+            raise error
+        return result
+
+    def _apply(self, substitution: str) -> str:
+        for operator in _OPERATORS:
+            if operator not in substitution:
+                continue
+            name, _, argument = substitution.partition(operator)
+            value = self.environment.get(name)
+            if operator == ":-":
+                return self.put(value) if value else argument
+            if operator == "-":
+                return self.put(value) if value is not None else argument
+            if value is None or (operator == ":?" and value == ""):
+                raise InterpolationError(f"required variable {name} is missing a value: {argument}")
+            return self.put(value)
+        return self._lookup(substitution)
 
     def _lookup(self, name: str) -> str:
         if name not in self.environment:
@@ -99,39 +115,15 @@ class Interpolator:
             )
         return value
 
-    def _braced(self, inner: str, whole: str, depth: int) -> str:
-        match = _NAME.match(inner)
-        if match is None:
-            raise InterpolationError(f"invalid template {whole!r}")
-        name, rest = match[0], inner[match.end() :]
-        if not rest:
-            return self._lookup(name)
-        operator = next((op for op in _OPERATORS if rest.startswith(op)), None)
-        if operator is None:
-            raise InterpolationError(f"invalid template {whole!r}")
-        argument = rest[len(operator) :]
-        value = self.environment.get(name)
-        empty_counts = operator.startswith(":")
-        present = value is not None and (value != "" or not empty_counts)
-        if operator.endswith("?"):
-            if not present:
-                reason = self.substitute(argument, depth + 1) if argument else ""
-                raise InterpolationError(
-                    f"required variable {name} is missing a value" + (f": {reason}" if reason else "")
-                )
-            return self.put(value or "")
-        if operator.endswith("-"):
-            return self.put(value or "") if present else self.substitute(argument, depth + 1)
-        return self.substitute(argument, depth + 1) if present else self.put(value or "")
 
-
-def _closing_brace(text: str, opening: int) -> int:
-    depth = 0
-    for index in range(opening, len(text)):
-        if text[index] == "{":
-            depth += 1
-        elif text[index] == "}":
-            depth -= 1
-            if depth == 0:
-                return index
-    return -1
+def _invalid(text: str) -> InterpolationError:
+    """docker-cli ``interpolation.go``: ``invalid interpolation format for <path>: "<value>"; you may
+    need to escape any $ with another $`` (the path is added by the caller's place)."""
+    hint = (
+        " (docker stack deploy's template has no ':+' or '+' operator, which docker compose has)"
+        if re.search(r"\$\{[_a-zA-Z][_a-zA-Z0-9]*:?\+", text)
+        else ""
+    )
+    return InterpolationError(
+        f"invalid interpolation format: {text!r}{hint}; you may need to escape any $ with another $"
+    )

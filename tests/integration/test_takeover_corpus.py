@@ -63,11 +63,6 @@ _ODD = (
 )
 #: Cases whose take-over is not label-only yet, with the cause.
 NOT_LABEL_ONLY: dict[tuple[str, str], str] = {
-    ("compose", "05-interpolation-dotenv"): (
-        "05's NESTED=${OUTER:-${INNER:-deep}}: docker stack deploy's template (docker-cli cli/compose/template, "
-        "a default ends at the first '}') deploys the literal ${INNER:-deep}, import compose (compose-go's "
-        "grammar) reads deep, so the take-over changes the env and restarts the task"
-    ),
     ("compose", "12-not-expressible"): _ODD,
     ("swarm", "12-not-expressible"): _ODD,
 }

@@ -186,7 +186,7 @@ def test_interpolation_with_dotenv_and_the_environment(tmp_path: Path) -> None:
         "APP_ENV": "staging",
         "GREETING": "hello alice",
         "EMPTY_DEFAULT": "fallback",
-        "NESTED": "deep",
+        "NESTED": "${INNER:-deep}",  # docker stack deploy's template: a default ends at the first '}'
     }
     assert app["replicas"] == 3
     assert app["labels"] == {"com.example.release": "2024.06"}

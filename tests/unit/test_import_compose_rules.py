@@ -32,18 +32,35 @@ def test_yaml_errors_and_positions() -> None:
 
 @pytest.mark.parametrize(
     ("template", "expected"),
-    [
-        ("$A-${A}", "a-a"),
+    [  # each as `docker stack config` of docker CLI 28.2 prints it (A=a, EMPTY='')
+        ("${A}|$A|${UNSET}", "a|a|"),
         ("${EMPTY:-d}|${EMPTY-d}|${UNSET-d}", "d||d"),
-        ("${A:+alt}|${EMPTY:+alt}|${EMPTY+alt}", "alt||alt"),
-        ("${UNSET:-${A}x}", "ax"),
         ("$$A costs $$5", "$A costs $5"),
-        ("${UNSET}", ""),
-        ("5$ and $-1 and a$", "5$ and $-1 and a$"),
+        # a default ends at the first '}' and is not substituted again: the rest is literal
+        ("${OUTER:-${INNER:-deep}}", "${INNER:-deep}"),
+        ("${UNSET:-${A}x}", "${Ax}"),
+        # unbraced, an operator and its argument run to the first '}' or the end
+        ("$A-${A}", "a}"),
+        ("$A-x/y z", "a"),
+        ("$UNSET-x/y z", "x/y z"),
+        ("$A:-q", "a"),
+        # the operator is looked for in the whole text, ':-' first: the name is 'A?e'
+        ("${A?e:-x}|${UNSET?e:-x}", "x|x"),
+        # an invalid '$' before a substitution that succeeds: docker-cli forgets the error, drops the '$'
+        ("$ ${A}", " a"),
     ],
 )
-def test_interpolation(template: str, expected: str) -> None:
+def test_interpolation_as_docker_stack_deploy_does_it(template: str, expected: str) -> None:
     assert Interpolator({"A": "a", "EMPTY": ""}).substitute(template) == expected
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["x${A:+alt}", "${A+alt}", "x$ y", "5$", "$1", "x:${-1}", "${A:-x"],  # `docker stack config` refuses each
+)
+def test_what_docker_cli_refuses_is_an_invalid_interpolation_format(template: str) -> None:
+    with pytest.raises(InterpolationError, match=r"^invalid interpolation format: .*escape any \$ with another"):
+        Interpolator({"A": "a"}).substitute(template)
 
 
 def test_interpolation_errors_name_the_variable_and_the_place() -> None:
@@ -51,7 +68,9 @@ def test_interpolation_errors_name_the_variable_and_the_place() -> None:
     with pytest.raises(InterpolationError, match="required variable EMPTY is missing a value: set it"):
         interpolator.substitute("${EMPTY:?set it}")
     assert interpolator.substitute("${EMPTY?unused}") == ""
-    with pytest.raises(InterpolationError, match="invalid template") as caught:
+    with pytest.raises(InterpolationError, match=r"no ':\+' or '\+' operator, which docker compose has"):
+        interpolator.substitute("${EMPTY:+alt}")
+    with pytest.raises(InterpolationError, match="invalid interpolation format") as caught:
         interpolator.value({"services": {"a": {"image": "x:${-1}"}}})
     assert caught.value.path == ("services", "a", "image")
 
