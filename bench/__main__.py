@@ -6,6 +6,7 @@ engine gone) is reported and makes the exit code 1.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -146,6 +147,18 @@ def _cli_version(cli: str, env: dict[str, str]) -> str:
     return found.stdout.strip() or "?"
 
 
+def use_bytecode() -> str:
+    """The reconciler's processes run from bytecode, as an installed reconciler does (pip compiles a
+    wheel's modules at install; so does the image's install stage). A session with
+    ``PYTHONDONTWRITEBYTECODE=1`` and the editable install would otherwise compile every module of the
+    package from source in every timed process: about 50 ms of a 0.45 s ``reconciler diff``, measured.
+    The ``__pycache__`` folders go beside the sources (git ignores them)."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # for the processes the bench starts
+    package = Path(__file__).resolve().parent.parent / "reconciler"
+    compiled = compileall.compile_dir(package, quiet=1)
+    return f"{package} compiled to bytecode" if compiled else f"{package}: some modules did not compile"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smaller run (about 2 minutes)")
@@ -163,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         print("the lab dockerd needs root: run as root", file=sys.stderr)
         return 2
     started = time.monotonic()
+    bytecode = use_bytecode()
     load_before = os.getloadavg()
     lab = Lab().up()
     cli = next((c for c in DOCKER_CLIS if os.path.exists(c)), None) or shutil.which("docker") or "docker"
@@ -218,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "engine": _server_version(ctx),
             "docker_cli": f"{cli} {_cli_version(cli, lab.env())}",
+            "bytecode": bytecode,
         },
         "rows": [r.as_dict() for r in rows],
         "details": ctx.details,
