@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,11 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
             resource, doc_problems = _validate(document)
             problems += doc_problems
             if resource is not None:
-                loaded.append(LoadedManifest(resource, document, file.parent))
-                clean.append((document, resource))
+                # Validated: the resource holds what the parsed tree did, and messages need only the
+                # positions; the tree would stay in memory as long as the set and the parse cache (issue 18).
+                kept = replace(document, data=None)
+                loaded.append(LoadedManifest(resource, kept, file.parent))
+                clean.append((kept, resource))
             elif doc_problems and "/" in doc_problems[0].subject:
                 broken.add(doc_problems[0].subject)
                 kind = document.data.get("kind") if isinstance(document.data, dict) else None

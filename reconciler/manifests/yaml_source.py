@@ -69,7 +69,7 @@ class SourceDocument:
 
     file: str
     index: int
-    data: Any
+    data: Any  # the parsed value; None once it validated (``loading`` keeps only the resource and positions)
     positions: Mapping[FieldPath, tuple[int, int]] = field(repr=False)
 
     def position(self, path: FieldPath = ()) -> Position:
