@@ -193,13 +193,15 @@ class _Service:
                 mount["tmpfs"] = dict(options) if options and TMPFS_OPTIONS else True
                 if options and TMPFS_OPTIONS:
                     used.add("tmpfs")
+            elif kind == "volume":  # `- /data`: stack deploy sends no source and no options (convert/volume.go)
+                mount["anonymous"] = True
+                if volume.get("volume"):
+                    used.add("volume")
+                    self.ctx.ignored(
+                        (*self.path, *sub, "volume"), self.subject, "volumes.volume", "an anonymous volume's options"
+                    )
             else:
-                self.lost(
-                    sub,
-                    f"a {kind} mount without a source has no Mount form"
-                    if kind == "volume"
-                    else f"{kind}: no Mount form",
-                )
+                self.lost(sub, f"{kind}: no Mount form")
                 continue
             mount["target"] = target
             if as_bool(volume.get("read_only")):

@@ -13,7 +13,6 @@ named it; the service's ``Image`` is pinned to a digest).
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,8 +21,8 @@ from pydantic import ValidationError
 
 from reconciler import LABEL_PREFIX
 from reconciler.core.labels import REQUESTED_IMAGE
+from reconciler.manifests.kinds.service import NETWORK_ALIAS
 from reconciler.manifests.kinds.service_task import Logging
-from reconciler.manifests.types import NAME_PATTERN
 from reconciler.state.stored_form import (
     CONTAINER_SERVER_FIELDS,
     POLICY_DEFAULTS,
@@ -38,7 +37,7 @@ __all__ = ["ServiceImport", "duration", "memory", "service_body"]
 _TRAEFIK = "traefik."
 STACK_IMAGE = "com.docker.stack.image"  # docker-cli cli/compose/convert LabelImage
 _SECOND = 1_000_000_000
-_ALIAS = re.compile(NAME_PATTERN)  # a network alias is a manifest Name (manifests/kinds/service.py)
+_ALIAS_MAX = 253  # manifests/kinds/service.py NetworkAlias
 
 
 @dataclass
@@ -234,7 +233,9 @@ def _mount(mount: dict[str, Any], result: ServiceImport) -> dict[str, Any] | Non
     elif kind == "volume" and mount.get("Source"):
         out["volume"] = mount["Source"]
         result.volumes.append(copy.deepcopy(mount))
-    else:  # an anonymous volume, npipe, cluster: no manifest form
+    elif kind == "volume":  # no Source: an anonymous volume (compose's `- /data`)
+        out["anonymous"] = True
+    else:  # npipe, cluster: no manifest form
         result.left.append(f"TaskTemplate.ContainerSpec.Mounts[{mount.get('Target')}] (type {kind})")
         return None
     out["target"] = mount.get("Target", "")
@@ -276,8 +277,10 @@ def _task(task: dict[str, Any], out: dict[str, Any], result: ServiceImport, netw
         target = str(attachment.get("Target", ""))
         name = network_names.get(target, target)
         result.networks.append(name)
-        aliases = [a for a in attachment.get("Aliases") or [] if _ALIAS.fullmatch(str(a))]
-        # An alias the kind refuses (Swarm takes a DNS name, 'odd.internal'): named as a left-over.
+        aliases = [
+            a for a in attachment.get("Aliases") or [] if NETWORK_ALIAS.fullmatch(str(a)) and len(str(a)) <= _ALIAS_MAX
+        ]
+        # An alias the kind refuses (Swarm takes any string: a space, a control character): a left-over.
         result.left += [
             f"TaskTemplate.Networks[{name}].Aliases[{a}]" for a in attachment.get("Aliases") or [] if a not in aliases
         ]

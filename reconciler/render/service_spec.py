@@ -198,6 +198,8 @@ def _mount(mount: Any, manifests: ManifestSet, instance: str, namespace: str | N
         return tmpfs
     if mount.bind is not None:
         return {"Type": "bind", "Source": mount.bind, "Target": mount.target, "ReadOnly": mount.read_only}
+    if mount.anonymous:  # as docker stack deploy sends compose's `- /data` (docker-cli convert/volume.go)
+        return {"Type": "volume", "Target": mount.target, "ReadOnly": mount.read_only}
     volume = manifests.resolve("Volume", mount.volume, namespace)
     assert isinstance(volume, Volume), "the loader checked that every mounted volume is declared"
     return {

@@ -139,6 +139,28 @@ def test_a_cli_made_service_with_every_mapped_field_is_adopted_without_a_restart
     adopt_and_check(cs, folder, ["web"])
 
 
+def test_an_anonymous_volume_and_a_dotted_alias_are_adopted_without_a_restart(
+    cs: ContractSwarm, tmp_path: Path
+) -> None:
+    """As docker stack deploy sends compose's ``- /data`` (a volume mount with no Source, docker-cli
+    ``convert/volume.go``) and ``aliases: [odd.internal]``: stated (``anonymous: true``, a DNS-name
+    alias), so the adoption keeps both and the task."""
+    net = cs.port.create_network({"Name": cs.name("dots"), "Driver": "overlay"})
+    mounts = [{"Type": "volume", "Target": "/data"}, {"Type": "volume", "Target": "/cache"}]
+    networks = [{"Target": net, "Aliases": ["odd.internal", "odd"]}]
+    cli_service(cs, "anon", {"Mounts": mounts}, TaskTemplate={"Networks": networks})
+    folder = tmp_path / "imported"
+    result = imported(cs, folder, services=[cs.name("anon")])
+    assert mine(result, cs) == []
+    [service] = [d["spec"] for d in result.documents if d["kind"] == "Service"]
+    assert service["mounts"] == [{"anonymous": True, "target": "/data"}, {"anonymous": True, "target": "/cache"}]
+    assert service["networks"] == [{"name": cs.name("dots"), "aliases": ["odd.internal", "odd"]}]
+    adopt_and_check(cs, folder, ["anon"])
+    live = cs.service(cs.name("anon"))
+    assert live is not None
+    assert live["Spec"]["TaskTemplate"]["ContainerSpec"]["Mounts"][0] == {"Type": "volume", "Target": "/data"}
+
+
 def test_a_field_the_service_kind_lacks_is_reported_by_name(cs: ContractSwarm, tmp_path: Path) -> None:
     log = {"LogDriver": {"Name": "json-file", "Options": {"max-sise": "1m"}}}  # an option the Logging kind refuses
     cli_service(cs, "odd", {"Env": ["PASSED_THROUGH"]}, TaskTemplate=log, Mode={"Replicated": {"Replicas": 0}})

@@ -68,7 +68,6 @@ def test_what_the_kind_cannot_say_is_left_over_by_engine_path() -> None:
         "TaskTemplate.ContainerSpec.Healthcheck.StartInterval",
         "TaskTemplate.ContainerSpec.Hosts",
         "TaskTemplate.ContainerSpec.Mounts[/a].BindOptions.Propagation",
-        "TaskTemplate.ContainerSpec.Mounts[/anonymous] (type volume)",
         "TaskTemplate.ContainerSpec.Mounts[/v].VolumeOptions.NoCopy",
         "TaskTemplate.Placement.Preferences",
     ]
@@ -77,12 +76,21 @@ def test_what_the_kind_cannot_say_is_left_over_by_engine_path() -> None:
 
 
 def test_a_network_alias_the_kind_refuses_is_left_over_and_the_others_kept() -> None:
-    # docker stack deploy passes compose's aliases as written: Swarm takes 'odd.internal', a manifest not.
-    networks = [{"Target": "n1", "Aliases": ["odd", "odd.internal"]}]
+    # docker stack deploy passes compose's aliases as written and Swarm takes any string: a DNS name
+    # ('odd.internal', 'web_app') is kept, a space or a control character is not.
+    networks = [{"Target": "n1", "Aliases": ["odd", "odd.internal", "web_app", "a b", "x\x1b[2J", "-x"]}]
     imported = service_body({"Name": "odd", "TaskTemplate": {"ContainerSpec": {"Image": "x"}, "Networks": networks}},
                             {"n1": "s_odd"})  # fmt: skip
-    assert imported.spec["networks"] == [{"name": "s_odd", "aliases": ["odd"]}]
-    assert imported.left == ["TaskTemplate.Networks[s_odd].Aliases[odd.internal]"]
+    assert imported.spec["networks"] == [{"name": "s_odd", "aliases": ["odd", "odd.internal", "web_app"]}]
+    assert imported.left == [f"TaskTemplate.Networks[s_odd].Aliases[{a}]" for a in ("a b", "x\x1b[2J", "-x")]
+    ServiceSpec.model_validate(imported.spec)
+
+
+def test_an_anonymous_volume_mount_is_stated() -> None:
+    mounts = [{"Type": "volume", "Target": "/data"}, {"Type": "volume", "Target": "/cache"}]
+    imported = body({"Mounts": mounts})
+    assert imported.spec["mounts"] == [{"anonymous": True, "target": "/data"}, {"anonymous": True, "target": "/cache"}]
+    assert imported.left == [] and imported.volumes == []
     ServiceSpec.model_validate(imported.spec)
 
 

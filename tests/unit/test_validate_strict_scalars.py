@@ -52,7 +52,7 @@ EXTRA: list[dict[str, Any]] = [
             "init": True,
             "tty": False,
             "stdinOpen": False,
-            "mounts": [{"volume": "data", "target": "/data", "readOnly": True}],
+            "mounts": [{"volume": "data", "target": "/data", "readOnly": True}, {"anonymous": True, "target": "/a"}],
             "placement": {"maxReplicasPerNode": 2},
             "resources": {"limits": {"pids": 100}},
             "healthcheck": {"test": ["CMD", "true"], "retries": 3},

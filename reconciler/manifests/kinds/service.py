@@ -23,7 +23,6 @@ from reconciler.manifests.types import (
     Duration,
     Flag,
     MemorySize,
-    Name,
     Number,
     SafeText,
     ServiceLabels,
@@ -70,13 +69,32 @@ EnvKey = Annotated[str, matching(_ENV_KEY, "an environment variable name")]
 Port = Annotated[WholeNumber, Field(ge=1, le=65535)]
 
 
+# A network alias is a DNS name the network's embedded DNS answers for the service (moby
+# ``NetworkAttachmentConfig.Aliases``; swarmkit and moby take any string): dot-separated labels of
+# 1-63 letters, digits, '-' and '_' (docker stack deploy adds the compose service key, which may hold
+# '_'), not starting or ending with '-', at most 253 characters in all: no space, control character
+# or other byte reaches the DNS table.
+_ALIAS_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+NETWORK_ALIAS = re.compile(rf"{_ALIAS_LABEL}(?:\.{_ALIAS_LABEL})*")
+NetworkAlias = Annotated[
+    str,
+    Field(max_length=253),
+    matching(NETWORK_ALIAS, "a network alias: a DNS name such as db or db.internal"),
+]
+
+
 class NetworkAttachment(Spec):
     name: SwarmObjectName
-    aliases: list[Name] = Field(default_factory=list)
+    aliases: list[NetworkAlias] = Field(
+        default_factory=list, description="DNS names of the service on this network, e.g. [db, db.internal]."
+    )
 
 
 class Mount(Spec):
-    """Exactly one source: a ``Volume`` manifest, a host path (``bind``) or ``tmpfs`` (``true`` or its options)."""
+    """Exactly one source: a ``Volume`` manifest, a host path (``bind``), ``tmpfs`` (``true`` or its
+    options) or ``anonymous: true``: a volume without a name, which the engine makes for each task
+    with its default driver (compose's ``- /data``; docker-cli ``convert/volume.go`` sends it as a
+    volume mount with no ``Source`` and no options)."""
 
     volume: VolumeObjectName | None = Field(default=None, description="The name of a Volume manifest.")
     bind: BindPath | None = Field(
@@ -85,13 +103,20 @@ class Mount(Spec):
     tmpfs: TmpfsEntry = Field(
         default=False, description='`true`, or the tmpfs\'s {size, mode}, e.g. {size: 64M, mode: "1777"}.'
     )
+    anonymous: Flag = Field(
+        default=False,
+        description="`true`: a volume without a name, made for each task by the engine's default driver "
+        "(compose's `- /data`).",
+    )
     target: AbsPath
     read_only: Flag = False
 
     @model_validator(mode="after")
     def _one_source(self) -> Mount:
-        if (self.volume is not None) + (self.bind is not None) + (self.tmpfs is not False) != 1:
-            raise ValueError("set exactly one of `volume`, `bind` or `tmpfs` (true or {size, mode})")
+        if (self.volume is not None) + (self.bind is not None) + (self.tmpfs is not False) + self.anonymous != 1:
+            raise ValueError("set exactly one of `volume`, `bind`, `tmpfs` (true or {size, mode}) or `anonymous: true`")
+        if self.anonymous and self.read_only:  # moby volume/mounts/validate.go refuses it, each task rejected
+            raise ValueError("an anonymous volume cannot be read-only (the engine rejects every task): drop `readOnly`")
         return self
 
 
