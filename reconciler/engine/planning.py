@@ -146,7 +146,14 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
             state,
             payload=payload,
         )
-    return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, state, payload=payload)
+    return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, state, payload=payload,
+                  notices=_job_rerun(item))  # fmt: skip
+
+
+def _job_rerun(item: DesiredObject) -> tuple[Notice, ...]:
+    """An update of a job service runs it again (``Notice.JOB_RERUN``)."""
+    mode = (item.spec.get("Mode") or {}) if item.swarm_kind == "service" else {}
+    return (Notice.JOB_RERUN,) if "ReplicatedJob" in mode or "GlobalJob" in mode else ()
 
 
 def _volume_conflicts(desired: DesiredState, observed: ObservedState, options: PlanOptions) -> list[Change]:
@@ -184,7 +191,8 @@ def _adopt(item: DesiredObject, live: ObservedObject, observed: ObservedState, p
     replaced, which only an unused network can be."""
     diff = tuple(diff_essences(observed_essence(live, item, observed), item.essence))
     if item.swarm_kind != "network":
-        trusted = (Notice.TRUSTED_SECRET,) if item.kept == Kept.STACK_SECRET else ()
+        trusted: tuple[Notice, ...] = (Notice.TRUSTED_SECRET,) if item.kept == Kept.STACK_SECRET else ()
+        trusted += _job_rerun(item)
         return Change(
             item.key,
             Action.UPDATE,

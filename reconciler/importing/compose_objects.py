@@ -6,7 +6,9 @@
   ``labels``; ``external: true`` → a ``Network`` with ``external: true`` named by the real network
   (``name:`` or the key), which Services and Routes then name. With ``--stack`` every network a
   service uses is written that way, under the name stack deploy gave it (``<stack>_<key>``), with a
-  note (``_stack_network``): a network cannot be adopted as a managed one while tasks use it.
+  note (``_stack_network``): a network cannot be adopted as a managed one while tasks use it. A
+  service without networks is on ``default``, which stack deploy creates if the file does not
+  declare it: with ``--stack`` written too (``_default_network``).
 - volumes: ``driver: local`` with ``driver_opts`` ``type: nfs``/``nfs4``, ``o: addr=H,nfsvers=V,rest``,
   ``device: :/path`` → ``Volume.nfs`` {server, path, version, options}; any other driver → ``driver`` +
   ``driverOptions``; ``driver_opts`` without ``driver`` → ``driverOptions`` alone (NFS or not), since
@@ -32,7 +34,9 @@ from reconciler.importing.conversion import Context, as_bool
 from reconciler.importing.project_files import ProjectFileError, project_file
 from reconciler.manifests.engine_limits import MAX_CONFIG_BYTES, content_size_problem
 
-__all__ = ["convert_configs", "convert_networks", "convert_volumes"]
+__all__ = ["DEFAULT_NETWORK", "convert_configs", "convert_networks", "convert_volumes"]
+
+DEFAULT_NETWORK = "default"  # docker-cli cli/compose/convert/service.go: defaultNetwork
 
 
 def _external_name(key: str, value: dict[str, Any]) -> str:
@@ -42,8 +46,21 @@ def _external_name(key: str, value: dict[str, Any]) -> str:
     return str(value.get("name") or key)
 
 
+def _uses(service: Any, key: str) -> bool:
+    """Whether a compose service is attached to network ``key``: one without networks is attached
+    to ``default`` (docker-cli ``convert.convertServiceNetworks``)."""
+    if not isinstance(service, dict):
+        return False
+    return key in service["networks"] if service.get("networks") else key == DEFAULT_NETWORK
+
+
 def convert_networks(ctx: Context) -> None:
-    for key, value in (ctx.project.data.get("networks") or {}).items():
+    declared = ctx.project.data.get("networks") or {}
+    services = ctx.project.data.get("services") or {}
+    bare = [key for key, service in services.items() if isinstance(service, dict) and not service.get("networks")]
+    if bare and DEFAULT_NETWORK not in declared:
+        _default_network(ctx, ("services", bare[0]))
+    for key, value in declared.items():
         value = value or {}
         path: tuple[str | int, ...] = ("networks", key)
         subject = f"network {key}"
@@ -93,10 +110,7 @@ def _stack_network(ctx: Context, key: str, value: dict[str, Any], path: tuple[st
     refuses while tasks use it (``engine.planning._adopt``). stack deploy creates only the networks
     some service uses; one no service uses is not written (it does not exist to refer to)."""
     real = str(value.get("name") or f"{ctx.stack}_{key}")
-    used = any(
-        isinstance(service, dict) and key in (service.get("networks") or {})
-        for service in (ctx.project.data.get("services") or {}).values()
-    )
+    used = any(_uses(service, key) for service in (ctx.project.data.get("services") or {}).values())
     if not used:
         ctx.note(
             path, subject, "networks", "no service uses it, so docker stack deploy does not create it: not written"
@@ -113,6 +127,17 @@ def _stack_network(ctx: Context, key: str, value: dict[str, Any], path: tuple[st
         "change and adopting it as a managed Network would replace it, which apply refuses while tasks use it; "
         "to manage it, write its settings in place of external: true (a deliberate replacement)",
     )
+
+
+def _default_network(ctx: Context, path: tuple[str | int, ...]) -> None:
+    """A service without networks is attached to the stack's ``default`` network, which docker
+    stack deploy creates (an overlay network with no options, ``<stack>_default``; docker-cli
+    ``convert.convertServiceNetworks`` and ``convert.Networks``) when the file does not declare
+    it: with ``--stack`` written as the stack's other networks are, external under its Swarm name
+    (``_stack_network``). Without a stack there is no such network (``default`` is a name every
+    engine reserves), so the service reports its networks lost. ``path``: the first such service."""
+    if ctx.stack is not None:
+        _stack_network(ctx, DEFAULT_NETWORK, {}, path, f"network {DEFAULT_NETWORK}")
 
 
 def _labels(value: Any) -> dict[str, str]:

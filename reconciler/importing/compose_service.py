@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from reconciler.importing.compose_objects import DEFAULT_NETWORK
 from reconciler.importing.compose_runtime import GENERIC_RESOURCES, PIDS, TMPFS_OPTIONS, runtime_fields, text
 from reconciler.importing.conversion import Context, as_bool, as_float, as_int
 from reconciler.importing.names import manifest_name
@@ -130,11 +131,12 @@ class _Service:
     # --- attachments ---------------------------------------------------------------------------
 
     def networks(self) -> None:
-        networks = self.take("networks")
-        if networks is None:
-            self.lost(
-                ("networks",), "no networks: docker stack deploy attaches the stack's `default` network; declare it"
-            )
+        # None (or none listed): the stack's default network, as docker stack deploy attaches it
+        # (docker-cli convert.convertServiceNetworks; compose_objects writes that network).
+        networks = self.take("networks") or {DEFAULT_NETWORK: None}
+        if list(networks) == [DEFAULT_NETWORK] and DEFAULT_NETWORK not in self.ctx.networks:
+            self.lost(("networks",), "no networks: docker stack deploy attaches the stack's `default` network "
+                      "(<stack>_default): import with --stack, or declare a network")  # fmt: skip
             return
         entries: list[Any] = []
         for key, value in networks.items():
@@ -246,11 +248,15 @@ class _Service:
         deploy = self.take("deploy") or {}
         sub: tuple[str, ...] = ("deploy",)
         mode = deploy.get("mode", "replicated")
-        if mode not in ("replicated", "global"):
-            self.lost((*sub, "mode"), f"{mode!r}: a Service is replicated or global")
-        elif mode == "global":
-            self.spec["mode"] = "global"
-        if deploy.get("replicas") is not None:
+        if mode not in ("replicated", "global", "replicated-job", "global-job"):
+            self.lost((*sub, "mode"), f"{mode!r}: a Service is replicated, global, replicated-job or global-job")
+        elif mode != "replicated":
+            self.spec["mode"] = mode
+        if deploy.get("replicas") is not None and mode == "replicated-job":
+            # docker-cli cli/compose/convert/service.go convertDeployMode: a replicated job's
+            # replicas are both its MaxConcurrent and its TotalCompletions.
+            self.spec["maxConcurrent"] = self.spec["totalCompletions"] = as_int(deploy["replicas"])
+        elif deploy.get("replicas") is not None:
             self.spec["replicas"] = as_int(deploy["replicas"])
         if deploy.get("endpoint_mode"):
             self.spec["endpointMode"] = deploy["endpoint_mode"]

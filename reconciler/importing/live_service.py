@@ -29,6 +29,7 @@ from reconciler.state.stored_form import (
     RESTART_DEFAULTS,
     STOP_GRACE_DEFAULT,
     TASK_SERVER_FIELDS,
+    job_defaults,
     omit_empty,
 )
 
@@ -361,8 +362,15 @@ def _mode(rest: dict[str, Any], out: dict[str, Any]) -> None:
         mode.pop("Global")
     elif "Replicated" in mode:
         out["replicas"] = (mode.pop("Replicated") or {}).get("Replicas", 1)
+    elif "GlobalJob" in mode:
+        out["mode"] = "global-job"
+        mode.pop("GlobalJob")
+    elif "ReplicatedJob" in mode:
+        out["mode"] = "replicated-job"
+        job = job_defaults(mode.pop("ReplicatedJob"))  # as stored: both are always there
+        out["maxConcurrent"], out["totalCompletions"] = job["MaxConcurrent"], job["TotalCompletions"]
     if mode:
-        rest["Mode"] = mode  # jobs (ReplicatedJob, GlobalJob): no manifest form
+        rest["Mode"] = mode  # a mode this engine version adds that the Service kind does not know
 
 
 def _policy(policy: dict[str, Any] | None, name: str, out: dict[str, Any]) -> None:

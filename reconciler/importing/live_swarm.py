@@ -244,7 +244,20 @@ def _salvaged(document: dict[str, Any], subject: str, result: LiveImport) -> dic
 
 
 _MAX_SALVAGE = 50
-_ORDER = ("image", "command", "args", "env", "mode", "replicas", "networks", "mounts", "configs", "secrets")
+_ORDER = (
+    "image",
+    "command",
+    "args",
+    "env",
+    "mode",
+    "replicas",
+    "maxConcurrent",
+    "totalCompletions",
+    "networks",
+    "mounts",
+    "configs",
+    "secrets",
+)
 
 
 def _ordered(spec: dict[str, Any]) -> dict[str, Any]:

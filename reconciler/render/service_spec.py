@@ -70,7 +70,7 @@ def service_spec(service: Service, manifests: ManifestSet, instance: str = DEFAU
         "Name": service.swarm_name,
         "Labels": dict(sorted(labels.items())),
         "TaskTemplate": task,
-        "Mode": {"Global": {}} if spec.mode == "global" else {"Replicated": {"Replicas": _replicas(spec.replicas)}},
+        "Mode": _mode(spec.mode, spec.replicas, spec.max_concurrent, spec.total_completions),
     }
     if spec.update_config is not None:
         body["UpdateConfig"] = _update_policy(spec.update_config)
@@ -93,8 +93,17 @@ def service_spec(service: Service, manifests: ManifestSet, instance: str = DEFAU
     return body
 
 
-def _replicas(replicas: int | None) -> int:
-    return 1 if replicas is None else replicas
+def _mode(mode: str, replicas: int | None, max_concurrent: int | None, total: int | None) -> dict[str, Any]:
+    """A replicated job is sent with the values the engine would fill in (stored-form quirk
+    ``job-defaults``: MaxConcurrent 1, TotalCompletions = MaxConcurrent), so what is stored is what was sent."""
+    if mode == "global":
+        return {"Global": {}}
+    if mode == "global-job":
+        return {"GlobalJob": {}}
+    if mode == "replicated-job":
+        at_once = 1 if max_concurrent is None else max_concurrent
+        return {"ReplicatedJob": {"MaxConcurrent": at_once, "TotalCompletions": at_once if total is None else total}}
+    return {"Replicated": {"Replicas": 1 if replicas is None else replicas}}
 
 
 def _container(service: Service, manifests: ManifestSet, instance: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from reconciler.state.stored_form import (
     RESTART_DEFAULTS,
     STOP_GRACE_DEFAULT,
     UNORDERED_CONTAINER_LISTS,
+    job_defaults,
     omit_empty,
 )
 
@@ -54,6 +55,10 @@ def _empty(value: Any) -> bool:
 def _mode(mode: Mapping[str, Any] | None) -> dict[str, Any]:
     if mode and "Global" in mode:
         return {"Global": True}
+    if mode and "GlobalJob" in mode:
+        return {"GlobalJob": True}
+    if mode and "ReplicatedJob" in mode:
+        return {"ReplicatedJob": job_defaults(mode["ReplicatedJob"])}
     replicas = ((mode or {}).get("Replicated") or {}).get("Replicas", 1)
     return {"Replicas": replicas}
 

@@ -6,7 +6,8 @@ while tasks start or an update rolls; degraded when a task cannot be scheduled (
 node``), keeps failing since the last update (``config not found``, a non-zero exit, an unhealthy
 container: swarmkit reports a task ``running`` only once its health check passes), or when Swarm
 paused or rolled back an update. A network is progressing while the swarm allocates it and degraded
-when that does not happen within ``ALLOCATION_GRACE_S``. Sources: moby api/types/swarm/task.go
+when that does not happen within ``ALLOCATION_GRACE_S``. A job service (``ReplicatedJob``,
+``GlobalJob``) is healthy once its current run's tasks have completed (``_job_health``). Sources: moby api/types/swarm/task.go
 (task states, ``Status.Err``), service.go (``UpdateStatus`` states). Pure; called by the planner.
 """
 
@@ -59,6 +60,9 @@ def service_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> 
         return Health(HealthState.DEGRADED, f"Swarm paused the update: {message}".rstrip(": "))
     if update_state == "rollback_completed":
         return Health(HealthState.DEGRADED, f"Swarm rolled the update back: {message}".rstrip(": "))
+    mode = (service.get("Spec") or {}).get("Mode") or {}
+    if "ReplicatedJob" in mode or "GlobalJob" in mode:
+        return _job_health(service, tasks)
     since = parse_time(service.get("UpdatedAt") or service.get("CreatedAt"))
     recent = [t for t in tasks if since is None or (parse_time(_stamp(t)) or since) >= since]
     current = [t for t in tasks if t.get("DesiredState") == "running"]
@@ -85,6 +89,33 @@ def service_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> 
         why = _err(last) or (last.get("Status") or {}).get("Message") or _state(last)
         return Health(HealthState.DEGRADED, f"{counts}; {len(failures)} task(s) failed since the last update: {why}")
     return Health(HealthState.PROGRESSING, f"{counts}; starting")
+
+
+def _job_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> Health:
+    """A job's tasks run to completion: a finished job (as many tasks ``complete`` in the current
+    iteration as it asks for) is Healthy; running or starting tasks are Progressing; a failed task
+    of this iteration is Degraded (swarmkit restarts it per the restart policy, so it may recover).
+    Sources: swarmkit manager/orchestrator/jobs (replicated/reconciler.go counts ``complete`` tasks
+    of ``JobStatus.JobIteration``), manager/controlapi/service.go (``JobIteration`` per update)."""
+    iteration = ((service.get("JobStatus") or {}).get("JobIteration") or {}).get("Index")
+    if iteration is not None:
+        tasks = [t for t in tasks if ((t.get("JobIteration") or {}).get("Index")) == iteration]
+    job = ((service.get("Spec") or {}).get("Mode") or {}).get("ReplicatedJob")
+    # A global job: one completion per node that has had a task of this iteration.
+    wanted = int(job.get("TotalCompletions", 1)) if job is not None else len({t.get("NodeID") for t in tasks})
+    done = [t for t in tasks if _state(t) == "complete"]
+    counts = f"{len(done)}/{wanted} completed"
+    if len(done) >= wanted:
+        return Health(HealthState.HEALTHY, counts)
+    unschedulable = [t for t in tasks if _state(t) in _STARTING and _err(t)]
+    if unschedulable:
+        return Health(HealthState.DEGRADED, f"{counts}; a task is {_state(unschedulable[0])}: {_err(unschedulable[0])}")
+    failures = sorted((t for t in tasks if _state(t) in _FAILED), key=_stamp)
+    if failures:
+        last = failures[-1]
+        why = _err(last) or (last.get("Status") or {}).get("Message") or _state(last)
+        return Health(HealthState.DEGRADED, f"{counts}; {len(failures)} task(s) of this run failed: {why}")
+    return Health(HealthState.PROGRESSING, f"{counts}; the job is running")
 
 
 def network_health(network: dict[str, Any], now: float) -> Health:

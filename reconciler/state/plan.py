@@ -73,6 +73,10 @@ class Notice(StrEnum):
     # The instance's name key is made while secrets it named under a key now gone are in the swarm
     # (``state.content_names``): each is renamed, and the services that use them restart.
     NEW_NAME_KEY = "new-name-key"
+    # Any update of a job service (``mode: replicated-job`` or ``global-job``), its labels alone too,
+    # runs the job again: swarmkit manager/controlapi/service.go UpdateService increments
+    # ``JobStatus.JobIteration`` and the job orchestrator starts the new iteration's tasks.
+    JOB_RERUN = "job-rerun"
 
     @property
     def text(self) -> str:
@@ -82,6 +86,8 @@ class Notice(StrEnum):
             Notice.NEW_NAME_KEY: "this instance's name key is gone (its config was removed) while secrets named "
             "under it are in the swarm: a new key renames every secret, restarting the services that use them; "
             "to keep the names, restore the config from a backup (its data and labels) instead",
+            Notice.JOB_RERUN: "this is a job service: any update of it, an adoption's labels alone too, runs the "
+            "job again (new tasks; swarmkit's JobIteration)",
         }[self]
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "VXLAN_OPTION",
     "ZERO_OMITTED",
     "Quirk",
+    "job_defaults",
     "omit_empty",
     "store_config",
     "store_network",
@@ -113,6 +114,9 @@ QUIRKS: tuple[Quirk, ...] = (
           "sent, and an unknown log driver or option is accepted at create (seen on Engine 28)",
           "moby daemon/cluster/convert/service.go, container.go; swarmkit manager/controlapi/service.go "
           "validateResources (drops genericresource.ValidateTask's error)"),
+    Quirk("job-defaults", "a ReplicatedJob without MaxConcurrent is stored with 1, without "
+          "TotalCompletions with MaxConcurrent's value; a GlobalJob is stored as {}",
+          "moby daemon/cluster/convert/service.go: ServiceSpecToGRPC (ReplicatedJob)"),
     Quirk("empty-privileges", "an empty Privileges (docker stack deploy always sends one) is stored "
           "with CredentialSpec and SELinuxContext null (and NoNewPrivileges false from API 1.44 on)",
           "moby api/types/swarm/container.go: Privileges has no omitempty on those fields"),
@@ -236,7 +240,17 @@ def store_service(spec: Mapping[str, Any], network_ids: Mapping[str, str]) -> di
                 if not sent.get(key):
                     sent[key] = value
     stored.setdefault("Mode", {"Replicated": {"Replicas": 1}})
+    if "ReplicatedJob" in stored["Mode"]:
+        stored["Mode"]["ReplicatedJob"] = job_defaults(spec["Mode"]["ReplicatedJob"])
     return _ordered(stored, ("Name", "Labels", "TaskTemplate", "Mode", "UpdateConfig", "RollbackConfig"))
+
+
+def job_defaults(job: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A ReplicatedJob as sent → as stored (quirk ``job-defaults``)."""
+    at_once = (job or {}).get("MaxConcurrent")
+    at_once = 1 if at_once is None else at_once
+    total = (job or {}).get("TotalCompletions")
+    return {"MaxConcurrent": at_once, "TotalCompletions": at_once if total is None else total}
 
 
 def _ordered(value: dict[str, Any], first: tuple[str, ...]) -> dict[str, Any]:

@@ -318,6 +318,9 @@ class FakeSwarm:
         """Tasks to match the mode: keep the running ones, add or drop slots, mount volumes."""
         spec = self._services[service_id]["Spec"]
         mode = spec.get("Mode") or {}
+        if "ReplicatedJob" in mode or "GlobalJob" in mode:
+            self._run_job(service_id, spec)
+            return
         wanted = len(self._nodes) if "Global" in mode else int((mode.get("Replicated") or {}).get("Replicas", 1))
         tasks = self._tasks.setdefault(service_id, [])[:wanted]
         while len(tasks) < wanted:
@@ -327,6 +330,22 @@ class FakeSwarm:
         self._tasks[service_id] = tasks
         if tasks:
             self._create_volumes(spec)
+
+    def _run_job(self, service_id: str, spec: ApiObject) -> None:
+        """A job runs at once to completion, on every create and update: each update is a new
+        iteration with new tasks (swarmkit manager/controlapi/service.go UpdateService increments
+        JobStatus.JobIteration; manager/orchestrator/jobs)."""
+        service = self._services[service_id]
+        status = service.setdefault("JobStatus", {"JobIteration": {"Index": -1}})
+        status["JobIteration"]["Index"] += 1
+        job = spec["Mode"].get("ReplicatedJob")
+        wanted = len(self._nodes) if job is None else int(job.get("TotalCompletions", 1))
+        self._tasks[service_id] = [
+            {"ID": self._new_id(), "ServiceID": service_id, "Slot": slot + 1, "DesiredState": "complete",
+             "Status": {"State": "complete"}, "JobIteration": dict(status["JobIteration"]),
+             "Spec": copy.deepcopy(spec["TaskTemplate"])}
+            for slot in range(wanted)
+        ]  # fmt: skip
 
     def _create_volumes(self, spec: ApiObject) -> None:
         for mount in spec["TaskTemplate"]["ContainerSpec"].get("Mounts") or []:

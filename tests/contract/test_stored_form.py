@@ -333,3 +333,21 @@ def test_unordered_lists(cs: ContractSwarm) -> None:
               "GenericResources": task["Resources"]["Reservations"]["GenericResources"]}  # fmt: skip
     assert {key: stored[key] for key in sent} == sent  # stored in the order sent...
     assert cs.plan().in_sync  # ...and no order counts as a difference
+
+
+def test_job_defaults(cs: ContractSwarm) -> None:
+    """moby daemon/cluster/convert/service.go ServiceSpecToGRPC: a ReplicatedJob's MaxConcurrent
+    defaults to 1 and its TotalCompletions to MaxConcurrent (docker stack deploy sends neither for a
+    job without replicas); a GlobalJob stays {}. The tasks (the image's default command) complete."""
+    for index, (sent, stored) in enumerate(
+        (
+            ({"ReplicatedJob": {}}, {"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 1}}),
+            ({"ReplicatedJob": {"MaxConcurrent": 2}}, {"ReplicatedJob": {"MaxConcurrent": 2, "TotalCompletions": 2}}),
+            (
+                {"ReplicatedJob": {"TotalCompletions": 2}},
+                {"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 2}},
+            ),
+            ({"GlobalJob": {}}, {"GlobalJob": {}}),
+        )
+    ):
+        assert stored_service(cs, f"job{index}", Mode=sent)["Mode"] == stored, sent

@@ -295,9 +295,11 @@ def test_what_cannot_be_expressed_is_named_with_file_and_service(tmp_path: Path)
         ("service odd", "traefik.http.services.odd.loadbalancer.sticky.cookie"),
         ("service odd", "traefik.tcp.routers.pg.rule"),
         ("service odd", "traefik.http.routers.odd.rule"),
-        ("service batch", "networks"),
-        ("service batch", "deploy.mode"),
+        ("service batch", "networks"),  # on the stack's default network: stated with --stack only
     } <= lost
+    # a replicated job is stated (deploy.mode), as docker stack deploy sends it
+    assert ("service batch", "deploy.mode") not in lost
+    assert _doc(result, "Service", "batch")["mode"] == "replicated-job"
     # an anonymous volume and a dotted alias are stated (anonymous: true; aliases are DNS names)
     assert not {("service odd", "volumes.0"), ("Service odd", "spec.networks.0.aliases.0")} & lost
     ignored = {f.key for f in result.findings if f.severity == "ignored"}
@@ -419,6 +421,34 @@ def test_with_a_stack_its_networks_are_external_under_their_swarm_names(tmp_path
     assert not [f for f in plain.findings if f.severity == "note"]
     code = CliRunner().invoke(cli, ["import", "compose", str(compose), "--stack", "st"])
     assert code.exit_code == 0 and "under its Swarm name st_front" in code.stderr
+
+
+def test_a_service_without_networks_is_on_the_stack_default_network(tmp_path: Path) -> None:
+    """docker-cli convert.convertServiceNetworks attaches a service without networks to `default`,
+    which stack deploy creates as <stack>_default: with --stack it is written as the stack's other
+    networks are (external, under its Swarm name, with a note); without, the service's networks are
+    lost (no network of that name can be made outside a stack). A replicated job's replicas are its
+    maxConcurrent and totalCompletions (docker-cli convertDeployMode)."""
+    compose = tmp_path / "compose.yml"
+    compose.write_text(
+        "services:\n  batch:\n    image: lab/busybox:1\n    deploy: {mode: replicated-job, replicas: 3}\n"
+        "  once:\n    image: lab/busybox:1\n    deploy: {mode: global-job}\n"
+        "  web:\n    image: lab/busybox:1\n    networks: [front]\nnetworks:\n  front: {}\n"
+    )
+    result = import_compose([str(compose)], "st", environ={})
+    networks = {d["metadata"]["name"]: d["spec"] for d in result.documents if d["kind"] == "Network"}
+    assert networks == {"st_default": {"external": True}, "st_front": {"external": True}}
+    batch, once = _doc(result, "Service", "batch"), _doc(result, "Service", "once")
+    assert batch["networks"] == ["st_default"] and once["networks"] == ["st_default"]
+    assert _doc(result, "Service", "web")["networks"] == ["st_front"]
+    assert (batch["mode"], batch["maxConcurrent"], batch["totalCompletions"]) == ("replicated-job", 3, 3)
+    assert "replicas" not in batch and once["mode"] == "global-job"
+    assert not result.lost
+    notes = {f.subject: f for f in result.findings if f.severity == "note"}
+    assert notes["network default"].where == f"{compose}:2:3"  # the first service on it
+    plain = import_compose([str(compose)], environ={})
+    assert {(f.subject, f.key) for f in plain.lost} == {("service batch", "networks"), ("service once", "networks")}
+    assert "--stack" in plain.lost[0].reason
 
 
 def test_runtime_settings_map_to_the_fields_the_kind_has(tmp_path: Path) -> None:

@@ -63,7 +63,6 @@ def test_what_the_kind_cannot_say_is_left_over_by_engine_path() -> None:
     )  # fmt: skip
     assert sorted(imported.left) == [
         "EndpointSpec.Ports[80].Name",
-        "Mode.ReplicatedJob.MaxConcurrent",
         "TaskTemplate.ContainerSpec.Env",
         "TaskTemplate.ContainerSpec.Healthcheck.StartInterval",
         "TaskTemplate.ContainerSpec.Hosts",
@@ -72,6 +71,13 @@ def test_what_the_kind_cannot_say_is_left_over_by_engine_path() -> None:
         "TaskTemplate.Placement.Preferences",
     ]
     assert imported.spec["env"] == {"A": "1"}
+    # a replicated job is stated, with the engine's defaults (stored-form quirk job-defaults)
+    assert (imported.spec["mode"], imported.spec["maxConcurrent"], imported.spec["totalCompletions"]) == (
+        "replicated-job",
+        1,
+        1,
+    )
+    assert body({}, Mode={"GlobalJob": {}}).spec["mode"] == "global-job"
     assert imported.spec["extraHosts"] == ["db.local:10.0.0.5"]
 
 

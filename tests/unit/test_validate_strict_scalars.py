@@ -62,6 +62,7 @@ EXTRA: list[dict[str, Any]] = [
             "configs": [{"name": "site", "target": "/etc/site.conf", "mode": 288}],
         },
     ),
+    doc("Service", "job", {"image": "nginx:1", "mode": "replicated-job", "maxConcurrent": 2, "totalCompletions": 4}),
     doc("Route", "plain", {"service": "web", "port": 80, "tls": True, "priority": 10, "network": "front"}),
     doc("Route", "rest", {"service": "web", "port": 81, "catchAll": True, "network": "front"}),
     doc(

@@ -107,7 +107,7 @@ class TestWording:
             ("user", "  user: 1000\n", 3, "expected a string, not a number (1000): write it in quotes, '1000'"),
             ("workdir", "  workdir: [/srv]\n", 3, "expected a string, not a list"),
             ("replicas", "  replicas: two\n", 3, "expected a whole number, not a string ('two')"),
-            ("mode", "  mode: replicas\n", 3, "'replicas' is not allowed here: write 'replicated' or 'global'"),
+            ("mode", "  mode: replicas\n", 3, "'replicas' is not allowed here: write 'replicated', 'global', 'replicated-job' or 'global-job'"),
             ("resources.limits.cpus", "  resources: {limits: {cpus: [1]}}\n", 24,
              "expected a string or a number, not a list"),
             ("healthcheck", "  healthcheck: 3\n", 3, "expected a mapping of fields, not a number (3)"),

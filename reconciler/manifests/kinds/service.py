@@ -295,8 +295,19 @@ class ServiceSpec(RuntimeFields, TaskFields):
     command: list[SafeText] | None = Field(default=None, description="Replaces the image's entrypoint.")
     args: list[SafeText] | None = Field(default=None, description="Replaces the image's command.")
     env: dict[EnvKey, SafeText] = Field(default_factory=dict)
-    mode: Literal["replicated", "global"] = "replicated"
+    mode: Literal["replicated", "global", "replicated-job", "global-job"] = Field(
+        default="replicated",
+        description="`replicated` or `global` tasks that keep running, or a job whose tasks run to completion: "
+        "`replicated-job` (totalCompletions tasks, maxConcurrent at a time) or `global-job` (one per node). "
+        "Any update of a job service runs the job again (swarmkit's JobIteration).",
+    )
     replicas: WholeNumber | None = Field(default=None, ge=0, description="Default 1; only for replicated mode.")
+    max_concurrent: WholeNumber | None = Field(
+        default=None, ge=0, description="replicated-job: tasks run at a time (default 1)."
+    )
+    total_completions: WholeNumber | None = Field(
+        default=None, ge=0, description="replicated-job: tasks that must complete (default maxConcurrent)."
+    )
     networks: list[NetworkEntry] = Field(default_factory=list)
     mounts: list[Mount] = Field(default_factory=list)
     configs: list[FileMount] = Field(default_factory=list)
@@ -331,8 +342,17 @@ class ServiceSpec(RuntimeFields, TaskFields):
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceSpec:
-        if self.mode == "global" and self.replicas is not None:
-            raise ValueError("replicas cannot be set for a global service")
+        if self.mode != "replicated" and self.replicas is not None:
+            hint = (
+                "; a replicated job takes totalCompletions and maxConcurrent" if self.mode == "replicated-job" else ""
+            )
+            raise nested_error(("replicas",), f"replicas cannot be set for a {self.mode} service{hint}")
+        for field, key in (("max_concurrent", "maxConcurrent"), ("total_completions", "totalCompletions")):
+            if self.mode != "replicated-job" and getattr(self, field) is not None:
+                raise nested_error((key,), f"only a replicated-job service takes it (mode is {self.mode})")
+        # swarmkit manager/controlapi/service.go validateJob: "Jobs may not have an update config".
+        if self.mode.endswith("-job") and self.update_config is not None:
+            raise nested_error(("updateConfig",), "a job service takes no updateConfig (swarmkit refuses it): drop it")
         seen: set[tuple[int, str]] = set()
         for port in self.ports:
             if port.published is not None:
