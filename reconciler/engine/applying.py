@@ -33,6 +33,7 @@ from reconciler.engine.events import (
 from reconciler.engine.scheduling import DEFAULT_WORKERS, run_in_order
 from reconciler.state.desired import DesiredObject
 from reconciler.state.essence import service_essence
+from reconciler.state.health import service_health
 from reconciler.state.observed import ObservedObject, ObservedState
 from reconciler.state.plan import Action, Change, CreatePayload, DeletePayload, Plan, RouteLabelsPayload, UpdatePayload
 from reconciler.state.stored_form import CONTAINER_SERVER_FIELDS, TASK_SERVER_FIELDS
@@ -322,6 +323,9 @@ class Applier:
             self._wait_running(dep, service_id)
 
     def _wait_running(self, key: ResourceKey, service_id: str) -> None:
+        if self._is_job(key):
+            self._wait_completed(key, service_id)
+            return
         deadline = self.clock() + self.dependency_timeout
         announced = False
         while True:
@@ -339,6 +343,33 @@ class Applier:
                 self._event(Waiting(key, f"waiting for {wanted} running task(s)"))
                 announced = True
             time.sleep(self.poll_interval)
+
+    def _wait_completed(self, key: ResourceKey, service_id: str) -> None:
+        """A job dependency (``mode: replicated-job``/``global-job``) is waited for until its run
+        has completed (``state.health``: its tasks end ``complete``, never stay ``running``)."""
+        deadline = self.clock() + self.dependency_timeout
+        announced = False
+        while True:
+            snapshot = self.swarm.snapshot()
+            service = next((s for s in snapshot.services if s.get("ID") == service_id), None)
+            tasks = [t for t in snapshot.tasks if t.get("ServiceID") == service_id]
+            health = service_health(service, tasks) if service is not None else None
+            if health is not None and health.healthy:
+                return
+            if self.clock() >= deadline:
+                why = health.reason if health is not None else "it is gone"
+                message = f"not attempted: {key}, a job, has not completed after {self.dependency_timeout:.0f}s ({why})"
+                raise _Failed(OutcomeStatus.SKIPPED, message, TransientError(message))
+            if not announced:
+                self._event(Waiting(key, "waiting for the job to complete"))
+                announced = True
+            time.sleep(self.poll_interval)
+
+    def _is_job(self, key: ResourceKey) -> bool:
+        desired = self._desired.get(key)
+        live = self.observed.find("service", self._service_name(key))
+        mode = (desired.spec if desired else (live.spec if live else {})).get("Mode") or {}
+        return "ReplicatedJob" in mode or "GlobalJob" in mode
 
     def _service_name(self, key: ResourceKey) -> str:
         """The Swarm name of a Service manifest key (``<namespace>_<name>`` in a namespace)."""

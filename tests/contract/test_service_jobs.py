@@ -80,3 +80,21 @@ def test_a_job_is_stored_with_the_engines_counts_imported_and_adopting_it_runs_i
     assert _tasks(cs, replicated) - ran, "the adoption's update ran the job again (a new task)"
     stored = cs.service(cs.name("batch"))
     assert stored is not None and stored["Spec"]["Mode"] == live["Spec"]["Mode"]
+
+
+def test_a_service_that_depends_on_a_job_is_created_once_the_job_has_completed(cs: ContractSwarm) -> None:
+    """A job's tasks end ``complete`` and never stay running: ``dependsOn`` a job waits for its run to
+    complete (``engine.applying``), as for a migration before the app."""
+    cs.write(
+        cs.doc("Service", "migrate", {"image": cs.image, "args": ["true"], "mode": "replicated-job",
+                                      "totalCompletions": 2}),
+        cs.doc("Service", "app", {"image": cs.image, "replicas": 0, "dependsOn": [f"Service/{cs.name('migrate')}"]}),
+    )  # fmt: skip
+    result = cs.reconcile(dependency_timeout=60.0)
+    assert result.converged, [(o.change.key, o.status, o.message) for o in result.applied.outcomes]
+    job, app = cs.service(cs.name("migrate")), cs.service(cs.name("app"))
+    assert job is not None and app is not None
+    done = [
+        t for t in cs.port.snapshot().tasks if t.get("ServiceID") == job["ID"] and t["Status"]["State"] == "complete"
+    ]
+    assert len(done) == 2  # the run completed before the dependent was created (a failed wait skips it)
