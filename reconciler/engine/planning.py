@@ -18,7 +18,7 @@ from reconciler.core.labels import KIND, LEASE_KIND, MANAGED_BY, NAME_KEY_KIND, 
 from reconciler.engine.route_labels import route_label_changes
 from reconciler.state.content_names import KEY_BYTES, Kept, resolve_names
 from reconciler.state.desired import DesiredObject, DesiredState
-from reconciler.state.diffing import diff_essences
+from reconciler.state.diffing import FieldDiff, diff_essences
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
 from reconciler.state.observed import ObservedObject, ObservedState
 from reconciler.state.plan import (
@@ -32,6 +32,7 @@ from reconciler.state.plan import (
     RouteLabelsPayload,
     UpdatePayload,
 )
+from reconciler.state.stored_form import mode_kind
 
 __all__ = ["PlanOptions", "make_plan", "observed_essence"]
 
@@ -123,6 +124,8 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
     diff = tuple(diff_essences(live_essence, item.essence))
     if not diff:
         return Change(item.key, Action.NOOP, "in sync", swarm_name=item.swarm_name)
+    if (fixed := _mode_change(item, live, diff)) is not None:
+        return fixed
     held = options.hold.get(item.key)
     if held is not None and held[0] == item.hash:
         return Change(item.key, Action.BLOCKED, held[1], diff, swarm_name=item.swarm_name,
@@ -148,6 +151,20 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
         )
     return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, state, payload=payload,
                   notices=_job_rerun(item))  # fmt: skip
+
+
+def _mode_change(item: DesiredObject, live: ObservedObject, diff: tuple[FieldDiff, ...]) -> Change | None:
+    """A service whose mode would change kind (replicated, global, a job): the engine refuses the
+    update (stored-form quirk ``mode-kind-fixed``), so the plan says so instead of failing at apply."""
+    if item.swarm_kind != "service" or mode_kind(live.spec) == mode_kind(item.spec):
+        return None
+    reason = (f"the mode cannot change from {_MODE_NAMES[mode_kind(live.spec)]} to {_MODE_NAMES[mode_kind(item.spec)]} "
+              "in place (swarmkit refuses it): remove the service (docker service rm) and apply again, or keep its mode")  # fmt: skip
+    return Change(item.key, Action.BLOCKED, reason, diff, swarm_name=item.swarm_name, state=ObjectState.BLOCKED)
+
+
+_MODE_NAMES = {"Replicated": "replicated", "Global": "global", "ReplicatedJob": "replicated-job",
+               "GlobalJob": "global-job"}  # fmt: skip
 
 
 def _job_rerun(item: DesiredObject) -> tuple[Notice, ...]:
@@ -190,6 +207,8 @@ def _adopt(item: DesiredObject, live: ObservedObject, observed: ObservedState, p
     """Taking over writes the ownership labels. A network's labels cannot change, so it is
     replaced, which only an unused network can be."""
     diff = tuple(diff_essences(observed_essence(live, item, observed), item.essence))
+    if (fixed := _mode_change(item, live, diff)) is not None:
+        return fixed
     if item.swarm_kind != "network":
         trusted: tuple[Notice, ...] = (Notice.TRUSTED_SECRET,) if item.kept == Kept.STACK_SECRET else ()
         trusted += _job_rerun(item)

@@ -37,6 +37,7 @@ __all__ = [
     "ZERO_OMITTED",
     "Quirk",
     "job_defaults",
+    "mode_kind",
     "omit_empty",
     "store_config",
     "store_network",
@@ -117,6 +118,9 @@ QUIRKS: tuple[Quirk, ...] = (
     Quirk("job-defaults", "a ReplicatedJob without MaxConcurrent is stored with 1, without "
           "TotalCompletions with MaxConcurrent's value; a GlobalJob is stored as {}",
           "moby daemon/cluster/convert/service.go: ServiceSpecToGRPC (ReplicatedJob)"),
+    Quirk("mode-kind-fixed", "an update may not change the kind of a service's mode (replicated, "
+          "global, replicated-job, global-job): refused with \"service mode change is not allowed\"",
+          "swarmkit manager/controlapi/service.go UpdateService (errModeChangeNotAllowed)"),
     Quirk("empty-privileges", "an empty Privileges (docker stack deploy always sends one) is stored "
           "with CredentialSpec and SELinuxContext null (and NoNewPrivileges false from API 1.44 on)",
           "moby api/types/swarm/container.go: Privileges has no omitempty on those fields"),
@@ -243,6 +247,12 @@ def store_service(spec: Mapping[str, Any], network_ids: Mapping[str, str]) -> di
     if "ReplicatedJob" in stored["Mode"]:
         stored["Mode"]["ReplicatedJob"] = job_defaults(spec["Mode"]["ReplicatedJob"])
     return _ordered(stored, ("Name", "Labels", "TaskTemplate", "Mode", "UpdateConfig", "RollbackConfig"))
+
+
+def mode_kind(spec: Mapping[str, Any]) -> str:
+    """The kind of a ServiceSpec's mode (``Replicated``, ``Global``, ``ReplicatedJob``,
+    ``GlobalJob``), which no update can change (quirk ``mode-kind-fixed``)."""
+    return str(next(iter(spec.get("Mode") or {"Replicated": {}})))
 
 
 def job_defaults(job: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.state.snapshot import ApiObject, Snapshot
-from reconciler.state.stored_form import store_config, store_network, store_secret, store_service
+from reconciler.state.stored_form import mode_kind, store_config, store_network, store_secret, store_service
 from reconciler.swarm.port import (
     EngineUnavailable,
     Forbidden,
@@ -279,6 +279,9 @@ class FakeSwarm:
             _check_version("service", service_id, current, version)
             if spec.get("Name") != current["Spec"]["Name"]:
                 raise SwarmError(f"{where}: rpc error: code = Unimplemented desc = renaming services is not supported",
+                                 501)  # fmt: skip
+            if mode_kind(spec) != mode_kind(current["Spec"]):  # quirk mode-kind-fixed
+                raise SwarmError(f"{where}: rpc error: code = Unimplemented desc = service mode change is not allowed",
                                  501)  # fmt: skip
             stored = self._store_service(spec, where)
             dirty = _tasks_dirty(current["Spec"], stored)

@@ -98,3 +98,17 @@ def test_a_service_that_depends_on_a_job_is_created_once_the_job_has_completed(c
         t for t in cs.port.snapshot().tasks if t.get("ServiceID") == job["ID"] and t["Status"]["State"] == "complete"
     ]
     assert len(done) == 2  # the run completed before the dependent was created (a failed wait skips it)
+
+
+def test_a_mode_change_of_kind_is_blocked_in_the_plan_not_failed_at_apply(cs: ContractSwarm) -> None:
+    """The engine refuses to turn a service into a job (stored-form quirk ``mode-kind-fixed``): the
+    plan says so, with what to do, and apply writes nothing."""
+    cs.write(cs.doc("Service", "svc", {"image": cs.image, "replicas": 0}))
+    cs.converge()
+    cs.write(cs.doc("Service", "svc", {"image": cs.image, "args": ["true"], "mode": "replicated-job"}))
+    change = cs.change(cs.plan(), "Service", "svc")
+    assert change.action is Action.BLOCKED
+    assert change.reason.startswith("the mode cannot change from replicated to replicated-job in place")
+    assert "remove the service" in change.reason
+    live = cs.service(cs.name("svc"))
+    assert live is not None and "Replicated" in live["Spec"]["Mode"]

@@ -351,3 +351,16 @@ def test_job_defaults(cs: ContractSwarm) -> None:
         )
     ):
         assert stored_service(cs, f"job{index}", Mode=sent)["Mode"] == stored, sent
+
+
+def test_mode_kind_fixed(cs: ContractSwarm) -> None:
+    """swarmkit controlapi/service.go UpdateService: a replicated service cannot become a job (nor
+    global, nor the other way); the count within one kind can change."""
+    stored_service(cs, "fixed")
+    [live] = [s for s in cs.port.snapshot().services if s["Spec"]["Name"] == cs.name("fixed")]
+    for mode in ({"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 1}}, {"Global": {}}):
+        with pytest.raises(SwarmError, match="service mode change is not allowed"):
+            cs.port.update_service(live["ID"], live["Version"]["Index"], {**live["Spec"], "Mode": mode})
+    cs.port.update_service(
+        live["ID"], live["Version"]["Index"], {**live["Spec"], "Mode": {"Replicated": {"Replicas": 0}}}
+    )
