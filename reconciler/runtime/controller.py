@@ -103,6 +103,7 @@ class Controller:
         self.source = ManifestSource(config.manifests, config.instance, revision_of, config.checkout)
         self.wakeup = Wakeup()
         self._lock = threading.Lock()
+        self._awaiting_checkout = False  # said once: the Git sync's first checkout is not there yet
         self._failures = 0
         self._backoff = tenacity.wait_exponential_jitter(multiplier=0.5, max=30.0, jitter=0.5)
         self._status: dict[str, Any] = {
@@ -231,6 +232,14 @@ class Controller:
     # -- steps ------------------------------------------------------------------------------------
 
     def _load(self) -> None:
+        checkout = self.source.checkout
+        if checkout is not None and self.source.desired is None and not checkout.exists():
+            # The Git sync has not checked out its first revision yet: nothing to read and nothing wrong
+            # (the poller wakes the loop when the revision is there; a failed clone is the Git report's).
+            if not self._awaiting_checkout:
+                log.info("waiting for the first Git checkout (%s)", checkout)
+                self._awaiting_checkout = True
+            return
         loaded = self.source.load()
         if isinstance(loaded, Refused):
             log.error("invalid manifests: the last good revision stays in force:\n%s", "\n".join(loaded.problems[:20]),

@@ -174,3 +174,31 @@ def test_a_manifest_path_outside_the_repository_cannot_start(
         settings = RunSettings(manifests=manifests, git_url="file:///nowhere.git", git_dir=tmp_path / "git")
         assert Manager(settings, connect=connect, handle_signals=False).run() == EXIT_CANNOT_START  # type: ignore[arg-type]
         assert "must be a folder inside the repository" in capsys.readouterr().err
+
+
+def test_before_the_first_checkout_the_controller_waits_without_an_error(tmp_path: Path) -> None:
+    """Before: "invalid manifests: ... git-sync/current:1:1: no such file or folder" at error level on
+    every start with --git-url, until the first clone was there (found writing docs/migration.md)."""
+    repo = Repo(tmp_path)
+    repo.write({"manifests/net.yaml": network("net")})
+    repo.commit("first")
+    sync = GitSync(repo.url, root=tmp_path / "git")
+    swarm = FakeSwarm()
+    config = ControllerConfig(
+        sync.current_path / "manifests",
+        instance="first-clone",
+        checkout=sync.current_path,
+        resync_s=3600,
+        dependency_timeout_s=1,
+        watch=False,
+        events=False,
+    )
+    controller = Controller(config, swarm)
+    controller.pass_once()  # no checkout yet
+    status = controller.status()
+    assert status["last_error"] is None and status["revision"] is None
+    assert "net" not in network_names(swarm)
+    sync.sync()
+    controller.pass_once()
+    assert "net" in network_names(swarm)
+    assert controller.status()["last_error"] is None and controller.status()["revision"] is not None
