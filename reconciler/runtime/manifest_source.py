@@ -5,7 +5,8 @@ good one stays in force; a revision whose files change while they are read is no
 event brings the settled one); an unchanged folder is not parsed again; when a Git sync feeds the
 folder, the folder and every symlink on the way to it must stay inside the checked-out revision,
 else the revision is refused. The revision is the Git commit when a Git sync feeds the folder,
-else a content hash of the manifests. Called by the controller once per pass.
+else a content hash of the manifests. A new revision is parsed (``manifests.parse_cache``) and compiled
+(``state.compile_cache``) only where it changed. Called by the controller once per pass.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet
 from reconciler.manifests.parse_cache import ParseCache
-from reconciler.state.desired import DesiredState, compile_desired
+from reconciler.state.compile_cache import CompileCache
+from reconciler.state.desired import DesiredObject, DesiredState, compile_desired
 
 __all__ = ["Loaded", "ManifestSource", "Refused", "Settling", "Unchanged", "manifest_revision"]
 
@@ -102,6 +104,7 @@ class ManifestSource:
         self.desired: DesiredState | None = None
         self._read: tuple[Path, Fingerprint] | None = None
         self.cache = ParseCache()  # unchanged files of the next revision are not parsed again
+        self.compiled: CompileCache[DesiredObject] = CompileCache()  # nor unchanged objects compiled again
 
     def load(self) -> LoadResult:
         try:
@@ -121,7 +124,7 @@ class ManifestSource:
         self._read = (root, before)
         if revision == self.revision and self.desired is not None:
             return Unchanged()
-        self.desired = compile_desired(manifests, self.instance)
+        self.desired = compile_desired(manifests, self.instance, self.compiled)
         self.revision = revision
         return Loaded(revision, self.desired, len(manifests))
 

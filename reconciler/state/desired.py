@@ -8,8 +8,9 @@ they reach Swarm through the services' specs. Called by ``reconcile_once`` and `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from reconciler import LABEL_PREFIX
@@ -27,6 +28,7 @@ from reconciler.render.objects import config_name, config_spec, content_source, 
 from reconciler.render.service_spec import service_spec
 from reconciler.render.traefik import routes_labels
 from reconciler.render.vip_delivery import vip_config_key, vip_config_spec, vip_service_spec
+from reconciler.state.compile_cache import CompileCache
 from reconciler.state.essence import config_essence, essence_hash, network_essence, service_essence
 
 __all__ = ["ADOPT_ANNOTATION", "ContentNaming", "DesiredObject", "DesiredState", "compile_desired", "config_names"]
@@ -104,33 +106,41 @@ def _finish(
     return DesiredObject(resource.key, swarm_kind, spec["Name"], spec, essence, digest, adopt=adopt, **extra)
 
 
-def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) -> DesiredState:
+def compile_desired(
+    manifests: ManifestSet, instance: str = DEFAULT_INSTANCE, cache: CompileCache[DesiredObject] | None = None
+) -> DesiredState:
+    """``cache``: a manifest whose compile would read the same things as in the last revision keeps its
+    object (``state.compile_cache``); the result is the same as without it."""
+    if cache is None:
+        return _compile(manifests, instance, lambda _what, _resource, compile: compile(manifests))
+    with cache.revision():
+        return _compile(
+            manifests,
+            instance,
+            lambda what, resource, compile: cache.compiled(what, resource, manifests, instance, compile),
+        )
+
+
+# (what, the manifest, its compile from a view of the set) → its object, compiled or cached.
+_Compiled = Callable[[str, Resource, Callable[[ManifestSet], DesiredObject]], DesiredObject]
+
+
+def _compile(manifests: ManifestSet, instance: str, compiled: _Compiled) -> DesiredState:
     objects: list[DesiredObject] = []
     external: dict[ResourceKey, str] = {}
     for network in manifests.of_kind(Network):
         if network.spec.external:
             external[network.key] = network.name
             continue
-        spec = network_spec(network, instance)
-        with_ipam = network.spec.ipam is not None
-        objects.append(_finish(network, "network", spec, network_essence(spec, with_ipam), with_ipam=with_ipam))
+        objects.append(compiled("network", network, partial(_network_object, network, instance=instance)))
     items: list[Config | Secret] = [*manifests.of_kind(Config), *manifests.of_kind(Secret)]
     for item in items:
         if item.spec.external:
             external[item.key] = item.name
             continue
-        content = manifests.contents[item.key]
-        spec = config_spec(item, content, instance)
-        naming = ContentNaming(
-            item.swarm_name, content_source(item, content), item.swarm_name if item.namespace else None
-        )
-        objects.append(_finish(item, item.KIND.lower(), spec, config_essence(spec), naming=naming))
+        objects.append(compiled("content", item, partial(_content_object, item, instance=instance)))
     for service in _by_dependencies(manifests.of_kind(Service), manifests.resolver):
-        spec = service_spec(service, manifests, instance)
-        needs = _needs(service, manifests)
-        objects.append(
-            _finish(service, "service", spec, service_essence(spec, {}), depends_on=tuple(dict.fromkeys(needs)))
-        )
+        objects.append(compiled("service", service, partial(_service_object, service, instance=instance)))
     notes: list[str] = []
     mounted = {
         found.key
@@ -164,6 +174,25 @@ def compile_desired(manifests: ManifestSet, instance: str = DEFAULT_INSTANCE) ->
             and (found := manifests.resolve("Secret", vip.spec.password.secret, None)) is not None
         },
     )
+
+
+def _network_object(network: Network, _manifests: ManifestSet, instance: str) -> DesiredObject:
+    spec = network_spec(network, instance)
+    with_ipam = network.spec.ipam is not None
+    return _finish(network, "network", spec, network_essence(spec, with_ipam), with_ipam=with_ipam)
+
+
+def _content_object(item: Config | Secret, manifests: ManifestSet, instance: str) -> DesiredObject:
+    content = manifests.contents[item.key]
+    spec = config_spec(item, content, instance)
+    naming = ContentNaming(item.swarm_name, content_source(item, content), item.swarm_name if item.namespace else None)
+    return _finish(item, item.KIND.lower(), spec, config_essence(spec), naming=naming)
+
+
+def _service_object(service: Service, manifests: ManifestSet, instance: str) -> DesiredObject:
+    spec = service_spec(service, manifests, instance)
+    needs = _needs(service, manifests)
+    return _finish(service, "service", spec, service_essence(spec, {}), depends_on=tuple(dict.fromkeys(needs)))
 
 
 def _vip_objects(desired: DesiredState, node_ids: Mapping[str, str]) -> list[DesiredObject]:
