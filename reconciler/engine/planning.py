@@ -285,6 +285,7 @@ def _prune_changes(prunes: list[ObservedObject], desired: DesiredState, options:
             for p in prunes
         ]
     if len(prunes) > options.max_prune:
-        reason = f"would prune {len(prunes)} objects, more than --max-prune {options.max_prune}: nothing pruned"
+        count = f"{len(prunes)} object" + ("" if len(prunes) == 1 else "s")
+        reason = f"would prune {count}, more than --max-prune {options.max_prune}: nothing pruned"
         return [change(p, Action.BLOCKED, reason) for p in prunes]
     return [change(p, Action.DELETE, "managed, and no longer in the manifests") for p in prunes]
