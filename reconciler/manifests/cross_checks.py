@@ -36,10 +36,11 @@ def check_set(
     unique = _unique(loaded)
     problems = list(unique.problems)
     by_key = unique.by_key
-    problems += _references(by_key, broken or set())
+    resolver = Resolver(item.resource for item in by_key.values())  # one per set, shared by the checks
+    problems += _references(by_key, broken or set(), resolver)
+    problems += _cycles(by_key, resolver)
+    problems += _route_claims(by_key, resolver)
     for check in (
-        _cycles,
-        _route_claims,
         _vrrp_clashes,
         derived_name_clashes,
         port_clashes,
@@ -78,11 +79,10 @@ def _unique(loaded: list[LoadedManifest]) -> _Unique:
     return result
 
 
-def _references(by_key: dict[str, LoadedManifest], broken: set[str]) -> list[ManifestProblem]:
+def _references(by_key: dict[str, LoadedManifest], broken: set[str], resolver: Resolver) -> list[ManifestProblem]:
     """Each reference must find a manifest by the namespace rule (``manifests.namespaces``), unless it
     may name an existing Swarm object or the document it would find failed its own checks."""
     problems = []
-    resolver = Resolver(item.resource for item in by_key.values())
     for item in by_key.values():
         namespace = item.resource.namespace
         for ref in item.resource.references():
@@ -100,8 +100,7 @@ def _references(by_key: dict[str, LoadedManifest], broken: set[str]) -> list[Man
     return problems
 
 
-def _cycles(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
-    resolver = Resolver(item.resource for item in by_key.values())
+def _cycles(by_key: dict[str, LoadedManifest], resolver: Resolver) -> list[ManifestProblem]:
     edges = {
         key: [
             found.key
@@ -130,11 +129,10 @@ def _cycles(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
     return problems
 
 
-def _route_claims(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
+def _route_claims(by_key: dict[str, LoadedManifest], resolver: Resolver) -> list[ManifestProblem]:
     claims: dict[tuple[str, str], LoadedManifest] = {}
     networks: dict[str, LoadedManifest] = {}  # `traefik.swarm.network` is one label per service
     problems = []
-    resolver = Resolver(item.resource for item in by_key.values())
     for item in _of(by_key, Route):
         route = item.resource
         assert isinstance(route, Route)
