@@ -7,6 +7,8 @@ import importlib
 
 import click
 
+from reconciler.cli.global_options import add_global_options
+
 __all__ = ["import_group"]
 
 # name → (module, attribute, one-line help)
@@ -31,7 +33,7 @@ class _LazyImporters(click.Group):
         command = getattr(importlib.import_module(module), attribute)
         if not isinstance(command, click.Command):
             raise TypeError(f"{module}.{attribute} is not a click command")
-        return command
+        return add_global_options(command)  # `import swarm --docker-host X` as `diff --docker-host X`
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):

@@ -50,6 +50,9 @@ def test_global_options_work_before_or_after_the_command(place: str) -> None:
     # --docker-host after the command reaches the engine commands too: the error names that socket.
     diff = invoke("diff", EXAMPLES, "--docker-host", NO_SOCKET)
     assert diff.exit_code == 2 and "/nonexistent/i16/docker.sock" in diff.stderr, diff.stderr
+    # and the nested importers (`import swarm --docker-host X`: before, "No such option").
+    imported = invoke("import", "swarm", "-o", "json", "--docker-host", NO_SOCKET)
+    assert imported.exit_code == 2 and "/nonexistent/i16/docker.sock" in json.loads(imported.stdout)["error"]
 
 
 def test_every_option_of_every_command_has_help_text() -> None:
