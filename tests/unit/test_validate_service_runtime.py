@@ -12,7 +12,7 @@ from reconciler.manifests.kinds.service import Service
 from reconciler.manifests.kinds.service_runtime import canonical_signal, swarm_host_entry
 from reconciler.manifests.loading import load_manifests
 from reconciler.render.service_spec import service_spec
-from tests.unit.validation_helpers import SERVICE_WEB, check, only_problem, run, write
+from tests.unit.validation_helpers import SERVICE_WEB, check_service_problem, write
 
 
 @pytest.mark.parametrize(
@@ -38,8 +38,7 @@ from tests.unit.validation_helpers import SERVICE_WEB, check, only_problem, run,
 def test_a_value_the_task_would_refuse_is_refused_at_its_place(
     tmp_path: Path, fields: str, row: int, column: int, field: str, fragment: str
 ) -> None:
-    f = write(tmp_path, "s.yaml", SERVICE_WEB + f"  {fields}\n")
-    check(only_problem(run(tmp_path)), f, row, column, "Service/web", field, fragment)
+    check_service_problem(tmp_path, f"  {fields}\n", row, column, field, fragment)
 
 
 def test_compose_forms_compile_to_the_engine_form(tmp_path: Path) -> None:
@@ -104,5 +103,4 @@ def test_extra_hosts_become_swarm_lines(entry: str, swarm: str) -> None:
 
 
 def test_compose_dns_keys_get_the_field_to_write(tmp_path: Path) -> None:
-    f = write(tmp_path, "s.yaml", SERVICE_WEB + "  dns_opt: [ndots:2]\n")
-    check(only_problem(run(tmp_path)), f, 7, 3, "Service/web", "spec.dns_opt", "is `dns: {options: [...]}` here")
+    check_service_problem(tmp_path, "  dns_opt: [ndots:2]\n", 7, 3, "spec.dns_opt", "is `dns: {options: [...]}` here")

@@ -23,7 +23,16 @@ import yaml
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
 from tests.unit.test_validate_control_characters import FULL
-from tests.unit.validation_helpers import ROUTE, SERVICE_WEB, check, only_problem, problem_lines, run, vip, write
+from tests.unit.validation_helpers import (
+    ROUTE,
+    check,
+    check_service_problem,
+    only_problem,
+    problem_lines,
+    run,
+    vip,
+    write,
+)
 
 WRONG: list[Any] = ["x", [1], {"a": 1}, 3, True, None]
 # pydantic's own words and the type tags of its union branches
@@ -116,8 +125,7 @@ class TestWording:
         ],
     )  # fmt: skip
     def test_service_fields(self, tmp_path: Path, field: str, text: str, column: int, message: str) -> None:
-        f = write(tmp_path, "a.yaml", SERVICE_WEB + text)
-        check(only_problem(run(tmp_path)), f, 7, column, "Service/web", f"spec.{field}", message)
+        check_service_problem(tmp_path, text, 7, column, f"spec.{field}", message)
 
     def test_an_ip_field_gives_an_example_and_no_branch_tags(self, tmp_path: Path) -> None:
         text = "apiVersion: reconciler.swarm/v1alpha1\nkind: Network\nmetadata: {name: n}\nspec:\n"

@@ -91,6 +91,13 @@ spec:
   image: nginx:1.27
 """  # lines 1-6; spec fields start on line 7
 
+
+def check_service_problem(root: Path, spec_text: str, row: int, column: int, field: str, *fragments: str) -> None:
+    """Validate ``SERVICE_WEB`` plus ``spec_text`` (its spec fields, from line 7) and ``check`` its only problem."""
+    f = write(root, "s.yaml", SERVICE_WEB + spec_text)
+    check(only_problem(run(root)), f, row, column, "Service/web", field, *fragments)
+
+
 ROUTE = f"{HEAD}kind: Route\nmetadata:\n  name: web\nspec:\n  service: web\n  port: 80\n"  # spec fields on 8+
 
 
