@@ -15,7 +15,7 @@ from reconciler.core.keys import ResourceKey
 from reconciler.manifests.engine_limits import HealthDuration, check_cpus, memory_problem
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.kinds.service_runtime import RuntimeFields
-from reconciler.manifests.kinds.service_task import GenericResourceEntry, TaskFields, TmpfsEntry
+from reconciler.manifests.kinds.service_task import GenericResourceEntry, TaskFields, TmpfsEntry, octal_mode
 from reconciler.manifests.object_names import ConfigObjectName, SwarmObjectName, VolumeObjectName
 from reconciler.manifests.placement import check_constraint, check_spread
 from reconciler.manifests.types import (
@@ -44,7 +44,6 @@ _ABS_PATH = re.compile(r"^/[A-Za-z0-9._~/@+-]*$")
 # Spaces only: `\s` would also take a newline or tab into the engine's constraint.
 _CONSTRAINT = re.compile(r"^ *[A-Za-z0-9_.-]+(\.[A-Za-z0-9_./-]+)? *(==|!=) *[A-Za-z0-9_.:/@-]+ *$")
 _CAPABILITY = re.compile(r"^(CAP_)?[A-Z_]+$|^ALL$")
-_OCTAL = re.compile(r"[0-7]{1,4}")
 _SPREAD = re.compile(r"^(node|engine)\.labels\.[A-Za-z0-9_.-]+$", re.IGNORECASE)
 _DEPENDENCY = re.compile(r"^[A-Z][A-Za-z]+/([a-z0-9]([-_a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -120,18 +119,7 @@ class Mount(Spec):
         return self
 
 
-def _octal(value: object) -> object:
-    """File modes are octal to humans: accept "0440", "0o440" and "440" as well as plain integers."""
-    if isinstance(value, str) and value.strip(" "):
-        # int() would accept a trailing newline, underscores and a sign: only octal digits pass.
-        text = value.strip(" ").lower().removeprefix("0o")
-        if not _OCTAL.fullmatch(text):
-            raise ValueError(f"{shown(value)} is not an octal file mode such as 0440")
-        return int(text, 8)
-    return value
-
-
-FileMode = Annotated[WholeNumber, BeforeValidator(_octal), Field(ge=0, le=0o777)]
+FileMode = Annotated[WholeNumber, BeforeValidator(octal_mode("0440")), Field(ge=0, le=0o777)]
 
 
 # A network by name, or with aliases: the branch is chosen by the value's shape, so an error speaks

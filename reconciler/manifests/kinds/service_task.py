@@ -13,6 +13,7 @@ task meets when it starts, each citing its source.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
@@ -44,21 +45,27 @@ _FILE_DRIVER_OPTIONS = {
 }
 
 
-def octal_mode(value: object) -> object:
-    """File modes are octal to humans: accept "1777", "0o1777" and "01777" as well as plain integers."""
-    if isinstance(value, str) and value.strip(" "):
-        text = value.strip(" ").lower().removeprefix("0o")
-        if not _OCTAL.fullmatch(text):
-            raise ValueError(f"{shown(value)} is not an octal file mode such as 1777")
-        return int(text, 8)
-    return value
+def octal_mode(example: str) -> Callable[[object], object]:
+    """A before-validator for a file mode, which is octal to humans: it accepts "1777", "0o1777" and
+    "01777" as well as plain integers; an error names ``example`` as the form to write."""
+
+    def parse(value: object) -> object:
+        if isinstance(value, str) and value.strip(" "):
+            # int() would accept a trailing newline, underscores and a sign: only octal digits pass.
+            text = value.strip(" ").lower().removeprefix("0o")
+            if not _OCTAL.fullmatch(text):
+                raise ValueError(f"{shown(value)} is not an octal file mode such as {example}")
+            return int(text, 8)
+        return value
+
+    return parse
 
 
 class TmpfsOptions(Spec):
     """A tmpfs mount's size and mode (Compose's ``tmpfs: {size, mode}`` on a tmpfs volume)."""
 
     size: MemorySize | None = Field(default=None, description="The tmpfs size limit, e.g. 64M (default: half the RAM).")
-    mode: Annotated[WholeNumber, BeforeValidator(octal_mode), Field(ge=0, le=0o7777)] | None = Field(
+    mode: Annotated[WholeNumber, BeforeValidator(octal_mode("1777")), Field(ge=0, le=0o7777)] | None = Field(
         default=None, description='The mount point\'s mode: an octal string such as "1777", or an integer.'
     )
 
