@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
@@ -145,6 +146,16 @@ def _dns_option(value: str) -> str:
     return value
 
 
+def _each(values: list[str], check: Callable[[str], object]) -> list[str]:
+    """``values`` once ``check`` passes each; its ``ValueError`` is reported at the entry's index."""
+    for index, value in enumerate(values):
+        try:
+            check(value)
+        except ValueError as error:
+            raise nested_error((index,), str(error)) from None
+    return values
+
+
 def _signal(value: str) -> str:
     canonical_signal(value)
     return value
@@ -167,32 +178,17 @@ class DnsSettings(Spec):
     @field_validator("nameservers")
     @classmethod
     def _nameservers(cls, values: list[str]) -> list[str]:
-        for index, value in enumerate(values):
-            try:
-                _ip(value)
-            except ValueError as error:
-                raise nested_error((index,), str(error)) from None
-        return values
+        return _each(values, _ip)
 
     @field_validator("search")
     @classmethod
     def _search(cls, values: list[str]) -> list[str]:
-        for index, value in enumerate(values):
-            try:
-                _search_domain(value)
-            except ValueError as error:
-                raise nested_error((index,), str(error)) from None
-        return values
+        return _each(values, _search_domain)
 
     @field_validator("options")
     @classmethod
     def _options(cls, values: list[str]) -> list[str]:
-        for index, value in enumerate(values):
-            try:
-                _dns_option(value)
-            except ValueError as error:
-                raise nested_error((index,), str(error)) from None
-        return values
+        return _each(values, _dns_option)
 
 
 class RuntimeFields(Spec):
@@ -265,9 +261,4 @@ class RuntimeFields(Spec):
     @field_validator("extra_hosts")
     @classmethod
     def _extra_hosts(cls, values: list[str]) -> list[str]:
-        for index, entry in enumerate(values):
-            try:
-                swarm_host_entry(entry)
-            except ValueError as error:
-                raise nested_error((index,), str(error)) from None
-        return values
+        return _each(values, swarm_host_entry)
