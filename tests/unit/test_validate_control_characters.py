@@ -192,13 +192,13 @@ KEY = "{key}"
 VALUE = "{value}"
 
 
-def _branches(annotation: Any) -> list[Any]:
+def union_branches(annotation: Any) -> list[Any]:
     """The alternatives of an annotation, with ``Annotated`` and ``X | None`` taken apart."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _branches(typing.get_args(annotation)[0])
+        return union_branches(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
-        return [b for arg in typing.get_args(annotation) for b in _branches(arg)]
+        return [b for arg in typing.get_args(annotation) for b in union_branches(arg)]
     return [annotation]
 
 
@@ -214,7 +214,7 @@ def _takes_string(annotation: Any) -> bool:
 
 def model_slots(annotation: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     """Abstract paths of every place a string goes in ``annotation`` (a model, a list of models, ...)."""
-    for branch in _branches(annotation):
+    for branch in union_branches(annotation):
         origin = typing.get_origin(branch)
         if _is_json(branch):
             yield (*path, ANY)
@@ -227,7 +227,7 @@ def model_slots(annotation: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[s
             yield from model_slots(typing.get_args(branch)[0], (*path, ITEM))
         elif origin is dict:
             key, value = typing.get_args(branch)
-            if any(_takes_string(k) for k in _branches(key)):
+            if any(_takes_string(k) for k in union_branches(key)):
                 yield (*path, KEY)
             yield from model_slots(value, (*path, VALUE))
 
@@ -237,7 +237,7 @@ def data_slots(
 ) -> Iterator[tuple[Path_, tuple[str, ...], bool]]:
     """(data path, abstract path, is a mapping key) of every string in ``data``, a value of ``annotation``.
     Any string counts, even where the model takes another type (a file mode "0440" is parsed to int)."""
-    branches = _branches(annotation)
+    branches = union_branches(annotation)
     if isinstance(data, str):
         yield path, shape, False
     elif any(_is_json(b) for b in branches):

@@ -30,7 +30,7 @@ from reconciler.manifests.error_text import field_example
 from reconciler.manifests.errors import ManifestError, ManifestProblem, dotted
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.registry import KINDS
-from tests.unit.test_validate_control_characters import FILES, FULL, ITEM, VALUE, doc
+from tests.unit.test_validate_control_characters import FILES, FULL, ITEM, VALUE, doc, union_branches
 from tests.unit.validation_helpers import check, only_problem, run, write
 
 Path_ = tuple[str | int, ...]
@@ -95,17 +95,8 @@ DOCUMENTS = FULL + EXTRA
 SCALARS = {bool: "flag", int: "whole", float: "number"}
 
 
-def _branches(annotation: Any) -> list[Any]:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _branches(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [b for arg in typing.get_args(annotation) for b in _branches(arg)]
-    return [annotation]
-
-
 def _scalar(annotation: Any) -> str | None:
-    found = [SCALARS[b] for b in _branches(annotation) if b in SCALARS]
+    found = [SCALARS[b] for b in union_branches(annotation) if b in SCALARS]
     return found[0] if found else None
 
 
@@ -113,7 +104,7 @@ def model_slots(annotation: Any, shape: tuple[str, ...] = ()) -> Iterator[tuple[
     """Abstract paths of every place an int, a float or a bool goes in ``annotation``."""
     if _scalar(annotation):
         yield shape
-    for branch in _branches(annotation):
+    for branch in union_branches(annotation):
         origin = typing.get_origin(branch)
         if isinstance(branch, type) and issubclass(branch, BaseModel):
             for name, info in branch.model_fields.items():
@@ -132,7 +123,7 @@ def data_slots(
     if not isinstance(data, dict | list) and _scalar(annotation):
         yield path, shape, annotation
         return
-    for branch in _branches(annotation):
+    for branch in union_branches(annotation):
         if isinstance(data, dict) and isinstance(branch, type) and issubclass(branch, BaseModel):
             by_alias = {(info.alias or name): info for name, info in branch.model_fields.items()}
             if set(data) <= set(by_alias):
@@ -158,7 +149,7 @@ SLOTS = [
 
 def _takes_text(annotation: Any) -> bool:
     """The field converts a string itself: a str branch, or a BeforeValidator ("0440", "2")."""
-    if str in _branches(annotation):
+    if str in union_branches(annotation):
         return True
     if typing.get_origin(annotation) is typing.Annotated:
         inner, *metadata = typing.get_args(annotation)
@@ -240,7 +231,7 @@ def test_a_value_of_another_type_is_refused_with_the_fix(
 ) -> None:
     scalar = _scalar(annotation)
     assert scalar is not None
-    optional = type(None) in _branches(annotation)
+    optional = type(None) in union_branches(annotation)
     for number, (value, said, fix) in enumerate(FED[scalar]):
         folder = tmp_path / str(number)
         folder.mkdir()
@@ -256,7 +247,7 @@ def test_a_value_of_another_type_is_refused_with_the_fix(
         assert problem.message.startswith("expected "), str(problem)
         assert EXPECTED[scalar] in problem.message.split(", not ")[0], str(problem)
         example = field_example(KINDS[DOCUMENTS[index]["kind"]], path)
-        if example is not None and str in _branches(annotation) and not isinstance(value, str):
+        if example is not None and str in union_branches(annotation) and not isinstance(value, str):
             fix = f": write it like '{example}'"  # memory: true is not 1 byte, it wants a size like 512M
         assert problem.message.endswith(f", not {said}{fix}"), str(problem)
 
