@@ -11,7 +11,8 @@ import importlib
 import json
 import os
 import sys
-from typing import NoReturn
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import click
 
@@ -19,7 +20,7 @@ from reconciler import __version__
 from reconciler.cli.context import EXIT_ERROR, Settings
 from reconciler.cli.global_options import OUTPUT_CHOICES, add_global_options
 
-__all__ = ["cli", "main"]
+__all__ = ["LazyGroup", "cli", "main"]
 
 # name → (module, attribute, one-line help shown by ``reconciler --help``)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -36,27 +37,32 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use."""
+    """A group whose subcommands, listed in ``lazy`` (name → module, attribute, one-line help), are
+    imported on first use; each gets the global options (``reconciler.cli.global_options``)."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*_COMMANDS, *super().list_commands(ctx)]
+        return [*self.lazy, *super().list_commands(ctx)]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in _COMMANDS:
+        if cmd_name not in self.lazy:
             return super().get_command(ctx, cmd_name)
-        module, attribute, _ = _COMMANDS[cmd_name]
+        module, attribute, _ = self.lazy[cmd_name]
         command = getattr(importlib.import_module(module), attribute)
         if not isinstance(command, click.Command):
             raise TypeError(f"{module}.{attribute} is not a click command")
         return add_global_options(command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_text) for name, (_, _, help_text) in _COMMANDS.items()]
+        rows = [(name, help_text) for name, (_, _, help_text) in self.lazy.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
 @click.option(
     "--docker-host",

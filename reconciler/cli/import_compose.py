@@ -18,7 +18,6 @@ from pathlib import Path
 import click
 
 from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
-from reconciler.cli.global_options import add_global_options
 
 __all__ = ["compose"]
 
@@ -83,6 +82,3 @@ def compose(ctx: click.Context, files: tuple[str, ...], stack: str | None, out: 
         if result.lost:
             click.echo(f"{len(result.lost)} thing(s) could not be expressed as manifests (listed above)", err=True)
     ctx.exit(EXIT_PROBLEMS if result.lost else EXIT_OK)
-
-
-add_global_options(compose)
