@@ -81,14 +81,9 @@ def service_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> 
         return Health(HealthState.PROGRESSING, f"{counts}; update in progress")
     if len(running) >= wanted:
         return Health(HealthState.HEALTHY, counts)
-    if unschedulable:
-        return Health(HealthState.DEGRADED, f"{counts}; a task is {_state(unschedulable[0])}: {_err(unschedulable[0])}")
-    failures = sorted((t for t in recent if _state(t) in _FAILED), key=_stamp)
-    if failures:
-        last = failures[-1]
-        why = _err(last) or (last.get("Status") or {}).get("Message") or _state(last)
-        return Health(HealthState.DEGRADED, f"{counts}; {len(failures)} task(s) failed since the last update: {why}")
-    return Health(HealthState.PROGRESSING, f"{counts}; starting")
+    return _degraded(counts, unschedulable, recent, "failed since the last update") or Health(
+        HealthState.PROGRESSING, f"{counts}; starting"
+    )
 
 
 def _job_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> Health:
@@ -108,14 +103,24 @@ def _job_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> Hea
     if len(done) >= wanted:
         return Health(HealthState.HEALTHY, counts)
     unschedulable = [t for t in tasks if _state(t) in _STARTING and _err(t)]
+    return _degraded(counts, unschedulable, tasks, "of this run failed") or Health(
+        HealthState.PROGRESSING, f"{counts}; the job is running"
+    )
+
+
+def _degraded(
+    counts: str, unschedulable: Sequence[dict[str, Any]], tasks: Sequence[dict[str, Any]], failed: str
+) -> Health | None:
+    """Degraded by the first task no node can take, else by the last of ``tasks`` that failed
+    (``failed`` says which tasks were counted); None when neither."""
     if unschedulable:
         return Health(HealthState.DEGRADED, f"{counts}; a task is {_state(unschedulable[0])}: {_err(unschedulable[0])}")
     failures = sorted((t for t in tasks if _state(t) in _FAILED), key=_stamp)
-    if failures:
-        last = failures[-1]
-        why = _err(last) or (last.get("Status") or {}).get("Message") or _state(last)
-        return Health(HealthState.DEGRADED, f"{counts}; {len(failures)} task(s) of this run failed: {why}")
-    return Health(HealthState.PROGRESSING, f"{counts}; the job is running")
+    if not failures:
+        return None
+    last = failures[-1]
+    why = _err(last) or (last.get("Status") or {}).get("Message") or _state(last)
+    return Health(HealthState.DEGRADED, f"{counts}; {len(failures)} task(s) {failed}: {why}")
 
 
 def network_health(network: dict[str, Any], now: float) -> Health:
