@@ -39,11 +39,18 @@ __all__ = ["DEFAULT_NETWORK", "convert_configs", "convert_networks", "convert_vo
 DEFAULT_NETWORK = "default"  # docker-cli cli/compose/convert/service.go: defaultNetwork
 
 
-def _external_name(key: str, value: dict[str, Any]) -> str:
+def _add_external(ctx: Context, kind: str, known: dict[str, str], key: str, value: dict[str, Any],
+                  path: tuple[str | int, ...], subject: str) -> None:  # fmt: skip
+    """An ``external: true`` object: a manifest with ``external: true`` under its real name (``name:``,
+    or 3.x's ``external.name``, else the key), which the services' references then use."""
     external = value.get("external")
     if isinstance(external, dict) and external.get("name"):  # 3.x's external.name
-        return str(external["name"])
-    return str(value.get("name") or key)
+        real = str(external["name"])
+    else:
+        real = str(value.get("name") or key)
+    known[key] = real
+    ctx.add(kind, real, {"external": True}, path)
+    ctx.leftovers(path, subject, value, {"external", "name"})
 
 
 def _uses(service: Any, key: str) -> bool:
@@ -65,10 +72,7 @@ def convert_networks(ctx: Context) -> None:
         path: tuple[str | int, ...] = ("networks", key)
         subject = f"network {key}"
         if value.get("external"):
-            real = _external_name(key, value)
-            ctx.networks[key] = real
-            ctx.add("Network", real, {"external": True}, path)
-            ctx.leftovers(path, subject, value, {"external", "name"})
+            _add_external(ctx, "Network", ctx.networks, key, value, path, subject)
             continue
         if ctx.stack is not None:
             _stack_network(ctx, key, value, path, subject)
@@ -199,10 +203,7 @@ def convert_volumes(ctx: Context) -> None:
         path: tuple[str | int, ...] = ("volumes", key)
         subject = f"volume {key}"
         if value.get("external"):
-            real = _external_name(key, value)
-            ctx.volumes[key] = real
-            ctx.add("Volume", real, {"external": True}, path)
-            ctx.leftovers(path, subject, value, {"external", "name"})
+            _add_external(ctx, "Volume", ctx.volumes, key, value, path, subject)
             continue
         name = ctx.claim("Volume", key, path, subject)
         if name is None:
@@ -257,10 +258,7 @@ def convert_configs(ctx: Context, section: str) -> None:
         path: tuple[str | int, ...] = (section, key)
         subject = f"{kind.lower()} {key}"
         if value.get("external"):
-            real = _external_name(key, value)
-            known[key] = real
-            ctx.add(kind, real, {"external": True}, path)
-            ctx.leftovers(path, subject, value, {"external", "name"})
+            _add_external(ctx, kind, known, key, value, path, subject)
             continue
         name = ctx.claim(kind, key, path, subject)
         if name is None:
