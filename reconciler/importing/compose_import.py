@@ -25,6 +25,7 @@ from reconciler.importing.compose_service import convert_service
 from reconciler.importing.conversion import Context
 from reconciler.importing.findings import Finding
 from reconciler.importing.project_files import read_bounded
+from reconciler.importing.refused_values import MAX_REFUSALS, drop_refused
 from reconciler.importing.safe_write import write_inside
 from reconciler.importing.yaml_emit import sorted_documents, write_documents
 from reconciler.manifests.engine_limits import MAX_CONFIG_BYTES
@@ -48,42 +49,18 @@ class ComposeImport:
         return [f for f in self.findings if f.severity == "lost"]
 
 
-def _drop(document: dict[str, Any], loc: tuple[str | int, ...]) -> str | None:
-    """Remove the value at pydantic's ``loc`` (union tags such as ``attachment`` skipped) from
-    ``document``, and the mappings or lists this leaves empty (a preference without its ``spread``),
-    up to the spec's own fields; the dotted path of the value, or None when only the whole document
-    can go."""
-    chain: list[tuple[Any, str | int]] = []  # (container, key) from the document down to the value
-    here: Any = document
-    for part in loc:
-        inside_list = isinstance(here, list) and isinstance(part, int) and part < len(here)
-        if not inside_list and not (isinstance(here, dict) and part in here):
-            continue
-        chain.append((here, part))
-        here = here[part]
-    path = [str(key) for _, key in chain]
-    if path[:1] != ["spec"] or len(path) < 2:
-        return None
-    container, key = chain.pop()
-    container.pop(key)  # a list's index or a mapping's key
-    while len(chain) > 1 and not container:  # never the spec itself
-        container, key = chain.pop()
-        container.pop(key)
-    return ".".join(path)
-
-
 def _check(ctx: Context) -> list[dict[str, Any]]:
     """Each document checked by its kind's model; a refused value is taken out and reported, and
     the rest kept, unless the refusal is of the whole document."""
     kept: list[dict[str, Any]] = []
     for document in ctx.documents:
         kind, name = document["kind"], document["metadata"]["name"]
-        for _ in range(50):
+        for _ in range(MAX_REFUSALS):
             try:
                 KINDS[kind].model_validate(document)
             except ValidationError as exc:
                 error = exc.errors()[0]
-                dropped = _drop(document, tuple(error["loc"]))
+                dropped = drop_refused(document, error["loc"])
                 subject = f"{kind} {name}"
                 what = dropped or ".".join(str(p) for p in error["loc"]) or "-"
                 outcome = "left out" if dropped else "the manifest is not written"

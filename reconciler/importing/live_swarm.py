@@ -29,6 +29,7 @@ from reconciler.core.labels import MANAGED_BY
 from reconciler.importing.live_configs import stack_configs
 from reconciler.importing.live_objects import external_document, volume_document
 from reconciler.importing.live_service import service_body
+from reconciler.importing.refused_values import MAX_REFUSALS, drop_refused
 from reconciler.importing.safe_write import write_inside
 from reconciler.importing.traefik_labels import import_traefik_labels
 from reconciler.importing.yaml_emit import dump_documents, file_name, sorted_documents
@@ -214,36 +215,23 @@ def _salvaged(document: dict[str, Any], subject: str, result: LiveImport) -> dic
     and named; the plan then lists what the adoption does without it. The path of a pydantic error is
     followed as far as the document has it (union tags such as ``attachment`` are not in it)."""
     model = KINDS[document["kind"]]
-    for _ in range(_MAX_SALVAGE):
+    for _ in range(MAX_REFUSALS):
         try:
             model.model_validate(document)
             return document
         except ValidationError as error:
             problem = error.errors()[0]
-            chain: list[tuple[Any, Any]] = []  # (container, key) from the document down to the value
-            here: Any = document
-            for part in problem["loc"]:
-                in_map = isinstance(here, dict) and part in here
-                if in_map or (isinstance(here, list) and isinstance(part, int) and part < len(here)):
-                    chain.append((here, part))
-                    here = here[part]
-            walked = [str(key) for _, key in chain]
-            if not chain or walked[0] != "spec" or len(walked) < 2:  # e.g. the image itself refused
+            dropped = drop_refused(document, problem["loc"])
+            if dropped is None:  # e.g. the image itself refused
                 where = ".".join(str(p) for p in problem["loc"])
                 result.findings.append(Finding(subject, where, f"not imported: the {document['kind']} kind refuses "
                                                f"it ({problem['msg']})"))  # fmt: skip
                 return None
-            holder, key = chain.pop()
-            del holder[key]
-            while len(chain) > 1 and not holder:  # a mapping or list left empty goes too (env: {}), never spec
-                holder, key = chain.pop()
-                del holder[key]
-            result.findings.append(Finding(subject, ".".join(walked), f"left out: the {document['kind']} kind "
+            result.findings.append(Finding(subject, dropped, f"left out: the {document['kind']} kind "
                                            f"refuses the live value ({problem['msg']})"))  # fmt: skip
     return None
 
 
-_MAX_SALVAGE = 50
 _ORDER = (
     "image",
     "command",
