@@ -23,6 +23,23 @@ def assert_noop_forever(cs: ContractSwarm, passes: int = 3, **options: Any) -> N
         assert set(plan.counts()) == {"noop"}
 
 
+def assert_adopted_without_restart(
+    cs: ContractSwarm, base: str, task_template: dict[str, Any], spec: dict[str, Any]
+) -> None:
+    """A one-replica Service made by hand with ``task_template`` (the CLI's stored form), then adopted
+    from a manifest with ``spec``, keeps its tasks (no update restarted them) and stays a no-op."""
+    cs.port.create_service({
+        "Name": cs.name(base), "Labels": {"owner": "ops"}, "Mode": {"Replicated": {"Replicas": 1}},
+        "TaskTemplate": task_template,
+    })  # fmt: skip
+    before = cs.task_ids(base)
+    assert before
+    cs.write(cs.doc("Service", base, spec, annotations={"reconciler.swarm/adopt": "true"}))
+    cs.converge()
+    assert cs.task_ids(base) == before
+    assert_noop_forever(cs)
+
+
 def networks(cs: ContractSwarm) -> list[dict[str, Any]]:
     return [
         cs.doc("Network", "plain", {}),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.contract.conftest import ContractSwarm
-from tests.contract.test_converge import assert_noop_forever
+from tests.contract.test_converge import assert_adopted_without_restart, assert_noop_forever
 
 RUNTIME: dict[str, Any] = {
     "ulimits": {"nproc": 4096, "nofile": {"soft": 2048, "hard": 4096}},
@@ -79,13 +79,4 @@ def test_a_changed_runtime_setting_is_an_update(cs: ContractSwarm) -> None:
 
 def test_a_cli_made_service_with_runtime_settings_is_adopted_without_a_restart(cs: ContractSwarm) -> None:
     container = {"Image": cs.image, "Args": ["sleep", "3600"], **CLI_CONTAINER}
-    cs.port.create_service({
-        "Name": cs.name("rt"), "Labels": {"owner": "ops"}, "Mode": {"Replicated": {"Replicas": 1}},
-        "TaskTemplate": {"ContainerSpec": container},
-    })  # fmt: skip
-    before = cs.task_ids("rt")
-    assert before
-    cs.write(cs.doc("Service", "rt", cs.sleeper(**RUNTIME), annotations={"reconciler.swarm/adopt": "true"}))
-    cs.converge()
-    assert cs.task_ids("rt") == before
-    assert_noop_forever(cs)
+    assert_adopted_without_restart(cs, "rt", {"ContainerSpec": container}, cs.sleeper(**RUNTIME))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.contract.conftest import ContractSwarm
-from tests.contract.test_converge import assert_noop_forever
+from tests.contract.test_converge import assert_adopted_without_restart, assert_noop_forever
 
 TASK: dict[str, Any] = {
     "logging": {"driver": "json-file", "options": {"max-size": "1m", "max-file": 2}},
@@ -71,13 +71,4 @@ def test_a_changed_log_option_is_an_update(cs: ContractSwarm) -> None:
 
 def test_a_cli_made_service_with_task_settings_is_adopted_without_a_restart(cs: ContractSwarm) -> None:
     container = {"Image": cs.image, "Args": ["sleep", "3600"], "StopGracePeriod": 1_000_000_000, "Mounts": CLI_MOUNTS}
-    cs.port.create_service({
-        "Name": cs.name("task"), "Labels": {"owner": "ops"}, "Mode": {"Replicated": {"Replicas": 1}},
-        "TaskTemplate": {"ContainerSpec": container, **CLI_TASK},
-    })  # fmt: skip
-    before = cs.task_ids("task")
-    assert before
-    cs.write(cs.doc("Service", "task", cs.sleeper(**TASK), annotations={"reconciler.swarm/adopt": "true"}))
-    cs.converge()
-    assert cs.task_ids("task") == before
-    assert_noop_forever(cs)
+    assert_adopted_without_restart(cs, "task", {"ContainerSpec": container, **CLI_TASK}, cs.sleeper(**TASK))
