@@ -7,7 +7,6 @@ so taking them over restarts no task; a changed content rotates as before."""
 from __future__ import annotations
 
 import base64
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +18,7 @@ from reconciler.state.content_names import name_key_config
 from reconciler.state.plan import Action, Notice
 from reconciler.swarm.fake import FakeSwarm
 from tests.contract.conftest import ContractSwarm
+from tests.manifest_folder import running_task_ids
 
 API = "reconciler.swarm/v1alpha1"
 
@@ -54,13 +54,7 @@ def tasks(cs: ContractSwarm, service: str, running: int = 1) -> set[str]:
     if isinstance(cs.port, FakeSwarm):
         return cs.port.task_ids(service)
     assert cs.client is not None
-    deadline = time.monotonic() + 30
-    while True:
-        found = cs.client.api.tasks(filters={"service": service, "desired-state": "running"})
-        ids = {t["ID"] for t in found if t["Status"]["State"] == "running"}
-        if len(ids) >= running or time.monotonic() > deadline:
-            return ids
-        time.sleep(0.2)
+    return running_task_ids(cs.client, service, running)
 
 
 def test_a_secret_name_does_not_reveal_a_hash_of_its_value(cs: ContractSwarm) -> None:

@@ -13,6 +13,7 @@ import yaml
 
 from reconciler.core.labels import MANAGED_BY
 from tests.integration.conftest import Workspace
+from tests.manifest_folder import running_task_ids
 
 
 def docker(ws: Workspace, *args: str) -> str:
@@ -126,7 +127,7 @@ def test_a_stack_deployed_by_docker_stack_deploy_is_imported_with_its_namespace_
     (tmp_path / "stack.yml").write_text(STACK.format(image=busybox))
     docker(ws, "stack", "deploy", "--resolve-image", "never", "-c", str(tmp_path / "stack.yml"), stack)
     try:
-        before = _stack_tasks(ws, f"{stack}_web", 2)
+        before = running_task_ids(ws.client, f"{stack}_web", 2, timeout=60, interval=0.3)
         assert len(before) == 2
         out = tmp_path / "imported"
         imported = ws.cli("import", "swarm", "--stack", stack, "--out", str(out))
@@ -141,7 +142,7 @@ def test_a_stack_deployed_by_docker_stack_deploy_is_imported_with_its_namespace_
         assert secret["spec"] == {"external": True}
         applied = ws.cli("apply", str(out), "--adopt", "--yes")
         assert applied.exit_code == 0, applied.stdout + applied.stderr
-        assert _stack_tasks(ws, f"{stack}_web", 2) == before  # no task replaced
+        assert running_task_ids(ws.client, f"{stack}_web", 2, timeout=60, interval=0.3) == before  # no task replaced
         assert stack in docker(ws, "stack", "ls")  # docker stack still knows it
         diff = ws.cli("diff", str(out))
         assert diff.exit_code == 0, diff.stdout + diff.stderr
@@ -150,13 +151,3 @@ def test_a_stack_deployed_by_docker_stack_deploy_is_imported_with_its_namespace_
         time.sleep(1)  # the volumes stay in use until the tasks have stopped
         for volume in (f"{stack}_data", f"{stack}_mem"):
             subprocess.run(["docker", "volume", "rm", "-f", volume], env=ws.lab.env(), capture_output=True, timeout=60)
-
-
-def _stack_tasks(ws: Workspace, service: str, running: int) -> set[str]:
-    deadline = time.monotonic() + 60
-    while True:
-        tasks = ws.client.api.tasks(filters={"service": service, "desired-state": "running"})
-        ids = {t["ID"] for t in tasks if t["Status"]["State"] == "running"}
-        if len(ids) >= running or time.monotonic() > deadline:
-            return ids
-        time.sleep(0.3)
