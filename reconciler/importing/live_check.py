@@ -119,5 +119,5 @@ def _own_labels_only(path: tuple[str | int, ...], before: object, after: object)
 
 
 def _shown(value: object) -> str:
-    text = "(none)" if type(value).__name__ == "_Missing" else repr(value)
+    text = "(none)" if value is MISSING else repr(value)
     return text if len(text) <= 120 else text[:117] + "..."

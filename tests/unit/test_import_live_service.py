@@ -218,6 +218,13 @@ def test_a_left_over_field_is_listed_once_with_what_the_adoption_does_to_it() ->
     ]
 
 
+def test_a_value_one_side_lacks_is_shown_as_none_and_a_long_one_is_cut() -> None:
+    from reconciler.importing.live_check import _shown
+    from reconciler.state.diffing import MISSING
+
+    assert (_shown(MISSING), _shown(None), _shown("x" * 200)) == ("(none)", "None", repr("x" * 200)[:117] + "...")
+
+
 def test_a_value_the_kind_refuses_is_left_out_and_named_the_rest_kept() -> None:
     service = _service("web")
     container = service["Spec"]["TaskTemplate"]["ContainerSpec"]
