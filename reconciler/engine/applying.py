@@ -36,7 +36,7 @@ from reconciler.state.essence import service_essence
 from reconciler.state.health import service_health
 from reconciler.state.observed import ObservedObject, ObservedState
 from reconciler.state.plan import Action, Change, CreatePayload, DeletePayload, Plan, RouteLabelsPayload, UpdatePayload
-from reconciler.state.stored_form import CONTAINER_SERVER_FIELDS, TASK_SERVER_FIELDS
+from reconciler.state.stored_form import CONTAINER_SERVER_FIELDS, TASK_SERVER_FIELDS, is_job
 from reconciler.swarm.port import EngineUnavailable, InUse, NotFound, SwarmError, SwarmPort, VersionConflict
 
 __all__ = ["Applier", "ApplyInterrupted", "ApplyResult", "Outcome"]
@@ -368,8 +368,7 @@ class Applier:
     def _is_job(self, key: ResourceKey) -> bool:
         desired = self._desired.get(key)
         live = self.observed.find("service", self._service_name(key))
-        mode = (desired.spec if desired else (live.spec if live else {})).get("Mode") or {}
-        return "ReplicatedJob" in mode or "GlobalJob" in mode
+        return is_job(desired.spec if desired else (live.spec if live else {}))
 
     def _service_name(self, key: ResourceKey) -> str:
         """The Swarm name of a Service manifest key (``<namespace>_<name>`` in a namespace)."""

@@ -32,7 +32,7 @@ from reconciler.state.plan import (
     RouteLabelsPayload,
     UpdatePayload,
 )
-from reconciler.state.stored_form import mode_kind
+from reconciler.state.stored_form import is_job, mode_kind
 
 __all__ = ["PlanOptions", "make_plan", "observed_essence"]
 
@@ -169,8 +169,7 @@ _MODE_NAMES = {"Replicated": "replicated", "Global": "global", "ReplicatedJob": 
 
 def _job_rerun(item: DesiredObject) -> tuple[Notice, ...]:
     """An update of a job service runs it again (``Notice.JOB_RERUN``)."""
-    mode = (item.spec.get("Mode") or {}) if item.swarm_kind == "service" else {}
-    return (Notice.JOB_RERUN,) if "ReplicatedJob" in mode or "GlobalJob" in mode else ()
+    return (Notice.JOB_RERUN,) if item.swarm_kind == "service" and is_job(item.spec) else ()
 
 
 def _volume_conflicts(desired: DesiredState, observed: ObservedState, options: PlanOptions) -> list[Change]:

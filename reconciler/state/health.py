@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from reconciler.state.stored_form import is_job
+
 __all__ = ["ALLOCATION_GRACE_S", "Health", "HealthState", "network_health", "parse_time", "service_health"]
 
 ALLOCATION_GRACE_S = 30.0  # seconds a new swarm network may stay unallocated before it is Degraded
@@ -60,8 +62,7 @@ def service_health(service: dict[str, Any], tasks: Sequence[dict[str, Any]]) -> 
         return Health(HealthState.DEGRADED, f"Swarm paused the update: {message}".rstrip(": "))
     if update_state == "rollback_completed":
         return Health(HealthState.DEGRADED, f"Swarm rolled the update back: {message}".rstrip(": "))
-    mode = (service.get("Spec") or {}).get("Mode") or {}
-    if "ReplicatedJob" in mode or "GlobalJob" in mode:
+    if is_job(service.get("Spec") or {}):
         return _job_health(service, tasks)
     since = parse_time(service.get("UpdatedAt") or service.get("CreatedAt"))
     recent = [t for t in tasks if since is None or (parse_time(_stamp(t)) or since) >= since]

@@ -36,6 +36,7 @@ __all__ = [
     "VXLAN_OPTION",
     "ZERO_OMITTED",
     "Quirk",
+    "is_job",
     "job_defaults",
     "mode_kind",
     "omit_empty",
@@ -253,6 +254,12 @@ def mode_kind(spec: Mapping[str, Any]) -> str:
     """The kind of a ServiceSpec's mode (``Replicated``, ``Global``, ``ReplicatedJob``,
     ``GlobalJob``), which no update can change (quirk ``mode-kind-fixed``)."""
     return str(next(iter(spec.get("Mode") or {"Replicated": {}})))
+
+
+def is_job(spec: Mapping[str, Any]) -> bool:
+    """Whether a ServiceSpec's mode is a job's (``ReplicatedJob``, ``GlobalJob``): its tasks run to
+    completion, and any update runs it again (quirk ``job-defaults``; swarmkit UpdateService)."""
+    return mode_kind(spec) in ("ReplicatedJob", "GlobalJob")
 
 
 def job_defaults(job: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.state.snapshot import ApiObject, Snapshot
-from reconciler.state.stored_form import mode_kind, store_config, store_network, store_secret, store_service
+from reconciler.state.stored_form import is_job, mode_kind, store_config, store_network, store_secret, store_service
 from reconciler.swarm.port import (
     EngineUnavailable,
     Forbidden,
@@ -320,10 +320,10 @@ class FakeSwarm:
     def _schedule(self, service_id: str) -> None:
         """Tasks to match the mode: keep the running ones, add or drop slots, mount volumes."""
         spec = self._services[service_id]["Spec"]
-        mode = spec.get("Mode") or {}
-        if "ReplicatedJob" in mode or "GlobalJob" in mode:
+        if is_job(spec):
             self._run_job(service_id, spec)
             return
+        mode = spec.get("Mode") or {}
         wanted = len(self._nodes) if "Global" in mode else int((mode.get("Replicated") or {}).get("Replicas", 1))
         tasks = self._tasks.setdefault(service_id, [])[:wanted]
         while len(tasks) < wanted:
