@@ -30,6 +30,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from reconciler.core.swarm_names import scoped
 from reconciler.importing.conversion import Context, as_bool
 from reconciler.importing.project_files import ProjectFileError, project_file
 from reconciler.manifests.engine_limits import MAX_CONFIG_BYTES, content_size_problem
@@ -113,7 +114,7 @@ def _stack_network(ctx: Context, key: str, value: dict[str, Any], path: tuple[st
     cannot be changed, so adopting it as a managed Network means replacing it, which ``apply``
     refuses while tasks use it (``engine.planning._adopt``). stack deploy creates only the networks
     some service uses; one no service uses is not written (it does not exist to refer to)."""
-    real = str(value.get("name") or f"{ctx.stack}_{key}")
+    real = str(value.get("name") or scoped(ctx.stack, key))
     used = any(_uses(service, key) for service in (ctx.project.data.get("services") or {}).values())
     if not used:
         ctx.note(

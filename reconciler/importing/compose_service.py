@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from reconciler.core.swarm_names import scoped
 from reconciler.importing.compose_objects import DEFAULT_NETWORK
 from reconciler.importing.compose_runtime import GENERIC_RESOURCES, PIDS, TMPFS_OPTIONS, runtime_fields, text
 from reconciler.importing.conversion import Context, as_bool, as_float, as_int
@@ -393,6 +394,6 @@ def _route_network(ctx: Context, value: str) -> str | None:
     """A network label names the Swarm network: an external one by its name, a stack one as
     ``<stack>_<key>`` (or by its key, as written before deploy)."""
     for key, target in ctx.networks.items():
-        if value in (target, key) or (ctx.stack and value == f"{ctx.stack}_{key}"):
+        if value in (target, key) or (ctx.stack and value == scoped(ctx.stack, key)):
             return target
     return None

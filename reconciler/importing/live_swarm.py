@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from reconciler import API_VERSION
 from reconciler.core.labels import MANAGED_BY
+from reconciler.core.swarm_names import scoped
 from reconciler.importing.live_configs import stack_configs
 from reconciler.importing.live_objects import external_document, volume_document
 from reconciler.importing.live_service import service_body
@@ -123,7 +124,7 @@ def import_live(snapshot: Snapshot, stack: str | None = None, services: Sequence
     if stack is not None:
         _stack_objects(snapshot, stack, refs)
     managed = stack_configs(snapshot, refs["Config"], result.documents)  # the rest stay external
-    refs["Config"] -= {f"{d['metadata']['namespace']}_{d['metadata']['name']}" for d in managed}
+    refs["Config"] -= {scoped(d["metadata"]["namespace"], d["metadata"]["name"]) for d in managed}
     result.documents += managed
     for kind in ("Network", "Config", "Secret"):
         result.documents += [external_document(kind, name) for name in sorted(refs[kind])]
