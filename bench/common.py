@@ -28,6 +28,7 @@ from reconciler.core.labels import MANAGED_BY
 from reconciler.runtime.controller import Controller, ControllerConfig
 from reconciler.swarm.docker_api import DockerSwarm, connect
 from reconciler.swarm.port import SwarmError
+from tests.controller_thread import running
 from tests.lab import Lab
 
 __all__ = [
@@ -229,14 +230,8 @@ def running_controller(
             pass_log.append((began, time.perf_counter()))
 
         ctl.pass_once = timed_pass  # type: ignore[method-assign]
-    stop = threading.Event()
-    thread = threading.Thread(target=ctl.run, args=(stop,), name="bench-controller", daemon=True)
-    thread.start()
-    try:
+    with running(ctl):
         yield ctl
-    finally:
-        stop.set()
-        thread.join(timeout=10)
 
 
 def pass_split(pass_log: list[tuple[float, float]], began: float, took: float) -> tuple[float, float] | None:

@@ -1,5 +1,5 @@
 """A ``Controller`` running its loop on a thread for the length of a ``with`` block, for the unit tests
-(in-memory swarm) and the lab tests alike: stopped, woken and joined on the way out, and the test fails
+(in-memory swarm), the lab tests and the benchmarks alike: stopped, woken and joined on the way out, and the test fails
 if the loop did not end (before, three tests each had a copy of this; two of them did not wake the loop,
 so stopping waited for its next wake-up)."""
 
