@@ -39,7 +39,7 @@ from reconciler.manifests.manifest_set import LoadedManifest, ManifestSet
 from reconciler.manifests.parse_cache import CachedFile, ParseCache
 from reconciler.manifests.registry import KINDS
 from reconciler.manifests.salvage import salvage
-from reconciler.manifests.types import NESTED_PATH
+from reconciler.manifests.types import error_loc
 from reconciler.manifests.warning_checks import check_warnings
 from reconciler.manifests.yaml_source import MAX_FILE_BYTES, FieldPath, RevisionBudget, SourceDocument, parse_yaml
 
@@ -215,14 +215,11 @@ def _translate(
     by_path: dict[FieldPath, tuple[list[str], list[object], list[str]]] = {}
     examples: dict[FieldPath, object] = {}
     for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        if loc in (("apiVersion",), ("kind",)):
+        field_loc = tuple(error["loc"])
+        if field_loc in (("apiVersion",), ("kind",)):
             continue  # a wrong or missing apiVersion or kind is already reported, in plain words
-        nested = (error.get("ctx") or {}).get(NESTED_PATH)
         more = (error.get("ctx") or {}).get(NESTED_MORE, ())
-        field_loc = loc
-        if isinstance(nested, tuple):
-            loc = (*loc, *nested)
+        loc = error_loc(error)
         path = _data_path(document.data, loc, keep_last=error["type"] == "missing")
         expected, values, others = by_path.setdefault(path, ([], [], []))
         found = expectation(error)

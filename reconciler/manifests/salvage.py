@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.manifests.kinds.base import Resource
-from reconciler.manifests.types import NESTED_PATH
+from reconciler.manifests.types import error_loc
 
 __all__ = ["salvage"]
 
@@ -33,18 +33,13 @@ def salvage(data: dict[str, Any], model: type[Resource]) -> Resource | None:
         try:
             return model.model_validate(current)
         except ValidationError as exc:
-            cuts = [_nearest_key(current, _loc(error)) for error in exc.errors(include_url=False)]
+            cuts = [_nearest_key(current, error_loc(error)) for error in exc.errors(include_url=False)]
             found = {(id(parent), key): (parent, key) for parent, key in filter(None, cuts)}
             if not found:
                 return None
             for parent, key in found.values():
                 parent.pop(key, None)
     return None
-
-
-def _loc(error: Any) -> tuple[int | str, ...]:
-    nested = (error.get("ctx") or {}).get(NESTED_PATH)
-    return (*error["loc"], *nested) if isinstance(nested, tuple) else tuple(error["loc"])
 
 
 def _nearest_key(data: Any, loc: tuple[int | str, ...]) -> tuple[dict[str, Any], str] | None:

@@ -8,7 +8,8 @@ small character set by construction, so no quoting is ever needed downstream.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
 from pydantic.alias_generators import to_camel
@@ -39,6 +40,7 @@ __all__ = [
     "ServiceLabels",
     "Spec",
     "WholeNumber",
+    "error_loc",
     "matching",
     "nested_error",
     "shown",
@@ -52,6 +54,13 @@ def nested_error(path: tuple[str | int, ...], reason: str) -> PydanticCustomErro
     field validator: the loader adds ``path`` to the error's location, so the problem points at
     that value (its line, column and dotted field) rather than at the whole field."""
     return PydanticCustomError("nested_value", "{reason}", {"reason": reason, NESTED_PATH: path})
+
+
+def error_loc(error: Mapping[str, Any]) -> tuple[int | str, ...]:
+    """A pydantic error's location (from ``ValidationError.errors()``), a ``nested_error``'s path
+    below its field added: the place in the document the error is about."""
+    nested = (error.get("ctx") or {}).get(NESTED_PATH)
+    return (*error["loc"], *nested) if isinstance(nested, tuple) else tuple(error["loc"])
 
 
 class Spec(BaseModel):
