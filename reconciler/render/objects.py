@@ -73,9 +73,7 @@ def volume_driver(volume: Volume) -> dict[str, Any]:
 
 def volume_name(volume: Volume) -> str:
     """``<name>-<hash8 of the driver options>``; in a namespace ``<ns>_<name>`` as docker stack names it."""
-    if volume.spec.external:  # the Docker name it has
-        return volume.name
-    if volume.namespace:
+    if volume.spec.external or volume.namespace:  # the Docker name it has, or docker stack's (Resource.swarm_name)
         return volume.swarm_name
     return hashed_name(volume.name, volume_driver(volume))
 
