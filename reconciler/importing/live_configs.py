@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from reconciler import API_VERSION, LABEL_PREFIX
+from reconciler.core.labels import STACK_NAMESPACE
 from reconciler.manifests.types import NAME_PATTERN
 from reconciler.state.snapshot import Snapshot
 
 __all__ = ["stack_configs"]
 
-STACK_NAMESPACE = "com.docker.stack.namespace"  # docker-cli cli/compose/convert LabelNamespace
 _NAME = re.compile(NAME_PATTERN)
 _TEXT = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f]*")  # printable text, newlines and tabs
 

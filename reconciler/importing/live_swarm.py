@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler import API_VERSION
-from reconciler.core.labels import MANAGED_BY
+from reconciler.core.labels import MANAGED_BY, STACK_NAMESPACE
 from reconciler.core.swarm_names import scoped
 from reconciler.importing.live_configs import stack_configs
 from reconciler.importing.live_objects import external_document, volume_document
@@ -39,9 +39,8 @@ from reconciler.manifests.registry import KINDS
 from reconciler.manifests.types import NAME_PATTERN
 from reconciler.state.snapshot import Snapshot
 
-__all__ = ["STACK_NAMESPACE", "Finding", "LiveImport", "LiveImportError", "import_live", "write_import"]
+__all__ = ["Finding", "LiveImport", "LiveImportError", "import_live", "write_import"]
 
-STACK_NAMESPACE = "com.docker.stack.namespace"  # docker-cli cli/compose/convert LabelNamespace
 _NAME = re.compile(NAME_PATTERN)
 
 

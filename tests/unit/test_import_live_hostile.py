@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.importing.live_swarm import STACK_NAMESPACE, import_live, write_import
+from reconciler.core.labels import STACK_NAMESPACE
+from reconciler.importing.live_swarm import import_live, write_import
 from reconciler.importing.traefik_labels import import_traefik_labels, parse_rule
 from reconciler.state.snapshot import Snapshot
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.labels import STACK_NAMESPACE
 from reconciler.importing.live_objects import volume_document
 from reconciler.importing.live_service import duration, memory, service_body
-from reconciler.importing.live_swarm import STACK_NAMESPACE, LiveImportError, import_live
+from reconciler.importing.live_swarm import LiveImportError, import_live
 from reconciler.manifests.kinds.service import ServiceSpec
 from reconciler.state.snapshot import Snapshot
 
