@@ -160,7 +160,7 @@ class _Service:
             entry: dict[str, Any] = {"target": as_int(port.get("target"))}
             published = port.get("published")
             if published not in (None, ""):
-                if as_int(published) is None:
+                if not isinstance(as_int(published), int):
                     self.lost(("ports", index, "published"), f"{published!r}: a range is one entry per port")
                     continue
                 entry["published"] = as_int(published)

@@ -20,29 +20,29 @@ from reconciler.importing.names import NameTable
 __all__ = ["Context", "as_bool", "as_float", "as_int"]
 
 
-def as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
+def as_int(value: Any) -> Any:
+    """An integer, or a string of one (compose-go casts interpolated values); anything else is
+    returned as it is, so that the kind refuses it and the import reports it: never a silent null
+    (``replicas: two`` once became ``replicas: null`` with exit 0)."""
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return value
+    return value
 
 
-def as_float(value: Any) -> int | float | None:
+def as_float(value: Any) -> Any:
     """compose-go casts ``max_failure_ratio: "0.5"`` (an interpolated value) to a float; the manifest
-    field is strict (``types.Number``) and takes no string."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return value
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
+    field is strict (``types.Number``) and takes no string. Anything else is returned as it is, for the
+    kind to refuse and the import to report."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
+    return value
 
 
 def as_bool(value: Any) -> bool:

@@ -254,3 +254,15 @@ def test_malformed_files_end_with_their_place_not_an_internal_error(tmp_path: Pa
     folder = _project(tmp_path, compose)
     with pytest.raises(ComposeError, match=message):
         import_compose([str(folder / "compose.yml")], None, None, environ={})
+
+
+def test_a_number_compose_would_refuse_is_reported_not_turned_into_null(tmp_path: Path) -> None:
+    """Before: ``replicas: two`` became ``replicas: null`` with exit 0 (found by a newcomer; docker
+    stack deploy refuses the file: "deploy.replicas must be a integer")."""
+    deploy = "    deploy:\n      replicas: two\n      update_config: {max_failure_ratio: half}\n"
+    folder = _project(tmp_path, SERVICE.replace("    networks: [n]\n", deploy + "    networks: [n]\n"))
+    result = _import(folder, tmp_path / "out")
+    lost = {f.key for f in result.lost if f.subject == "Service web"}
+    assert {"spec.replicas", "spec.updateConfig.maxFailureRatio"} <= lost, [str(f) for f in result.lost]
+    (service,) = [d for d in result.documents if d["kind"] == "Service"]
+    assert "replicas" not in service["spec"] and "updateConfig" not in service["spec"]
