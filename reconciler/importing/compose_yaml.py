@@ -122,6 +122,24 @@ class _Budget:
             raise ComposerError(None, None, f"more than {what} (counting alias expansions): refused", node.start_mark)
 
 
+def _refuse_duplicate_keys(node: MappingNode) -> None:
+    """go-yaml v3, which docker stack deploy reads with, refuses a key written twice in one mapping
+    ("mapping key "web" already defined at line 3"); PyYAML keeps the last. A key that a merge (``<<``)
+    brings in may be written again: that overrides it, in both."""
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        if key_node.value in seen:
+            raise ComposerError(
+                None,
+                None,
+                f'mapping key "{key_node.value}" already defined at line {seen[key_node.value]}',
+                key_node.start_mark,
+            )
+        seen[key_node.value] = key_node.start_mark.line + 1
+
+
 def _build(loader: _Loader, node: Node, path: Path, positions: dict[Path, tuple[int, int]], budget: _Budget) -> Any:
     budget.charge(node)
     if len(path) > MAX_DEPTH:  # an alias inside its own anchor (``a: &x {b: *x}``) nests without end
@@ -130,6 +148,7 @@ def _build(loader: _Loader, node: Node, path: Path, positions: dict[Path, tuple[
         )
     positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, MappingNode):
+        _refuse_duplicate_keys(node)
         loader.flatten_mapping(node)  # merge keys, as SafeConstructor does
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:

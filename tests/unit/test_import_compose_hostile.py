@@ -266,3 +266,16 @@ def test_a_number_compose_would_refuse_is_reported_not_turned_into_null(tmp_path
     assert {"spec.replicas", "spec.updateConfig.maxFailureRatio"} <= lost, [str(f) for f in result.lost]
     (service,) = [d for d in result.documents if d["kind"] == "Service"]
     assert "replicas" not in service["spec"] and "updateConfig" not in service["spec"]
+
+
+def test_a_key_written_twice_is_refused_as_go_yaml_refuses_it(tmp_path: Path) -> None:
+    """Before: the second ``web`` silently replaced the first (docker stack deploy refuses the file:
+    'mapping key "web" already defined at line 2'). A key a merge brings in may still be overridden."""
+    folder = _project(tmp_path, "services:\n  web:\n    image: a\n  web:\n    image: b\n")
+    with pytest.raises(ComposeError) as caught:
+        _import(folder, tmp_path / "out")
+    assert 'compose.yml:4:3: invalid YAML: mapping key "web" already defined at line 2' in str(caught.value)
+    (tmp_path / "m").mkdir()
+    merged = _project(tmp_path / "m", "x-base: &b\n  image: a\nservices:\n  web:\n    <<: *b\n    image: c\n")
+    (service,) = [d for d in _import(merged, tmp_path / "out2").documents if d["kind"] == "Service"]
+    assert service["spec"]["image"] == "c"
