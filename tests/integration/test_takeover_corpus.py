@@ -46,6 +46,7 @@ from reconciler.state.plan import Notice
 from tests.integration.conftest import cleanup_instance
 from tests.integration.corpus_stacks import ENTRIES, Stacks, StackState, differences, entry_files
 from tests.lab import Lab
+from tests.lab.images import ensure_busybox_image, ensure_standin_image
 from tests.lab.traefik import (
     Response,
     TraefikHandle,
@@ -128,6 +129,10 @@ def _wanted(request: pytest.FixtureRequest) -> set[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def corpus(lab: Lab, docker_client: docker.DockerClient, request: pytest.FixtureRequest) -> Iterator[Corpus]:
     began = time.monotonic()
+    # The images the corpus runs (lab/standin:1 and lab/busybox:1; 02's traefik and socket proxy place
+    # no task): built here, so that the module passes alone on a fresh lab, not only after others.
+    ensure_busybox_image(lab.env())
+    ensure_standin_image(lab.env())
     stacks = Stacks(docker_client, lab.env())
     stacks.make_externals()
     corpus = Corpus(lab, stacks, _wanted(request))
