@@ -38,7 +38,7 @@ class _Events:
         self._ready = threading.Event()
 
     def _run(self) -> None:
-        self._stream = self.swarm.api.events(decode=True, filters={"type": ["service", "network"]})
+        self._stream = self.swarm.events(["service", "network"])
         self._ready.set()
         with suppress(Exception):  # closed on stop
             for event in self._stream:

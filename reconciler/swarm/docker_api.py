@@ -1,22 +1,19 @@
-"""``SwarmPort`` over the Engine API with docker-py's low-level client.
+"""``SwarmPort`` over the Engine API (``reconciler.swarm.engine_client``, the standard library's HTTP).
 
-Raw JSON in and out: specs built by ``reconciler.render`` are sent as they are, so docker-py's
-keyword translations never stand between the plan and the engine. Errors become the port's
-exception types, with the socket-proxy setting named when the proxy refuses a request.
+Raw JSON in and out: specs built by ``reconciler.render`` are sent as they are. Errors become the
+port's exception types, with the socket-proxy setting named when the proxy refuses a request.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import docker
-import requests
-from docker import errors as docker_errors
-
+from reconciler.swarm.engine_client import EngineAddress, EngineClient, EngineError, UnsupportedAddress
 from reconciler.swarm.port import (
     ApiObject,
     EngineUnavailable,
@@ -39,30 +36,35 @@ DEFAULT_TIMEOUT = 30
 
 
 def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT) -> DockerSwarm:
-    """A client for ``docker_host`` (``unix://…``, ``tcp://…``), or the environment's default."""
+    """A client for ``docker_host`` (``unix://…``, ``tcp://…``), or ``DOCKER_HOST``, or the default
+    socket; the API version is asked now. Raises ``EngineUnavailable`` or ``Forbidden``."""
+    where = engine_address(docker_host)
     try:
-        if docker_host:
-            api = docker.APIClient(base_url=docker_host, version="auto", timeout=timeout)
-        else:
-            api = docker.APIClient(version="auto", timeout=timeout, **docker.utils.kwargs_from_env())
-    except docker_errors.DockerException as exc:
-        where = engine_address(docker_host)
-        if "403" in str(exc):  # the API version is negotiated with GET /version before anything else
+        api = EngineClient(EngineAddress.parse(docker_host), timeout=timeout)
+    except UnsupportedAddress as exc:
+        raise EngineUnavailable(str(exc)) from exc
+    try:
+        api.api_version  # noqa: B018  (asked once, here: every later path is under /v<version>)
+    except EngineError as exc:
+        if exc.status == 403:  # the API version is negotiated with GET /version before anything else
             raise Forbidden(f"GET /version at {where}: refused (403); the socket proxy needs VERSION=1", 403) from exc
+        raise EngineUnavailable(f"GET /version at {where}: {exc.message}") from exc
+    except (OSError, http.client.HTTPException, ValueError, KeyError) as exc:
+        api.close()
         raise EngineUnavailable(describe_unreachable(where, exc)) from exc
-    return DockerSwarm(api, engine_address(docker_host))
+    return DockerSwarm(api, where)
 
 
 class DockerSwarm:
-    def __init__(self, api: docker.APIClient, address: str | None = None) -> None:
+    def __init__(self, api: EngineClient, address: str | None = None) -> None:
         self.api = api
-        self.address = address or str(api.base_url)  # named in errors (docker-py's is http+docker://localhost)
+        self.address = address or api.address.text  # named in errors
         self.requests = 0  # every call counts: the benchmarks report it
         self._count_lock = threading.Lock()  # an apply sends from several threads (engine.scheduling)
 
     @property
     def api_version(self) -> str:
-        return str(self.api.api_version)
+        return self.api.api_version
 
     def close(self) -> None:
         self.api.close()
@@ -70,22 +72,12 @@ class DockerSwarm:
     # -- reads ------------------------------------------------------------------------------------
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self._call(
-            "GET", path, lambda: self.api._result(self.api._get(self.api._url(path), params=params), True)
-        )
+        return self._call("GET", path, lambda: self.api.get_json(path, params))
 
     def raw_request(self, method: str, path: str, params: dict[str, Any] | None = None) -> None:
         """Send a request and only check its status (doctor's probes)."""
 
-        def call() -> None:
-            response = self.api._result(
-                self.api.request(
-                    method, self.api._url(path.split("?")[0]), params=params or _query(path), timeout=self.api.timeout
-                )
-            )
-            del response
-
-        self._call(method, path, call)
+        self._call(method, path, lambda: self.api.request(method, path.split("?")[0], params or _query(path)))
 
     def ping(self) -> None:
         self.raw_request("GET", "/_ping")
@@ -124,12 +116,9 @@ class DockerSwarm:
         return tasks
 
     def events(self, types: Sequence[str]) -> EventSource:
-        """docker-py's decoded event stream (its ``close()`` ends the iteration)."""
-        self._count()
-        try:
-            stream: EventSource = self.api.events(decode=True, filters={"type": list(types)})
-        except (requests.exceptions.RequestException, docker_errors.DockerException) as exc:
-            raise EngineUnavailable(f"GET /events: {describe_unreachable(self.address, exc)}") from exc
+        """The decoded event stream (its ``close()`` ends the iteration)."""
+        filters = json.dumps({"type": list(types)})
+        stream: EventSource = self._call("GET", "/events", lambda: self.api.stream("/events", {"filters": filters}))
         return stream
 
     def inspect_network(self, network_id: str) -> ApiObject:
@@ -140,13 +129,13 @@ class DockerSwarm:
 
     def _post(self, path: str, body: ApiObject, params: dict[str, Any] | None = None) -> Any:
         def call() -> Any:
-            text = self.api._result(self.api._post_json(self.api._url(path), data=body, params=params))
+            text = self.api.request("POST", path, params, body)
             return json.loads(text) if text.strip() else {}  # config/secret updates answer with no body
 
         return self._call("POST", path, call)
 
     def _delete(self, path: str) -> None:
-        self._call("DELETE", path, lambda: self.api._raise_for_status(self.api._delete(self.api._url(path))))
+        self._call("DELETE", path, lambda: self.api.request("DELETE", path))
 
     def create_network(self, spec: ApiObject) -> str:
         return str(self._post("/networks/create", {**spec, "CheckDuplicate": True})["Id"])
@@ -192,9 +181,9 @@ class DockerSwarm:
         self._count()
         try:
             return call()
-        except docker_errors.APIError as exc:
+        except EngineError as exc:
             raise _translate(method, path, exc) from exc
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, docker_errors.DockerException) as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: an answer that is no JSON
             raise EngineUnavailable(f"{method} {path}: {describe_unreachable(self.address, exc)}") from exc
 
 
@@ -203,9 +192,9 @@ def _query(path: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in query.split("&") if "=" in part)
 
 
-def _translate(method: str, path: str, exc: docker_errors.APIError) -> SwarmError:
-    status = exc.status_code or 0
-    text = str(exc.explanation or exc)
+def _translate(method: str, path: str, exc: EngineError) -> SwarmError:
+    status = exc.status
+    text = exc.message or str(exc)
     where = f"{method} {path}"
     if status == 403:
         return Forbidden(f"{where}: refused (403); the socket proxy needs {proxy_setting_for(method, path)}", status)

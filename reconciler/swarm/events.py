@@ -6,13 +6,11 @@ for (``on_connect``), since events may have been missed meanwhile. Called by the
 
 from __future__ import annotations
 
+import http.client
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
-
-import docker
-import requests
 
 from reconciler.swarm.port import SwarmError, SwarmPort
 
@@ -63,8 +61,7 @@ class EventStream:
                     self.on_lost()
             except (
                 SwarmError,
-                requests.exceptions.RequestException,
-                docker.errors.DockerException,
+                http.client.HTTPException,
                 OSError,
                 ValueError,
             ) as exc:

@@ -1,8 +1,8 @@
 """One plain sentence for an engine that cannot be reached, naming the address and the fix.
 
-docker-py wraps the cause in requests and urllib3 exceptions ("Connection aborted.",
-"HTTPConnectionPool(...) Max retries exceeded"), which tell a person nothing they can act on. The
-operating-system error at the bottom of the chain does: no socket file, no permission, refused.
+A transport error's text ("[Errno 111] Connection refused", "timed out") tells a person little they
+can act on. The operating-system error at the bottom of the chain does: no socket file, no
+permission, refused.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ _FIX = "start the engine, or point --docker-host (or DOCKER_HOST) at its socket"
 
 
 def engine_address(docker_host: str | None) -> str:
-    """The address a client for ``docker_host`` talks to, as docker-py picks it (flag, env, default)."""
+    """The address a client for ``docker_host`` talks to (flag, env, default), as ``EngineAddress.parse`` picks it."""
     return docker_host or os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
 
 
 def _os_error(exc: BaseException) -> OSError | None:
-    """The deepest OSError in the chain or the arguments (urllib3 keeps it in ``args``)."""
+    """The deepest OSError in the chain or the arguments."""
     seen: set[int] = set()
     stack: list[BaseException] = [exc]
     found: OSError | None = None
@@ -48,8 +48,6 @@ def describe_unreachable(address: str, exc: BaseException) -> str:
     cause = _os_error(exc)
     code = cause.errno if cause is not None else None
     text = str(exc)
-    if "Invalid bind address" in text:  # docker-py's word for a scheme it does not speak (bogus://)
-        return f"{where} is not an engine address: write unix:///path/to/docker.sock or tcp://host:port"
     if code == errno.ENOENT or "No such file or directory" in text:
         return f"no Docker engine socket at {where}{source}: {_FIX}"
     if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:

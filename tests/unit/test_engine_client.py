@@ -1,0 +1,278 @@
+"""The Engine API client over the standard library: addresses, TLS from the environment, keep-alive
+connections shared by threads, error answers, a stream closed from another thread. Against small
+HTTP servers of the test's own, on a unix socket in tmp_path or on loopback (the lab's real engine
+is used through the adapter by the contract and integration suites)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import socketserver
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.swarm.docker_api import DockerSwarm, connect
+from reconciler.swarm.engine_client import EngineAddress, EngineClient, EngineError, UnsupportedAddress
+from reconciler.swarm.port import EngineUnavailable, Forbidden, NotFound, VersionConflict
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as dockerd answers
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        del format, args
+
+    def _answer(self, status: int, body: Any, close: bool = False) -> None:
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if close:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self.server.seen.append(("GET", self.path, self.client_address or id(self.connection)))
+        self.server.connections.add(id(self.connection))
+        if self.path == "/version":
+            if self.server.forbid_version:
+                self._answer(403, {"message": "forbidden"})
+            else:
+                self._answer(200, {"ApiVersion": "1.47"})
+        elif self.path.startswith("/v1.47/events"):
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for n in range(2):
+                line = json.dumps({"Type": "service", "Action": "update", "n": n}).encode() + b"\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                self.wfile.flush()
+            self.server.stream_open.wait(10)  # then hold the stream open, as the engine does
+        elif self.path.startswith("/v1.47/services/missing"):
+            self._answer(404, {"message": "service missing not found"})
+        elif self.path.startswith("/v1.47/close-after"):
+            self._answer(200, [], close=True)
+        else:
+            self._answer(200, [{"path": self.path}])
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length)) if length else None
+        self.server.seen.append(("POST", self.path, body))
+        if "update" in self.path:
+            self._answer(500, {"message": "update out of sequence"})
+        else:
+            self._answer(201, {"ID": "abc", "got": body})
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, _Handler)
+        self.seen: list[tuple[str, str, Any]] = []
+        self.connections: set[int] = set()
+        self.forbid_version = False
+        self.stream_open = threading.Event()
+
+    def get_request(self) -> tuple[Any, Any]:
+        request, _ = super().get_request()
+        return request, ("unix", id(request))  # BaseHTTPRequestHandler wants an address tuple
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[_Server]:
+    path = str(tmp_path / "engine.sock")
+    srv = _Server(path)
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield srv
+    srv.stream_open.set()
+    srv.shutdown()
+    srv.server_close()
+
+
+def _client(server: _Server) -> EngineClient:
+    return EngineClient(EngineAddress.parse(f"unix://{server.server_address}"), timeout=5)
+
+
+class TestAddresses:
+    def test_unix_tcp_and_defaults(self) -> None:
+        assert EngineAddress.parse("unix:///var/tmp/x.sock", {}).path == "/var/tmp/x.sock"
+        assert EngineAddress.parse(None, {}).path == "/var/run/docker.sock"
+        assert EngineAddress.parse(None, {"DOCKER_HOST": "unix:///run/other.sock"}).path == "/run/other.sock"
+        plain = EngineAddress.parse("tcp://10.0.0.1", {})
+        assert (plain.host, plain.port, plain.tls) == ("10.0.0.1", 2375, None)
+        assert EngineAddress.parse("tcp://127.0.0.1:2399", {}).port == 2399
+
+    @pytest.mark.parametrize(
+        ("text", "said"),
+        [
+            ("bogus://x", "bogus://x is not an engine address: write unix:///path/to/docker.sock or tcp://host:port"),
+            ("ssh://me@host", "ssh:// is not supported: forward the engine's socket"),
+            ("tcp://", "tcp:// is not an engine address"),
+            ("tcp://host:port", "tcp://host:port is not an engine address"),
+        ],
+    )
+    def test_refused_with_the_fix(self, text: str, said: str) -> None:
+        with pytest.raises(UnsupportedAddress, match=None) as caught:
+            EngineAddress.parse(text, {})
+        assert said in str(caught.value)
+
+    def test_tls_from_the_environment_like_the_docker_cli(self, tmp_path: Path) -> None:
+        _self_signed(tmp_path)
+        verified = EngineAddress.parse("tcp://127.0.0.1", {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)})
+        assert verified.port == 2376 and verified.tls is not None
+        assert verified.tls.verify_mode == ssl.CERT_REQUIRED and verified.tls.check_hostname
+        unverified = EngineAddress.parse("tcp://127.0.0.1", {"DOCKER_CERT_PATH": str(tmp_path)})
+        assert unverified.tls is not None and unverified.tls.verify_mode == ssl.CERT_NONE
+        # DOCKER_TLS_VERIFY set to "" counts as false (docker-py kwargs_from_env)
+        assert EngineAddress.parse("tcp://127.0.0.1", {"DOCKER_TLS_VERIFY": ""}).tls is None
+        assert EngineAddress.parse("http://127.0.0.1:1", {"DOCKER_TLS_VERIFY": "1"}).tls is None
+
+    def test_requests_over_verified_tls(self, tmp_path: Path) -> None:
+        """A loopback HTTPS server with a certificate the client checks against DOCKER_CERT_PATH/ca.pem."""
+        _self_signed(tmp_path)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server-key.pem")
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TinyHandler)
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+        try:
+            env = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)}
+            client = EngineClient(EngineAddress.parse(f"tcp://127.0.0.1:{httpd.server_address[1]}", env), timeout=5)
+            assert client.api_version == "1.47"
+            client.close()
+            other_ca = tmp_path / "other"
+            other_ca.mkdir()
+            _self_signed(other_ca)
+            env["DOCKER_CERT_PATH"] = str(other_ca)
+            stranger = EngineClient(EngineAddress.parse(f"tcp://127.0.0.1:{httpd.server_address[1]}", env), timeout=5)
+            with pytest.raises(ssl.SSLCertVerificationError):
+                stranger.get_json("/version", versioned=False)
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
+
+
+class _TinyHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        del format, args
+
+    def do_GET(self) -> None:
+        data = json.dumps({"ApiVersion": "1.47"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _self_signed(folder: Path) -> None:
+    """ca.pem = the server's own certificate for 127.0.0.1 (one day), with its key."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "server-key.pem"),
+         "-out", str(folder / "server.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    (folder / "ca.pem").write_bytes((folder / "server.pem").read_bytes())
+
+
+class TestRequests:
+    def test_version_is_asked_once_and_prefixes_every_path(self, server: _Server) -> None:
+        client = _client(server)
+        assert client.get_json("/services", {"filters": '{"a": 1}', "none": None}) == [
+            {"path": "/v1.47/services?filters=%7B%22a%22%3A+1%7D"}
+        ]
+        client.get_json("/networks")
+        assert [path for _, path, _ in server.seen] == [
+            "/version", "/v1.47/services?filters=%7B%22a%22%3A+1%7D", "/v1.47/networks",
+        ]  # fmt: skip
+        client.close()
+
+    def test_keep_alive_reuses_one_connection(self, server: _Server) -> None:
+        client = _client(server)
+        for _ in range(5):
+            client.get_json("/services")
+        assert len(server.connections) == 1
+        client.close()
+
+    def test_a_connection_the_engine_closed_is_not_reused(self, server: _Server) -> None:
+        client = _client(server)
+        client.get_json("/close-after")  # answered with Connection: close
+        client.get_json("/services")
+        assert len(server.connections) == 2
+        client.close()
+
+    def test_an_idle_connection_dropped_by_the_peer_is_replaced(self, server: _Server) -> None:
+        client = _client(server)
+        client.get_json("/services")
+        idle = client._idle[0]
+        assert idle.sock is not None
+        idle.sock.shutdown(socket.SHUT_WR)  # the server's handler sees EOF and closes its side
+        time.sleep(0.2)
+        assert client.get_json("/networks") == [{"path": "/v1.47/networks"}]
+        client.close()
+
+    def test_threads_share_the_pool(self, server: _Server) -> None:
+        client = _client(server)
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda n: client.get_json(f"/services/s{n}"), range(64)))
+        assert answers == [[{"path": f"/v1.47/services/s{n}"}] for n in range(64)]
+        assert len(client._idle) <= 10
+        client.close()
+
+    def test_json_body_and_error_messages(self, server: _Server) -> None:
+        client = _client(server)
+        created = json.loads(client.request("POST", "/services/create", body={"Name": "x"}))
+        assert created == {"ID": "abc", "got": {"Name": "x"}}
+        with pytest.raises(EngineError) as caught:
+            client.get_json("/services/missing")
+        assert (caught.value.status, caught.value.message) == (404, "service missing not found")
+        client.close()
+
+
+class TestAdapter:
+    def test_errors_become_the_port_types(self, server: _Server) -> None:
+        swarm = connect(f"unix://{server.server_address}")
+        with pytest.raises(NotFound):
+            swarm.get("/services/missing")
+        with pytest.raises(VersionConflict):
+            swarm.update_service("abc", 3, {"Name": "x"})
+        assert ("POST", "/v1.47/services/abc/update?version=3", {"Name": "x"}) in server.seen
+        swarm.close()
+
+    def test_version_refused_names_the_proxy_setting(self, server: _Server) -> None:
+        server.forbid_version = True
+        with pytest.raises(Forbidden, match="the socket proxy needs VERSION=1"):
+            connect(f"unix://{server.server_address}")
+
+    def test_no_socket_says_so(self, tmp_path: Path) -> None:
+        with pytest.raises(EngineUnavailable, match="no Docker engine socket at"):
+            connect(f"unix://{tmp_path / 'absent.sock'}")
+
+    def test_event_stream_yields_documents_and_ends_on_close(self, server: _Server) -> None:
+        swarm: DockerSwarm = connect(f"unix://{server.server_address}")
+        stream = swarm.events(["service"])
+        seen: list[Any] = []
+        reader = threading.Thread(target=lambda: seen.extend(stream), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 5
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [e["n"] for e in seen] == [0, 1]
+        stream.close()  # from this thread, while the reader blocks on the open stream
+        reader.join(5)
+        assert not reader.is_alive()
+        swarm.close()
