@@ -45,22 +45,21 @@ def apply(
     """Converge the swarm once to the manifests under PATH."""
     # Here, not at the top: `apply --help` needs none of the engine, the models or the docker SDK.
     from reconciler.cli.plan_view import EventPrinter, print_plan, print_summary, result_json
-    from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
+    from reconciler.cli.session import fail, planned_or_exit
     from reconciler.cli.views import err_console, out_console, print_json
     from reconciler.engine.events import OutcomeStatus, discard
     from reconciler.engine.planning import PlanOptions
-    from reconciler.engine.reconcile import apply_confirmed, plan_once
+    from reconciler.engine.reconcile import apply_confirmed
     from reconciler.engine.rollout import wait_for_rollout
     from reconciler.swarm.port import SwarmError
 
     conf = settings(ctx)
-    desired = desired_or_exit(ctx, path, conf, allow_empty=allow_empty)
-    swarm = connect_or_exit(ctx, conf)
     options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty, max_prune=max_prune)
+    planned = planned_or_exit(ctx, path, conf, options, allow_empty=allow_empty)
+    swarm, observed, plan, desired = planned.swarm, planned.observed, planned.plan, planned.desired
     as_json = conf.output == "json"
     console = err_console() if as_json else out_console()
     try:
-        observed, plan = plan_once(swarm, desired, options)
         if not as_json:
             print_plan(console, plan)
         pending = any(c.changes_something for c in plan.changes)

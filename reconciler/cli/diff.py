@@ -19,19 +19,13 @@ def diff(ctx: click.Context, path: str, prune: bool, adopt: bool, show_all: bool
     """Show how the swarm differs from the manifests under PATH."""
     # Here, not at the top: `diff --help` needs none of the engine, the models or the docker SDK.
     from reconciler.cli.plan_view import print_plan
-    from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
+    from reconciler.cli.session import planned_or_exit
     from reconciler.cli.views import out_console, print_json
     from reconciler.engine.planning import PlanOptions
-    from reconciler.engine.reconcile import plan_once
-    from reconciler.swarm.port import SwarmError
 
     conf = settings(ctx)
-    desired = desired_or_exit(ctx, path, conf, allow_empty=allow_empty)
-    swarm = connect_or_exit(ctx, conf)
-    try:
-        _, plan = plan_once(swarm, desired, PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty))
-    except SwarmError as exc:
-        fail(ctx, f"error: {exc}")
+    options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty)
+    plan = planned_or_exit(ctx, path, conf, options, allow_empty=allow_empty).plan
     if conf.output == "json":
         print_json(plan.as_json())
     else:

@@ -47,14 +47,12 @@ def status(ctx: click.Context, path: str, controller: str | None) -> None:
     # Here, not at the top: `status --help` needs none of the engine, the models, the docker SDK or rich.
     from rich.table import Table
 
-    from reconciler.cli.session import connect_or_exit, desired_or_exit, fail
+    from reconciler.cli.session import planned_or_exit
     from reconciler.cli.views import out_console, print_json
     from reconciler.engine.planning import PlanOptions
-    from reconciler.engine.reconcile import plan_once
     from reconciler.engine.status import object_statuses
     from reconciler.state.health import HealthState
     from reconciler.state.plan import ObjectState
-    from reconciler.swarm.port import SwarmError
 
     conf = settings(ctx)
     report: dict[str, Any] = {}
@@ -62,12 +60,7 @@ def status(ctx: click.Context, path: str, controller: str | None) -> None:
         rows, report = _from_controller(ctx, controller)
     else:
         # An empty folder is no danger here (it lists what is managed, and exits 1): allowed.
-        desired = desired_or_exit(ctx, path, conf, allow_empty=True)
-        swarm = connect_or_exit(ctx, conf)
-        try:
-            _, plan = plan_once(swarm, desired, PlanOptions())
-        except SwarmError as exc:
-            fail(ctx, f"error: {exc}")
+        plan = planned_or_exit(ctx, path, conf, PlanOptions(), allow_empty=True).plan
         rows = [o.as_json() for o in object_statuses(plan)]
     ok = all(_ok(row) for row in rows)
     in_sync = all(row["state"] in {s.value for s in ObjectState if s.settled} for row in rows)

@@ -81,13 +81,18 @@ def observe(swarm: SwarmPort, on_event: EventSink = discard) -> ObservedState:
 
 
 def plan_once(
-    swarm: SwarmPort, desired: DesiredState, options: PlanOptions, on_event: EventSink = discard
+    swarm: SwarmPort,
+    desired: DesiredState,
+    options: PlanOptions,
+    on_event: EventSink = discard,
+    observed: ObservedState | None = None,
 ) -> tuple[ObservedState, Plan]:
     """Observe, resolve the config and secret names (``state.content_names``: keyed by the instance's
     key, which a fresh random one becomes when the swarm holds none) and the VirtualIPs' nodes, plan.
-    Raises ``SwarmError`` when observing fails and ``ValueError`` when the nodes cannot satisfy a
-    VirtualIP's priorities."""
-    observed = observe(swarm, on_event)
+    ``observed``: an observation of ``swarm`` made already (the CLI observes while it loads the
+    manifests). Raises ``SwarmError`` when observing fails and ``ValueError`` when the nodes cannot
+    satisfy a VirtualIP's priorities."""
+    observed = observe(swarm, on_event) if observed is None else observed
     named = resolve_names(desired, observed, options.adopt, os.urandom(KEY_BYTES))
     return observed, make_plan(resolve_nodes(named, observed), observed, options)
 

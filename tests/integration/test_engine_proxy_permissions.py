@@ -138,7 +138,9 @@ def test_doctor_names_the_missing_setting(
 
 @pytest.mark.parametrize(
     "missing",
-    ["SECRETS", "NETWORKS", "SERVICES", "CONFIGS", "NODES", "PING", "VERSION"],
+    # Not PING: these commands ask the API version (VERSION), then read; a ping between would ask
+    # nothing more (issue 18). The controller pings when it starts, and doctor names PING (above).
+    ["SECRETS", "NETWORKS", "SERVICES", "CONFIGS", "NODES", "VERSION"],
 )
 def test_apply_and_diff_stop_with_exit_2_when_the_snapshot_is_refused(
     ws: Workspace, busybox: str, make_socket_proxy: MakeSocketProxy, missing: str

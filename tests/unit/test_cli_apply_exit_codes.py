@@ -23,8 +23,9 @@ API = "reconciler.swarm/v1alpha1"
 @pytest.fixture
 def swarm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSwarm:
     fake = FakeSwarm()
-    # Replaced where it is defined: apply imports it when it runs (its --help needs no engine).
-    monkeypatch.setattr(session, "connect_or_exit", lambda ctx, conf: fake)
+    # Replaced where it is called: apply imports the session when it runs (its --help needs no engine).
+    monkeypatch.setattr(session, "connect", lambda docker_host: fake)
+    monkeypatch.setattr(fake, "close", lambda: None, raising=False)  # the CLI closes its client at the end
     (tmp_path / "m.yaml").write_text(
         yaml.safe_dump({"apiVersion": API, "kind": "Network", "metadata": {"name": "net"}, "spec": {}})
     )

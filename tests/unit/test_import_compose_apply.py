@@ -44,7 +44,8 @@ def test_imported_manifests_apply_and_then_plan_nothing(
     for document in result.documents:
         if document["kind"] == "Network" and document["spec"].get("external"):
             fake.create_network({"Name": document["metadata"]["name"], "Driver": "overlay", "Scope": "swarm"})
-    monkeypatch.setattr(session, "connect_or_exit", lambda ctx, conf: fake)  # apply imports it when it runs
+    monkeypatch.setattr(session, "connect", lambda docker_host: fake)  # apply imports the session when it runs
+    monkeypatch.setattr(fake, "close", lambda: None, raising=False)  # the CLI closes its client at the end
     applied = CliRunner().invoke(cli, ["apply", "--yes", "--no-wait", str(tmp_path)])
     assert applied.exit_code == 0, applied.output
     assert fake.writes
