@@ -32,6 +32,7 @@ from reconciler.state.plan import (
     RouteLabelsPayload,
     UpdatePayload,
 )
+from reconciler.state.plan_memo import PlanMemo
 from reconciler.state.stored_form import is_job, mode_kind
 
 __all__ = ["PlanOptions", "make_plan", "observed_essence"]
@@ -48,6 +49,9 @@ class PlanOptions:
     # Objects that did not converge after their last write (``engine.fixpoint.Holds``): key → (the
     # desired spec hash they were written from, why). Held only while the spec is the same.
     hold: Mapping[ResourceKey, tuple[str, str]] = field(default_factory=dict)
+    # The controller's memory of its last pass (``state.plan_memo``): the same plan, computed again
+    # only for what changed. None: everything from scratch (the reference).
+    memo: PlanMemo | None = field(default=None, compare=False, repr=False)
 
 
 def observed_essence(live: ObservedObject, desired: DesiredObject | None, observed: ObservedState) -> dict[str, object]:
@@ -61,10 +65,14 @@ def observed_essence(live: ObservedObject, desired: DesiredObject | None, observ
 def make_plan(desired: DesiredState, observed: ObservedState, options: PlanOptions | None = None) -> Plan:
     options = options or PlanOptions()
     if not desired.names_resolved:  # ``plan_once`` resolves them; a caller that did not gets a random key
-        desired = resolve_names(desired, observed, options.adopt, os.urandom(KEY_BYTES))
+        desired = resolve_names(desired, observed, options.adopt, os.urandom(KEY_BYTES), options.memo)
     if desired.vips and not desired.nodes_resolved:
         raise ValueError("VirtualIPs need the swarm's nodes: call DesiredState.resolve_nodes before planning")
-    changes = [_plan_one(item, desired, observed, options) for item in desired.objects]
+    if options.memo is None:
+        changes = [_plan_one(item, desired, observed, options) for item in desired.objects]
+    else:
+        with options.memo.live.round():
+            changes = [_plan_one(item, desired, observed, options) for item in desired.objects]
     networks = sum(1 for c in changes if c.kind == "Network")
     changes[networks:networks] = _volume_conflicts(desired, observed, options)
     changes += route_label_changes(desired, observed)
@@ -120,8 +128,7 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
                       swarm_name=item.swarm_name, state=ObjectState.CONFLICT)  # fmt: skip
     if item.swarm_kind == "network" and not live.raw.get("Driver"):
         return Change(item.key, Action.NOOP, "being allocated by the swarm", swarm_name=item.swarm_name)
-    live_essence = observed_essence(live, item, observed)
-    diff = tuple(diff_essences(live_essence, item.essence))
+    live_essence, diff = _essence_and_diff(live, item, observed, options.memo)
     if not diff:
         return Change(item.key, Action.NOOP, "in sync", swarm_name=item.swarm_name)
     if (fixed := _mode_change(item, live, diff)) is not None:
@@ -151,6 +158,17 @@ def _plan_one(item: DesiredObject, desired: DesiredState, observed: ObservedStat
         )
     return Change(item.key, Action.UPDATE, why, diff, drift, item.swarm_name, state, payload=payload,
                   notices=_job_rerun(item))  # fmt: skip
+
+
+def _essence_and_diff(
+    live: ObservedObject, item: DesiredObject, observed: ObservedState, memo: PlanMemo | None
+) -> tuple[dict[str, object], tuple[FieldDiff, ...]]:
+    """The live object's essence and its diff against the desired one; a service's from the memo
+    when neither side changed since the last pass (``state.plan_memo``)."""
+    if memo is None or live.swarm_kind != "service":
+        live_essence = observed_essence(live, item, observed)
+        return live_essence, tuple(diff_essences(live_essence, item.essence))
+    return memo.service_diff(live, observed.network_names, item.essence, lambda: observed_essence(live, item, observed))
 
 
 def _mode_change(item: DesiredObject, live: ObservedObject, diff: tuple[FieldDiff, ...]) -> Change | None:

@@ -93,7 +93,7 @@ def plan_once(
     manifests). Raises ``SwarmError`` when observing fails and ``ValueError`` when the nodes cannot
     satisfy a VirtualIP's priorities."""
     observed = observe(swarm, on_event) if observed is None else observed
-    named = resolve_names(desired, observed, options.adopt, os.urandom(KEY_BYTES))
+    named = resolve_names(desired, observed, options.adopt, os.urandom(KEY_BYTES), options.memo)
     return observed, make_plan(resolve_nodes(named, observed), observed, options)
 
 

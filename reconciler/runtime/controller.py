@@ -41,6 +41,7 @@ from reconciler.runtime.metrics import ErrorStage
 from reconciler.runtime.triggers import Wakeup, watch_manifests
 from reconciler.state.health import HealthState
 from reconciler.state.plan import Action, Plan
+from reconciler.state.plan_memo import PlanMemo
 from reconciler.swarm.events import EventStream
 from reconciler.swarm.port import SwarmError, SwarmPort
 
@@ -113,6 +114,7 @@ class Controller:
         # Whether the engine answered the last pass: /readyz is 503 while it does not (issue 16).
         self._engine_answered = False
         self.holds = Holds()  # objects that did not converge: not rewritten for the same spec but on a backoff
+        self.plan_memo = PlanMemo()  # what the last pass planned, reused where neither side changed
         self._requests_counted = 0
         self._last_health: dict[ResourceKey, HealthState] = {}  # the port's request count already added to the metric
         self.journal = journal if journal is not None else Journal()  # what the dashboard and notifier read
@@ -199,7 +201,7 @@ class Controller:
             return
         try:
             if self.is_leader:
-                options = replace(self.config.options, hold=self.holds.active())
+                options = replace(self.config.options, hold=self.holds.active(), memo=self.plan_memo)
                 result = reconcile_once(
                     self.swarm, desired, options, self._on_engine_event,
                     self.config.dependency_timeout_s, guard=lambda: self.is_leader,
@@ -211,7 +213,7 @@ class Controller:
                                                                         "object": str(item.key)})  # fmt: skip
                     self.journal.record(EntryKind.NOT_CONVERGING, str(item.key), item.reason, self.source.revision)
             else:
-                _, plan = plan_once(self.swarm, desired, self.config.options)
+                _, plan = plan_once(self.swarm, desired, replace(self.config.options, memo=self.plan_memo))
                 result = Result(plan, ApplyResult())
         except NotAllowedToWrite as exc:
             log.warning("lost the lease during a pass: %s", exc, extra={"revision": self.source.revision})

@@ -58,6 +58,7 @@ from reconciler.core.swarm_names import keyed_digest, keyed_name
 from reconciler.state.desired import DesiredObject, DesiredState
 from reconciler.state.essence import config_essence, essence_hash, service_essence
 from reconciler.state.observed import ObservedObject, ObservedState
+from reconciler.state.plan_memo import PlanMemo
 
 __all__ = ["KEY_BYTES", "Kept", "name_key_config", "read_name_key", "resolve_names"]
 
@@ -92,9 +93,12 @@ def read_name_key(observed: ObservedState, instance: str) -> bytes | None:
     return key if len(key) >= _MIN_KEY_BYTES else None
 
 
-def resolve_names(desired: DesiredState, observed: ObservedState, adopt: bool, fresh_key: bytes) -> DesiredState:
+def resolve_names(
+    desired: DesiredState, observed: ObservedState, adopt: bool, fresh_key: bytes, memo: PlanMemo | None = None
+) -> DesiredState:
     """The desired state with every config's and secret's final name, and the services' references
-    to them rewritten. ``fresh_key``: the key to create when the swarm holds none."""
+    to them rewritten. ``fresh_key``: the key to create when the swarm holds none. ``memo``: a service
+    whose references are renamed as in the last pass is not rewritten again (``state.plan_memo``)."""
     if desired.names_resolved:
         return desired
     namings = [o for o in desired.objects if o.naming is not None]
@@ -117,7 +121,11 @@ def resolve_names(desired: DesiredState, observed: ObservedState, adopt: bool, f
         if resolved.swarm_name != item.swarm_name:
             renames[(item.swarm_kind, item.swarm_name)] = resolved.swarm_name
         objects.append(resolved)
-    objects = [_renamed_references(o, renames) if o.swarm_kind == "service" else o for o in objects]
+    if memo is None:
+        objects = [_renamed_references(o, renames) if o.swarm_kind == "service" else o for o in objects]
+    else:
+        with memo.renamed.round():
+            objects = [_renamed_by_memo(o, renames, memo) if o.swarm_kind == "service" else o for o in objects]
     if key_object is not None:
         if _renamed_by_new_key(objects, observed, desired.instance):
             key_object = replace(key_object, kept=Kept.NEW_KEY.value)
@@ -177,6 +185,22 @@ def _named(item: DesiredObject, name: str, kept: Kept | None = None, mark: str |
     digest = essence_hash(essence)
     spec["Labels"][APPLIED_HASH] = digest
     return replace(item, swarm_name=name, spec=spec, essence=essence, hash=digest, kept=kept.value if kept else "")
+
+
+def _renamed_by_memo(service: DesiredObject, renames: dict[tuple[str, str], str], memo: PlanMemo) -> DesiredObject:
+    """``_renamed_references``, or its result of the last pass for this service under the same renames."""
+    used = tuple((kind, name, renames[(kind, name)]) for kind, name in _references(service) if (kind, name) in renames)
+    if not used:
+        return service
+    return memo.renamed_service(service, used, lambda: _renamed_references(service, renames))
+
+
+def _references(service: DesiredObject) -> list[tuple[str, str]]:
+    """(swarm kind, name) of each config and secret the service refers to, in spec order."""
+    container = service.spec.get("TaskTemplate", {}).get("ContainerSpec", {})
+    return [
+        (kind.lower(), ref[f"{kind}Name"]) for kind in ("Config", "Secret") for ref in container.get(f"{kind}s") or []
+    ]
 
 
 def _renamed_references(service: DesiredObject, renames: dict[tuple[str, str], str]) -> DesiredObject:
