@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.manifest_set import LoadedManifest, ManifestSet
 from reconciler.manifests.parse_cache import CachedFile, ParseCache
+from reconciler.manifests.positions import Layouts
 from reconciler.manifests.registry import KINDS
 from reconciler.manifests.salvage import salvage
 from reconciler.manifests.types import error_loc
@@ -56,6 +56,7 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
     loaded: list[LoadedManifest] = []
     broken: set[str] = set()  # Kind/name of documents that failed: references to them are not news
     salvaged: list[LoadedManifest] = []  # failed documents cut down to what passes (``salvage``)
+    layouts = Layouts()  # documents of one shape share their positions' paths (``positions``)
     budget = RevisionBudget()  # bounds the work of the whole load, not only of each file
     for file, name in found.files:
         try:
@@ -79,8 +80,9 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
             problems += doc_problems
             if resource is not None:
                 # Validated: the resource holds what the parsed tree did, and messages need only the
-                # positions; the tree would stay in memory as long as the set and the parse cache (issue 18).
-                kept = replace(document, data=None)
+                # positions, kept compact; the tree would stay in memory as long as the set and the parse
+                # cache (issue 18).
+                kept = document.settled(layouts)
                 loaded.append(LoadedManifest(resource, kept, file.parent))
                 clean.append((kept, resource))
             elif doc_problems and "/" in doc_problems[0].subject:

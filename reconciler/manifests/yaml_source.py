@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -26,6 +26,7 @@ from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNo
 from yaml.resolver import Resolver
 
 from reconciler.manifests.errors import ManifestProblem, Position, dotted, shown
+from reconciler.manifests.positions import Layouts, Positions
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -71,6 +72,11 @@ class SourceDocument:
     index: int
     data: Any  # the parsed value; None once it validated (``loading`` keeps only the resource and positions)
     positions: Mapping[FieldPath, tuple[int, int]] = field(repr=False)
+
+    def settled(self, layouts: Layouts | None = None) -> SourceDocument:
+        """As kept once it validated: without its parsed tree, with its positions made compact
+        (``manifests.positions``; ``layouts`` shares their shape between the documents of one load)."""
+        return replace(self, data=None, positions=Positions(self.positions, layouts))
 
     def position(self, path: FieldPath = ()) -> Position:
         """The closest recorded place for ``path``: the value itself, or its nearest parent."""
