@@ -5,12 +5,13 @@ good one stays in force; a revision whose files change while they are read is no
 event brings the settled one); an unchanged folder is not parsed again; when a Git sync feeds the
 folder, the folder and every symlink on the way to it must stay inside the checked-out revision,
 else the revision is refused. The revision is the Git commit when a Git sync feeds the folder,
-else a content hash of the manifests. A new revision is parsed (``manifests.parse_cache``) and compiled
-(``state.compile_cache``) only where it changed. Called by the controller once per pass.
+else a content hash of the manifests. A new revision is parsed (``manifests.parse_cache``), compiled
+(``state.compile_cache``) and hashed for its revision (``_Digests``) only where it changed. Called by the controller once per pass.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,27 +19,54 @@ from pathlib import Path
 from reconciler.core.hashing import short_hash
 from reconciler.manifests.discovery import OutsideBase, resolve_inside
 from reconciler.manifests.errors import ManifestError
+from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet
 from reconciler.manifests.parse_cache import ParseCache
 from reconciler.state.compile_cache import CompileCache
 from reconciler.state.desired import DesiredObject, DesiredState, compile_desired
 
-__all__ = ["Loaded", "ManifestSource", "Refused", "Settling", "Unchanged", "manifest_revision"]
+__all__ = ["Loaded", "ManifestSource", "Refused", "Settling", "Unchanged", "manifest_revision", "resource_digest"]
 
 Fingerprint = list[tuple[str, int, int]]
 
 
-def manifest_revision(manifests: ManifestSet) -> str:
-    """A content hash of a manifest set: the same manifests give the same revision, whatever the files."""
-    digest = short_hash(
+def resource_digest(resource: Resource) -> str:
+    """sha256 of one manifest's canonical JSON form (keys sorted: the order in the file does not count)."""
+    return short_hash(resource.model_dump(mode="json", by_alias=True), 64)
+
+
+def manifest_revision(manifests: ManifestSet, digest: Callable[[Resource], str] = resource_digest) -> str:
+    """A content hash of a manifest set: the same manifests give the same revision, whatever the files.
+    ``digest``: each manifest's ``resource_digest`` (``ManifestSource`` passes one that remembers them)."""
+    revision = short_hash(
         {
-            "manifests": {r.key: r.model_dump(mode="json", by_alias=True) for r in manifests},
+            "manifests": {r.key: digest(r) for r in manifests},
             "contents": {k: short_hash(v, 64) for k, v in sorted(manifests.contents.items())},
         },
         length=12,
     )
-    return f"sha256:{digest}"
+    return f"sha256:{revision}"
+
+
+class _Digests:
+    """``resource_digest`` per manifest object, kept for the next revision: the parse cache hands an
+    unchanged file's manifests back as the same objects, so only a changed file's are hashed again.
+    Holds the last revision's manifests only."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, tuple[Resource, str]] = {}
+        self._now: dict[int, tuple[Resource, str]] = {}
+
+    def __call__(self, resource: Resource) -> str:
+        found = self._last.get(id(resource))
+        if found is None or found[0] is not resource:
+            found = (resource, resource_digest(resource))
+        self._now[id(resource)] = found
+        return found[1]
+
+    def end_revision(self) -> None:
+        self._last, self._now = self._now, {}
 
 
 @dataclass(frozen=True)
@@ -71,13 +99,18 @@ LoadResult = Loaded | Unchanged | Settling | Refused
 
 
 def _fingerprint(root: Path) -> Fingerprint:
+    """Every path below ``root`` (symlinked folders not entered, as ``Path.rglob``) with the size and
+    mtime of what it leads to. ``os.walk`` with plain strings: a third of ``rglob``'s time, every pass."""
     found = []
-    for path in sorted(root.rglob("*")):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        found.append((str(path), stat.st_size, stat.st_mtime_ns))
+    for folder, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            path = os.path.join(folder, name)
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            found.append((path, stat.st_size, stat.st_mtime_ns))
+    found.sort()
     return found
 
 
@@ -105,6 +138,7 @@ class ManifestSource:
         self._read: tuple[Path, Fingerprint] | None = None
         self.cache = ParseCache()  # unchanged files of the next revision are not parsed again
         self.compiled: CompileCache[DesiredObject] = CompileCache()  # nor unchanged objects compiled again
+        self._digests = _Digests()  # nor unchanged manifests hashed again for the revision
 
     def load(self) -> LoadResult:
         try:
@@ -120,13 +154,19 @@ class ManifestSource:
             return Refused(tuple(str(p) for p in exc.problems))
         if _fingerprint(root) != before:
             return Settling()
-        revision = (self.revision_of() if self.revision_of else None) or manifest_revision(manifests)
+        revision = (self.revision_of() if self.revision_of else None) or self._revision(manifests)
         self._read = (root, before)
         if revision == self.revision and self.desired is not None:
             return Unchanged()
         self.desired = compile_desired(manifests, self.instance, self.compiled)
         self.revision = revision
         return Loaded(revision, self.desired, len(manifests))
+
+    def _revision(self, manifests: ManifestSet) -> str:
+        try:
+            return manifest_revision(manifests, self._digests)
+        finally:
+            self._digests.end_revision()
 
     def _root(self) -> Path:
         if self.checkout is None:
