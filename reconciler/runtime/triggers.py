@@ -29,12 +29,16 @@ class Wakeup:
         self._clock = clock
         self._cond = threading.Condition()
         self._reasons: set[str] = set()
+        self._settled = False  # a pending reason came from a source that coalesced its own burst
         self._due: float | None = None
         self._due_reason = "retry"
 
-    def wake(self, reason: str) -> None:
+    def wake(self, reason: str, settled: bool = False) -> None:
+        """``settled``: the source already waited for its burst to end (the file watcher's debounce), so
+        the pass need not wait again."""
         with self._cond:
             self._reasons.add(reason)
+            self._settled = self._settled or settled
             self._cond.notify_all()
 
     def wake_at(self, delay_s: float, reason: str) -> None:
@@ -47,7 +51,8 @@ class Wakeup:
             self._cond.notify_all()
 
     def wait(self, stop: threading.Event, settle_s: float = 0.01) -> set[str]:
-        """Block until woken (or ``stop``), then let a burst settle for ``settle_s``; returns the reasons."""
+        """Block until woken (or ``stop``), then let a burst settle for ``settle_s``, unless a reason
+        came settled (a manifest change: the watcher debounced it); returns the reasons."""
         with self._cond:
             while not stop.is_set():
                 now = self._clock()
@@ -58,11 +63,13 @@ class Wakeup:
                     break
                 timeout = 0.5 if self._due is None else min(0.5, max(self._due - now, 0.0))
                 self._cond.wait(timeout)
+            settled = self._settled
         if stop.is_set():
             return set()
-        stop.wait(settle_s)
+        if not settled:
+            stop.wait(settle_s)
         with self._cond:
-            reasons, self._reasons = self._reasons, set()
+            reasons, self._reasons, self._settled = self._reasons, set(), False
             return reasons
 
 
@@ -72,8 +79,9 @@ def watched_folder(manifests: Path) -> Path:
 
 def watch_manifests(manifests: Path, wakeup: Wakeup, stop: threading.Event, debounce_ms: int = 10) -> None:
     """Blocking: wake the loop whenever anything under the manifest path changes. The waits are short
-    (10 ms debounce, 5 ms steps): a Git sync's revision swap is one rename, so a single-file change
-    need not be held back, and files still being written are caught by the loader's own check."""
+    (10 ms debounce, 5 ms steps) and the loop adds none (``settled``): a Git sync's revision swap is one
+    rename, so a single-file change need not be held back, and files still being written are caught
+    by the loader's own check (``manifest_source.Settling``)."""
     folder = watched_folder(manifests)
     while not stop.is_set():
         try:
@@ -81,7 +89,7 @@ def watch_manifests(manifests: Path, wakeup: Wakeup, stop: threading.Event, debo
                 folder, stop_event=stop, debounce=debounce_ms, step=5, rust_timeout=500, yield_on_timeout=False,
                 raise_interrupt=False,
             ):  # fmt: skip
-                wakeup.wake("manifests")
+                wakeup.wake("manifests", settled=True)
         except (OSError, RuntimeError) as exc:  # the folder vanished or was swapped out from under us
             log.warning("watching %s failed: %s; retrying", folder, exc)
             stop.wait(1.0)
