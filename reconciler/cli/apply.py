@@ -43,6 +43,10 @@ def apply(
     wait: bool,
 ) -> None:
     """Converge the swarm once to the manifests under PATH."""
+    from reconciler.cli.engine_read import EngineRead  # the standard library only
+
+    # First, so that the engine answers while the rest is imported and the manifests load.
+    read = EngineRead.start(path, settings(ctx).docker_host)
     # Here, not at the top: `apply --help` needs none of the engine, the models or the docker SDK.
     from reconciler.cli.plan_view import EventPrinter, print_plan, print_summary, result_json
     from reconciler.cli.session import fail, planned_or_exit
@@ -55,7 +59,7 @@ def apply(
 
     conf = settings(ctx)
     options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty, max_prune=max_prune)
-    planned = planned_or_exit(ctx, path, conf, options, allow_empty=allow_empty)
+    planned = planned_or_exit(ctx, path, conf, options, read, allow_empty=allow_empty)
     swarm, observed, plan, desired = planned.swarm, planned.observed, planned.plan, planned.desired
     as_json = conf.output == "json"
     console = err_console() if as_json else out_console()

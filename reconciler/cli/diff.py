@@ -17,6 +17,10 @@ from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
 @click.pass_context
 def diff(ctx: click.Context, path: str, prune: bool, adopt: bool, show_all: bool, allow_empty: bool) -> None:
     """Show how the swarm differs from the manifests under PATH."""
+    from reconciler.cli.engine_read import EngineRead  # the standard library only
+
+    # First, so that the engine answers while the rest is imported and the manifests load.
+    read = EngineRead.start(path, settings(ctx).docker_host)
     # Here, not at the top: `diff --help` needs none of the engine, the models or the docker SDK.
     from reconciler.cli.plan_view import print_plan
     from reconciler.cli.session import planned_or_exit
@@ -25,7 +29,7 @@ def diff(ctx: click.Context, path: str, prune: bool, adopt: bool, show_all: bool
 
     conf = settings(ctx)
     options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty)
-    plan = planned_or_exit(ctx, path, conf, options, allow_empty=allow_empty).plan
+    plan = planned_or_exit(ctx, path, conf, options, read, allow_empty=allow_empty).plan
     if conf.output == "json":
         print_json(plan.as_json())
     else:

@@ -44,6 +44,11 @@ def status(ctx: click.Context, path: str, controller: str | None) -> None:
     """List what is managed, whether it is in sync with the manifests under PATH, and whether it is healthy.
 
     Exit 0 only when every object is in sync and healthy."""
+    from reconciler.cli.engine_read import EngineRead  # the standard library only
+
+    # First, so that the engine answers while the rest is imported and the manifests load.
+    docker_host = settings(ctx).docker_host
+    read = EngineRead(docker_host) if controller else EngineRead.start(path, docker_host)  # with --controller: unused
     # Here, not at the top: `status --help` needs none of the engine, the models, the docker SDK or rich.
     from rich.table import Table
 
@@ -60,7 +65,7 @@ def status(ctx: click.Context, path: str, controller: str | None) -> None:
         rows, report = _from_controller(ctx, controller)
     else:
         # An empty folder is no danger here (it lists what is managed, and exits 1): allowed.
-        plan = planned_or_exit(ctx, path, conf, PlanOptions(), allow_empty=True).plan
+        plan = planned_or_exit(ctx, path, conf, PlanOptions(), read, allow_empty=True).plan
         rows = [o.as_json() for o in object_statuses(plan)]
     ok = all(_ok(row) for row in rows)
     in_sync = all(row["state"] in {s.value for s in ObjectState if s.settled} for row in rows)

@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from reconciler.cli import apply as apply_module
-from reconciler.cli import session
+from reconciler.cli import engine_read
 from reconciler.cli.app import cli
 from reconciler.cli.context import EXIT_DECLINED, EXIT_OK, EXIT_PENDING
 from reconciler.swarm.fake import FakeSwarm
@@ -23,8 +23,8 @@ API = "reconciler.swarm/v1alpha1"
 @pytest.fixture
 def swarm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSwarm:
     fake = FakeSwarm()
-    # Replaced where it is called: apply imports the session when it runs (its --help needs no engine).
-    monkeypatch.setattr(session, "connect", lambda docker_host: fake)
+    # What apply's engine-reading thread connects with (cli.engine_read).
+    monkeypatch.setattr(engine_read, "connect", lambda docker_host: fake)
     monkeypatch.setattr(fake, "close", lambda: None, raising=False)  # the CLI closes its client at the end
     (tmp_path / "m.yaml").write_text(
         yaml.safe_dump({"apiVersion": API, "kind": "Network", "metadata": {"name": "net"}, "spec": {}})

@@ -1,6 +1,7 @@
-"""``diff``, ``apply`` and ``status`` read the swarm on a thread while the manifests load
-(``cli.session.planned_or_exit``, issue 18): what they print and their exit codes are those of
-loading, then connecting, then observing, in turn. Against the in-memory swarm, through the CLI."""
+"""``diff``, ``apply`` and ``status`` read the swarm on a thread while they import and load the
+manifests (``cli.engine_read``, ``cli.session.planned_or_exit``; issue 18): what they print and their
+exit codes are those of loading, then connecting, then observing, in turn. Against the in-memory
+swarm, through the CLI."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from reconciler.cli import session
+from reconciler.cli import engine_read
 from reconciler.cli.app import cli
 from reconciler.swarm.fake import FakeSwarm
 from reconciler.swarm.port import EngineUnavailable, Forbidden, Snapshot
@@ -48,7 +49,7 @@ class Engine:
 @pytest.fixture
 def engine(monkeypatch: pytest.MonkeyPatch) -> Engine:
     made = Engine()
-    monkeypatch.setattr(session, "connect", made.connect)
+    monkeypatch.setattr(engine_read, "connect", made.connect)
     return made
 
 
@@ -62,7 +63,7 @@ def test_the_swarm_is_read_on_another_thread_and_planned_as_in_turn(
 ) -> None:
     (tmp_path / "m.yaml").write_text(yaml.safe_dump(network("net")))
     first = run(*command, str(tmp_path))
-    assert engine.threads == ["observe"]
+    assert engine.threads == ["engine-read"]
     assert engine.closed == 1
     expected = {"diff": 1, "apply": 0, "status": 1}[command[0]]  # differs; converged; missing
     assert first.exit_code == expected, first.output
@@ -74,7 +75,7 @@ def test_invalid_manifests_are_reported_first_whatever_the_engine_said(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: tuple[str, ...]
 ) -> None:
     engine = Engine(refuse=EngineUnavailable("GET /version at unix:///nowhere: no such socket"))
-    monkeypatch.setattr(session, "connect", engine.connect)
+    monkeypatch.setattr(engine_read, "connect", engine.connect)
     (tmp_path / "m.yaml").write_text(yaml.safe_dump({**network("net"), "spec": {"driver": 7}}))
     out = run(*command, str(tmp_path))
     assert out.exit_code == 2, out.output
@@ -87,7 +88,7 @@ def test_an_engine_that_does_not_answer_is_one_error_line_after_the_manifests_lo
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: tuple[str, ...]
 ) -> None:
     engine = Engine(refuse=EngineUnavailable("GET /version at unix:///nowhere: no such socket"))
-    monkeypatch.setattr(session, "connect", engine.connect)
+    monkeypatch.setattr(engine_read, "connect", engine.connect)
     (tmp_path / "m.yaml").write_text(yaml.safe_dump(network("net")))
     out = run(*command, str(tmp_path))
     assert (out.exit_code, out.stdout) == (2, "")

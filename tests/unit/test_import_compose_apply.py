@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from reconciler.cli import session
+from reconciler.cli import engine_read
 from reconciler.cli.app import cli
 from reconciler.importing.compose_import import import_compose, write_copies
 from reconciler.importing.yaml_emit import write_documents
@@ -44,7 +44,7 @@ def test_imported_manifests_apply_and_then_plan_nothing(
     for document in result.documents:
         if document["kind"] == "Network" and document["spec"].get("external"):
             fake.create_network({"Name": document["metadata"]["name"], "Driver": "overlay", "Scope": "swarm"})
-    monkeypatch.setattr(session, "connect", lambda docker_host: fake)  # apply imports the session when it runs
+    monkeypatch.setattr(engine_read, "connect", lambda docker_host: fake)  # what apply reads the engine with
     monkeypatch.setattr(fake, "close", lambda: None, raising=False)  # the CLI closes its client at the end
     applied = CliRunner().invoke(cli, ["apply", "--yes", "--no-wait", str(tmp_path)])
     assert applied.exit_code == 0, applied.output
