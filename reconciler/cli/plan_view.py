@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.engine.applying import ApplyResult
 from reconciler.engine.events import ChangeFinished, ChangeStarted, Event, Observed, OutcomeStatus, Waiting
-from reconciler.engine.fixpoint import NotConverging
-from reconciler.engine.rollout import RolloutOutcome
 from reconciler.state.diffing import MISSING
 from reconciler.state.health import HealthState
 from reconciler.state.plan import Action, Change, ObjectState, Plan
 from reconciler.state.readable_diff import ReadableDiff, readable_diffs
+
+if TYPE_CHECKING:  # what apply shows: diff prints plans only, and imports none of applying (issue 18)
+    from reconciler.engine.applying import ApplyResult
+    from reconciler.engine.fixpoint import NotConverging
+    from reconciler.engine.rollout import RolloutOutcome
 
 __all__ = ["EventPrinter", "plan_lines", "print_plan", "print_summary", "result_json"]
 

@@ -94,3 +94,11 @@ def test_the_controller_loads_notifications_and_the_dashboard_only_when_used() -
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.split("\n")[0] == "[] True", done.stderr[-2000:]
+
+
+def test_the_plan_view_imports_none_of_what_applies() -> None:
+    """``diff`` prints a plan: the plan view names apply's result types for type checking only."""
+    apply_only = ("reconciler.engine.applying", "reconciler.engine.fixpoint", "reconciler.engine.rollout")
+    code = f"import sys\nimport reconciler.cli.plan_view\nprint([m for m in {apply_only!r} if m in sys.modules])\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr[-2000:]
