@@ -103,9 +103,13 @@ def _diff_lines(owner: str, diffs: list[ReadableDiff], secret: bool) -> list[Tex
 def print_plan(console: Console, plan: Plan, show_noop: bool = False) -> None:
     """``plan_lines`` printed as one ``Text``: rich's ``print`` costs ~0.1 ms a call (console options,
     the terminal size, a write), so a plan of a few hundred objects not in the manifests printed line
-    by line took 50 ms of a no-op ``apply`` (issue 18); the output is the same
-    (``tests/unit/test_plan_view.py``)."""
-    console.print(Text("\n").join(plan_lines(plan, show_noop)))
+    by line took 50 ms of a no-op ``apply`` (issue 18). Where the console writes no styles (no colour
+    system: a pipe, a file), the text goes without them, which rich renders ~4× faster. The output
+    is the same (``tests/unit/test_plan_view.py``)."""
+    text = Text("\n").join(plan_lines(plan, show_noop))
+    if console.color_system is None:  # rich writes a styled segment's characters only (Style.render)
+        text = Text(text.plain)
+    console.print(text)
 
 
 def plan_lines(plan: Plan, show_noop: bool = False) -> list[Text]:

@@ -1,6 +1,7 @@
-"""``print_plan`` prints the plan as one ``Text`` of lines (issue 18: one rich ``print`` a line cost
-~0.1 ms, 50 ms for a few hundred objects not in the manifests): the bytes are those of printing each
-line by itself, on a pipe, on a colour terminal and where lines wrap. Against the in-memory swarm."""
+"""``print_plan`` prints the plan as one ``Text`` of lines, without styles where none are written
+(issue 18: one rich ``print`` a line cost ~0.1 ms, 50 ms for a few hundred objects not in the
+manifests): the bytes are those of printing each styled line by itself, on a pipe, on a colour
+terminal and where lines wrap. Against the in-memory swarm."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
+from rich.text import Text
 
 from reconciler.cli.plan_view import plan_lines, print_plan
 from reconciler.engine.planning import PlanOptions
@@ -58,9 +62,32 @@ def test_the_plan_prints_as_its_lines_printed_one_by_one(tmp_path: Path, kind: s
     lines = plan_lines(plan, show_noop)
     assert len(lines) >= (9 if show_noop else 7)  # five old services, web's diff, new, (web, net,) the summary
     at_once = Console(file=io.StringIO(), **CONSOLES[kind])  # type: ignore[arg-type]
+    assert (at_once.color_system is None) is (kind == "pipe")  # the pipe's text goes without styles
     print_plan(at_once, plan, show_noop)
     one_by_one = Console(file=io.StringIO(), **CONSOLES[kind])  # type: ignore[arg-type]
     for line in lines:
         one_by_one.print(line)
     assert at_once.file.getvalue() == one_by_one.file.getvalue()  # type: ignore[attr-defined]
     assert "[b]" in at_once.file.getvalue() and ":smile:" in at_once.file.getvalue()  # type: ignore[attr-defined]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.text(), st.sampled_from(["", "dim", "bold red", "green", "yellow"])), max_size=4),
+        max_size=6,
+    )
+)
+def test_a_console_without_colours_writes_the_characters_of_styled_text(parts: list[list[tuple[str, str]]]) -> None:
+    """What ``print_plan`` relies on where ``color_system`` is None: any text (tabs, control characters,
+    markup-like brackets), styled or not, prints the same."""
+    lines = [Text() for _ in parts]
+    for line, pieces in zip(lines, parts, strict=True):
+        for text, style in pieces:
+            line.append(text, style=style)
+    joined = Text("\n").join(lines)
+    styled, plain = (Console(file=io.StringIO(), **CONSOLES["pipe"]) for _ in range(2))  # type: ignore[arg-type]
+    styled.print(joined)
+    plain.print(Text(joined.plain))
+    assert styled.color_system is None
+    assert styled.file.getvalue() == plain.file.getvalue()  # type: ignore[attr-defined]
