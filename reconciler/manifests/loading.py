@@ -32,6 +32,7 @@ from reconciler.manifests.errors import (
     dotted,
     shown,
 )
+from reconciler.manifests.fields_sets import FieldsSets, share_fields_sets
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.kinds.config import Config, Secret
 from reconciler.manifests.manifest_set import LoadedManifest, ManifestSet
@@ -57,6 +58,7 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
     broken: set[str] = set()  # Kind/name of documents that failed: references to them are not news
     salvaged: list[LoadedManifest] = []  # failed documents cut down to what passes (``salvage``)
     layouts = Layouts()  # documents of one shape share their positions' paths (``positions``)
+    fields_sets: FieldsSets = {}  # and models their sets of fields given (``fields_sets``)
     budget = RevisionBudget()  # bounds the work of the whole load, not only of each file
     for file, name in found.files:
         try:
@@ -83,6 +85,8 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
                 # positions, kept compact; the tree would stay in memory as long as the set and the parse
                 # cache (issue 18).
                 kept = document.settled(layouts)
+                if cache is not None:  # held between revisions: worth ~10 µs a manifest once
+                    share_fields_sets(resource, fields_sets)
                 loaded.append(LoadedManifest(resource, kept, file.parent))
                 clean.append((kept, resource))
             elif doc_problems and "/" in doc_problems[0].subject:
