@@ -12,8 +12,8 @@ from reconciler.cli.context import EXIT_ERROR, Settings
 from reconciler.cli.engine_read import EngineRead
 from reconciler.cli.failing import fail, path_or_exit
 from reconciler.cli.views import err_console, print_problems
+from reconciler.engine.observe_plan import plan_once
 from reconciler.engine.planning import PlanOptions
-from reconciler.engine.reconcile import plan_once
 from reconciler.manifests.errors import ManifestError
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet

@@ -1,5 +1,5 @@
-"""``reconcile_once``: observe → resolve nodes → plan → apply, level-based, with the
-controller-runtime contract.
+"""``reconcile_once``: observe → resolve nodes → plan (``engine.observe_plan``) → apply, level-based,
+with the controller-runtime contract.
 
 A ``Result`` says whether the swarm converged, whether to come back (``requeue_after``, for
 transient failures), or that the failure is terminal (retrying cannot help until the manifests or
@@ -11,7 +11,6 @@ apply`` (``apply_confirmed``) and by the controller (``reconcile_once``).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,17 +18,17 @@ from dataclasses import dataclass, replace
 from reconciler.core.keys import ResourceKey
 from reconciler.engine.applying import Applier, ApplyInterrupted, ApplyResult, Outcome
 from reconciler.engine.errors import ReconcileError, TransientError, classify
-from reconciler.engine.events import EventSink, Observed, OutcomeStatus, discard
+from reconciler.engine.events import EventSink, OutcomeStatus, discard
 from reconciler.engine.fixpoint import NotConverging, check_fixpoint, written_by
-from reconciler.engine.planning import PlanOptions, make_plan
+from reconciler.engine.observe_plan import observe, plan_once, resolve_nodes
+from reconciler.engine.planning import PlanOptions
 from reconciler.engine.scheduling import DEFAULT_WORKERS
-from reconciler.state.content_names import KEY_BYTES, resolve_names
 from reconciler.state.desired import DesiredState
-from reconciler.state.observed import ObservedState, observe_snapshot
+from reconciler.state.observed import ObservedState
 from reconciler.state.plan import Action, Plan
 from reconciler.swarm.port import SwarmError, SwarmPort
 
-__all__ = ["REQUEUE_AFTER", "Result", "apply_confirmed", "observe", "plan_once", "reconcile_once"]
+__all__ = ["REQUEUE_AFTER", "Result", "apply_confirmed", "observe", "plan_once", "reconcile_once", "resolve_nodes"]
 
 MAX_ATTEMPTS = 4
 RETRY_BACKOFF = 1.0  # seconds before the second attempt; doubled each time
@@ -72,35 +71,6 @@ class Result:
     @property
     def terminal_reasons(self) -> list[str]:
         return [str(e) for e in self.errors if e.terminal]
-
-
-def observe(swarm: SwarmPort, on_event: EventSink = discard) -> ObservedState:
-    observed = observe_snapshot(swarm.snapshot())
-    on_event(Observed(len(observed.objects), observed.requests))
-    return observed
-
-
-def plan_once(
-    swarm: SwarmPort,
-    desired: DesiredState,
-    options: PlanOptions,
-    on_event: EventSink = discard,
-    observed: ObservedState | None = None,
-) -> tuple[ObservedState, Plan]:
-    """Observe, resolve the config and secret names (``state.content_names``: keyed by the instance's
-    key, which a fresh random one becomes when the swarm holds none) and the VirtualIPs' nodes, plan.
-    ``observed``: an observation of ``swarm`` made already (the CLI observes while it loads the
-    manifests). Raises ``SwarmError`` when observing fails and ``ValueError`` when the nodes cannot
-    satisfy a VirtualIP's priorities."""
-    observed = observe(swarm, on_event) if observed is None else observed
-    named = resolve_names(desired, observed, options.adopt, os.urandom(KEY_BYTES), options.memo)
-    return observed, make_plan(resolve_nodes(named, observed), observed, options)
-
-
-def resolve_nodes(desired: DesiredState, observed: ObservedState) -> DesiredState:
-    """The explicit step between observing and planning: VirtualIPs become objects for the nodes seen."""
-    node_ids = {n["Description"]["Hostname"]: n["ID"] for n in observed.nodes if n.get("Description")}
-    return desired.resolve_nodes(node_ids)
 
 
 def reconcile_once(

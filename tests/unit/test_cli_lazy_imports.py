@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,15 @@ def test_the_plan_view_imports_none_of_what_applies() -> None:
     code = f"import sys\nimport reconciler.cli.plan_view\nprint([m for m in {apply_only!r} if m in sys.modules])\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr[-2000:]
+
+
+def test_diff_imports_none_of_what_applies(tmp_path: Path) -> None:
+    """``diff`` plans (``engine.observe_plan``): nothing of applying, its scheduling, the fixpoint check
+    or the rollout wait is imported, up to the engine's answer (here: no engine)."""
+    (tmp_path / "net.yaml").write_text(
+        "apiVersion: reconciler.swarm/v1alpha1\nkind: Network\nmetadata: {name: net}\nspec: {}\n"
+    )
+    apply_only = ("reconciler.engine.applying", "reconciler.engine.scheduling", "reconciler.engine.fixpoint",
+                  "reconciler.engine.rollout", "reconciler.engine.reconcile", "reconciler.manifests.loading")  # fmt: skip
+    argv = ("--docker-host", f"unix://{tmp_path}/no.sock", "diff", str(tmp_path))
+    assert imported_after(*argv, watched=apply_only) == {"reconciler.manifests.loading"}  # it got that far
