@@ -9,14 +9,16 @@ JSON only by the views. Called by ``reconciler status`` and the controller.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.core.keys import ResourceKey
-from reconciler.engine.applying import ApplyResult
 from reconciler.engine.events import OutcomeStatus
-from reconciler.engine.fixpoint import NotConverging
 from reconciler.state.health import Health
 from reconciler.state.plan import Action, Change, ObjectState, Plan
+
+if TYPE_CHECKING:  # ``status`` (the CLI) plans only: it imports none of applying (issue 18)
+    from reconciler.engine.applying import ApplyResult
+    from reconciler.engine.fixpoint import NotConverging
 
 __all__ = ["ObjectStatus", "after_apply", "object_statuses"]
 
