@@ -53,8 +53,6 @@ def apply(
     from reconciler.cli.views import err_console, out_console, print_json
     from reconciler.engine.events import OutcomeStatus, discard
     from reconciler.engine.planning import PlanOptions
-    from reconciler.engine.reconcile import apply_confirmed
-    from reconciler.engine.rollout import wait_for_rollout
     from reconciler.swarm.port import SwarmError
 
     conf = settings(ctx)
@@ -78,6 +76,10 @@ def apply(
                 fail(ctx, "Not on a terminal: pass --yes to apply without confirmation.")
             if not click.confirm("Apply these changes?", err=as_json):
                 fail(ctx, "Declined: nothing was changed.", EXIT_DECLINED)
+        # Only now: a plan with nothing to do (or a dry run) ends above without applying's modules.
+        from reconciler.engine.reconcile import apply_confirmed
+        from reconciler.engine.rollout import wait_for_rollout
+
         sink = discard if as_json else EventPrinter(console)
         written_at = time.time()
         result = apply_confirmed(swarm, desired, options, observed, plan, sink, timeout, apply_workers)

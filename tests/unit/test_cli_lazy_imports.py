@@ -105,14 +105,18 @@ def test_the_plan_view_imports_none_of_what_applies() -> None:
     assert done.stdout.strip() == "[]", done.stderr[-2000:]
 
 
-@pytest.mark.parametrize("command", ["diff", "status"])
-def test_diff_and_status_import_none_of_what_applies(tmp_path: Path, command: str) -> None:
-    """``diff`` and ``status`` plan (``engine.observe_plan``): nothing of applying, its scheduling, the
-    fixpoint check or the rollout wait is imported, up to the engine's answer (here: no engine)."""
+@pytest.mark.parametrize("command", ["diff", "status", "apply"])
+def test_planning_commands_import_none_of_what_applies(tmp_path: Path, command: str) -> None:
+    """``diff`` and ``status`` plan (``engine.observe_plan``), and so does ``apply`` until it has
+    something to apply: nothing of applying, its scheduling, the fixpoint check or the rollout wait is
+    imported, up to the engine's answer (here: no engine)."""
     (tmp_path / "net.yaml").write_text(
         "apiVersion: reconciler.swarm/v1alpha1\nkind: Network\nmetadata: {name: net}\nspec: {}\n"
     )
     apply_only = ("reconciler.engine.applying", "reconciler.engine.scheduling", "reconciler.engine.fixpoint",
                   "reconciler.engine.rollout", "reconciler.engine.reconcile", "reconciler.manifests.loading")  # fmt: skip
     argv = ("--docker-host", f"unix://{tmp_path}/no.sock", command, str(tmp_path))
-    assert imported_after(*argv, watched=apply_only) == {"reconciler.manifests.loading"}  # it got that far
+    expected = {"reconciler.manifests.loading"}  # it got that far
+    if command == "apply":
+        expected.add("reconciler.engine.scheduling")  # the defaults of --apply-workers (the standard library only)
+    assert imported_after(*argv, watched=apply_only) == expected
