@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from reconciler.core.keys import ResourceKey
 from reconciler.engine.applying import Applier, ApplyInterrupted, ApplyResult, Outcome
 from reconciler.engine.errors import ReconcileError, TransientError, classify
-from reconciler.engine.events import EventSink, OutcomeStatus, discard
+from reconciler.engine.events import EventSink, Observed, OutcomeStatus, discard
 from reconciler.engine.fixpoint import NotConverging, check_fixpoint, written_by
 from reconciler.engine.observe_plan import observe, plan_once, resolve_nodes
 from reconciler.engine.planning import PlanOptions
@@ -81,13 +81,20 @@ def reconcile_once(
     dependency_timeout: float = 120.0,
     guard: Callable[[], bool] | None = None,
     workers: int = DEFAULT_WORKERS,
+    observation: Callable[[], ObservedState] | None = None,
 ) -> Result:
     """Observe, plan and apply the whole desired state (the controller's pass). ``guard`` is asked
-    before every write (a controller passes "do I still hold the lease?"). Never raises for engine
-    failures: they come back as ``Result.error``."""
+    before every write (a controller passes "do I still hold the lease?"). ``observation``: gives the
+    pass's observation of ``swarm``, started already (the controller reads the swarm while it loads the
+    manifests); what it raises counts as observing's. Never raises for engine failures: they come
+    back as ``Result.error``."""
     options = options or PlanOptions()
     try:
-        observed, plan = plan_once(swarm, desired, options, on_event)
+        early = None
+        if observation is not None:
+            early = observation()
+            on_event(Observed(len(early.objects), early.requests))
+        observed, plan = plan_once(swarm, desired, options, on_event, early)
         return _apply_until_settled(
             swarm, desired, options, observed, plan, on_event, dependency_timeout, None, guard, workers
         )

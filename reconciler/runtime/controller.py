@@ -1,5 +1,6 @@
-"""The controller: triggers wake one level-triggered loop that loads the manifests, observes,
-plans and (when leading) applies — ``reconcile_once`` each time, on the whole desired state.
+"""The controller: triggers wake one level-triggered loop that loads the manifests while it observes
+(``early_observation``: the pass's one observation, read on a thread), plans and (when leading)
+applies — ``reconcile_once`` each time, on the whole desired state.
 
 Safety: a revision with any invalid manifest is not applied; the last good one stays in force and
 the error is shown in ``/status``, the logs and the metrics (``manifest_source``). Each pass's
@@ -33,6 +34,7 @@ from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import Result, plan_once, reconcile_once
 from reconciler.engine.scheduling import DEFAULT_WORKERS
 from reconciler.engine.status import after_apply, object_statuses
+from reconciler.runtime.early_observation import EarlyObservation
 from reconciler.runtime.history import ObjectHistory, rendered_for
 from reconciler.runtime.journal import EntryKind, Journal
 from reconciler.runtime.journal_feed import JournalFeed
@@ -193,6 +195,7 @@ class Controller:
         began = time.monotonic()
         if self.leadership is not None:  # without leader election, always leading: no event
             self.feed.leadership(self.is_leader, self.source.revision)
+        early = EarlyObservation(self.swarm)  # the pass's observation, read while the manifests load
         self._load()
         desired = self.source.desired
         if desired is None:
@@ -205,7 +208,7 @@ class Controller:
                 result = reconcile_once(
                     self.swarm, desired, options, self._on_engine_event,
                     self.config.dependency_timeout_s, guard=lambda: self.is_leader,
-                    workers=self.config.apply_workers,
+                    workers=self.config.apply_workers, observation=early.result if early.fresh() else None,
                 )  # fmt: skip
                 self.holds.record(result.not_converging, result.written)
                 for item in result.not_converging:
@@ -213,7 +216,8 @@ class Controller:
                                                                         "object": str(item.key)})  # fmt: skip
                     self.journal.record(EntryKind.NOT_CONVERGING, str(item.key), item.reason, self.source.revision)
             else:
-                _, plan = plan_once(self.swarm, desired, replace(self.config.options, memo=self.plan_memo))
+                options = replace(self.config.options, memo=self.plan_memo)
+                _, plan = plan_once(self.swarm, desired, options, observed=early.result())
                 result = Result(plan, ApplyResult())
         except NotAllowedToWrite as exc:
             log.warning("lost the lease during a pass: %s", exc, extra={"revision": self.source.revision})
