@@ -28,6 +28,7 @@ from reconciler.manifests.types import (
     ServiceLabels,
     Spec,
     WholeNumber,
+    empty_list,
     matching,
     nested_error,
     shown,
@@ -85,7 +86,7 @@ NetworkAlias = Annotated[
 class NetworkAttachment(Spec):
     name: SwarmObjectName
     aliases: list[NetworkAlias] = Field(
-        default_factory=list, description="DNS names of the service on this network, e.g. [db, db.internal]."
+        default_factory=empty_list, description="DNS names of the service on this network, e.g. [db, db.internal]."
     )
 
 
@@ -157,11 +158,11 @@ class Platform(Spec):
 
 
 class Placement(Spec):
-    constraints: list[Constraint] = Field(default_factory=list)
-    preferences: list[SpreadPreference] = Field(default_factory=list)
+    constraints: list[Constraint] = Field(default_factory=empty_list)
+    preferences: list[SpreadPreference] = Field(default_factory=empty_list)
     max_replicas_per_node: WholeNumber | None = Field(default=None, ge=1)
     platforms: list[Platform] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Only nodes of one of these platforms run the tasks, e.g. [{architecture: amd64, os: linux}]. "
         "`docker service create` and `docker stack deploy` record the image's platforms from the registry; "
         "`reconciler import swarm` keeps them, so an adoption does not change the task template.",
@@ -181,7 +182,7 @@ class Limits(ResourceAmounts):
 
 class Reservations(ResourceAmounts):
     generic_resources: list[GenericResourceEntry] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Numbers of resources the nodes advertise, e.g. {kind: gpu, value: 2}.",
     )
 
@@ -296,17 +297,17 @@ class ServiceSpec(RuntimeFields, TaskFields):
     total_completions: WholeNumber | None = Field(
         default=None, ge=0, description="replicated-job: tasks that must complete (default maxConcurrent)."
     )
-    networks: list[NetworkEntry] = Field(default_factory=list)
-    mounts: list[Mount] = Field(default_factory=list)
-    configs: list[FileMount] = Field(default_factory=list)
-    secrets: list[FileMount] = Field(default_factory=list)
+    networks: list[NetworkEntry] = Field(default_factory=empty_list)
+    mounts: list[Mount] = Field(default_factory=empty_list)
+    configs: list[FileMount] = Field(default_factory=empty_list)
+    secrets: list[FileMount] = Field(default_factory=empty_list)
     placement: Placement | None = None
     resources: Resources | None = None
     healthcheck: Healthcheck | None = None
     update_config: UpdatePolicy | None = None
     rollback_config: UpdatePolicy | None = None
     restart_policy: RestartPolicy | None = None
-    ports: list[Annotated[PublishedPort, BeforeValidator(_long_form)]] = Field(default_factory=list)
+    ports: list[Annotated[PublishedPort, BeforeValidator(_long_form)]] = Field(default_factory=empty_list)
     # No traefik.* keys (ServiceLabels): those come from Route and Middleware manifests.
     labels: ServiceLabels = Field(default_factory=dict, description="Labels on the service (Spec.Labels).")
     container_labels: ServiceLabels = Field(default_factory=dict, description="Labels on each task's container.")
@@ -316,8 +317,8 @@ class ServiceSpec(RuntimeFields, TaskFields):
         default=None,
         description="May use Swarm template fields, e.g. {{.Service.Name}}-{{.Task.Slot}}; at most 63 characters expanded.",
     )
-    cap_add: list[Capability] = Field(default_factory=list)
-    cap_drop: list[Capability] = Field(default_factory=list)
+    cap_add: list[Capability] = Field(default_factory=empty_list)
+    cap_drop: list[Capability] = Field(default_factory=empty_list)
     stop_grace_period: Duration | None = None
     endpoint_mode: Literal["vip", "dnsrr"] = Field(
         default="vip",
@@ -325,7 +326,7 @@ class ServiceSpec(RuntimeFields, TaskFields):
         "round-robin over the tasks' addresses (no ingress-published ports).",
     )
     depends_on: list[Dependency] = Field(
-        default_factory=list, description="Kind/name of manifests applied (and converged) first."
+        default_factory=empty_list, description="Kind/name of manifests applied (and converged) first."
     )
 
     @model_validator(mode="after")

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from reconciler.manifests.types import Flag, SafeText, Spec, WholeNumber, nested_error, shown
+from reconciler.manifests.types import Flag, SafeText, Spec, WholeNumber, empty_list, nested_error, shown
 
 __all__ = ["DnsSettings", "RuntimeFields", "Ulimit", "canonical_signal", "swarm_host_entry"]
 
@@ -171,9 +171,9 @@ def _group(value: str | int) -> str:
 class DnsSettings(Spec):
     """``ContainerSpec.DNSConfig``: Compose's ``dns``, ``dns_search`` and ``dns_opt``, in one place."""
 
-    nameservers: list[str] = Field(default_factory=list, description="IP addresses, tried in order.")
-    search: list[str] = Field(default_factory=list)
-    options: list[str] = Field(default_factory=list)
+    nameservers: list[str] = Field(default_factory=empty_list, description="IP addresses, tried in order.")
+    search: list[str] = Field(default_factory=empty_list)
+    options: list[str] = Field(default_factory=empty_list)
 
     @field_validator("nameservers")
     @classmethod
@@ -211,12 +211,12 @@ class RuntimeFields(Spec):
     )
     read_only: Flag = Field(default=False, description="Mount the container's root filesystem read-only.")
     extra_hosts: Annotated[list[str], BeforeValidator(_host_map)] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description='Lines added to /etc/hosts, Compose\'s form "host:address" (or host=address; host-gateway allowed).',
     )
     dns: DnsSettings | None = Field(default=None, description="Nameservers, search domains and resolver options.")
     group_add: list[Annotated[str, BeforeValidator(_group)]] = Field(
-        default_factory=list, description="Supplementary groups of the task's user (names or numbers)."
+        default_factory=empty_list, description="Supplementary groups of the task's user (names or numbers)."
     )
     tty: Flag = Field(default=False, description="Give the task a pseudo-terminal (Compose's tty).")
     stdin_open: Flag = Field(default=False, description="Keep the task's stdin open (Compose's stdin_open).")

@@ -17,7 +17,7 @@ from reconciler.manifests.errors import NESTED_MORE, described, has_control
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.middleware_options import MIDDLEWARE_TYPES, middleware_type_problem, option_problems
 from reconciler.manifests.object_names import SwarmObjectName
-from reconciler.manifests.types import Flag, Spec, WholeNumber, matching, nested_error, shown
+from reconciler.manifests.types import Flag, Spec, WholeNumber, empty_list, matching, nested_error, shown
 
 __all__ = ["MIDDLEWARE_TYPES", "Middleware", "MiddlewareSpec", "Route", "RouteSpec", "RouteTls"]
 
@@ -73,12 +73,12 @@ class RouteSpec(Spec):
     )
     port: WholeNumber = Field(ge=1, le=65535, description="The container port Traefik sends traffic to.")
     hosts: list[RouteHost] = Field(
-        default_factory=list, description="*.example.org matches one label in front of example.org (HostRegexp)."
+        default_factory=empty_list, description="*.example.org matches one label in front of example.org (HostRegexp)."
     )
     path_prefix: PathPrefix | None = None
-    entry_points: list[TraefikName] = Field(default_factory=list, description="Default: all of Traefik's.")
+    entry_points: list[TraefikName] = Field(default_factory=empty_list, description="Default: all of Traefik's.")
     tls: Flag | RouteTls = False
-    middlewares: list[MiddlewareRef] = Field(default_factory=list, description="Applied in this order.")
+    middlewares: list[MiddlewareRef] = Field(default_factory=empty_list, description="Applied in this order.")
     priority: WholeNumber | None = Field(default=None, ge=1, le=2**31 - 1)
     network: SwarmObjectName | None = Field(
         default=None,

@@ -16,7 +16,7 @@ from reconciler.manifests.ip_text import IPAddress, IPInterface, text_only
 from reconciler.manifests.kinds.base import Reference, Resource
 from reconciler.manifests.kinds.service import Constraint, ImageRef
 from reconciler.manifests.object_names import ConfigObjectName
-from reconciler.manifests.types import Flag, Hostname, Name, Spec, WholeNumber, matching, nested_error
+from reconciler.manifests.types import Flag, Hostname, Name, Spec, WholeNumber, empty_list, matching, nested_error
 
 __all__ = ["DEFAULT_KEEPALIVED_IMAGE", "SecretRef", "VipCheck", "VirtualIP", "VirtualIPSpec"]
 
@@ -82,7 +82,7 @@ class VipCheck(Spec):
     path: Annotated[UrlPath, Field(max_length=200)] = Field(default="/", description="http: the path to GET.")
     expect_status: WholeNumber = Field(default=200, ge=100, le=599)
     command: list[Annotated[ScriptArg, Field(max_length=200)]] = Field(
-        default_factory=list, max_length=16, description="script: program and arguments."
+        default_factory=empty_list, max_length=16, description="script: program and arguments."
     )
     interval: WholeNumber = Field(default=2, ge=1, le=3600, description="Seconds between runs.")
     timeout: WholeNumber = Field(default=1, ge=1, le=3600, description="Seconds before a run counts as failed.")
@@ -117,12 +117,12 @@ class VirtualIPSpec(Spec):
     preempt: Flag = Field(default=True, description="A higher-priority node takes the address back.")
     password: SecretRef | None = None
     unicast_peers: list[UsableAddress] = Field(
-        default_factory=list, description="Peers for unicast VRRP, all of one address family."
+        default_factory=empty_list, description="Peers for unicast VRRP, all of one address family."
     )
-    checks: list[VipCheck] = Field(default_factory=list)
+    checks: list[VipCheck] = Field(default_factory=empty_list)
     image: ImageRef = DEFAULT_KEEPALIVED_IMAGE
     placement: list[Constraint] = Field(
-        default_factory=list, description="Placement constraints for the keepalived tasks."
+        default_factory=empty_list, description="Placement constraints for the keepalived tasks."
     )
 
     @model_validator(mode="after")

@@ -22,7 +22,7 @@ from reconciler.core.labels import STACK_NAMESPACE
 from reconciler.manifests.ip_text import text_only
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.object_names import ExternalVolumeMetadata, managed_name_problem
-from reconciler.manifests.types import Flag, Hostname, LabelKey, SafeText, Spec, nested_error, shown
+from reconciler.manifests.types import Flag, Hostname, LabelKey, SafeText, Spec, empty_list, nested_error, shown
 
 __all__ = ["Nfs", "Volume", "VolumeSpec"]
 
@@ -55,7 +55,7 @@ class Nfs(Spec):
     path: Annotated[str, AfterValidator(_check_nfs_path)] = Field(description="The exported path.")
     version: Literal["3", "4", "4.0", "4.1", "4.2"] = "4.1"
     options: list[Annotated[str, AfterValidator(_check_nfs_option)]] = Field(
-        default_factory=list, description="Extra mount options, e.g. [rw, soft, timeo=600]."
+        default_factory=empty_list, description="Extra mount options, e.g. [rw, soft, timeo=600]."
     )
 
 
