@@ -9,8 +9,10 @@ service's essence again). ``PlanMemo`` keeps those results for one pass:
 
 - a live service's essence, keyed by its ID and reused when the engine's ``Version.Index`` is the same
   (swarmkit bumps an object's version on every store update: ``api.Meta.Version``, so one version is
-  one stored spec), its spec equals the one the essence was made from (a second guard, for adapters
-  or tests that do not keep versions), and the network ID → name map the essence used is equal;
+  one stored spec), its spec has the digest of the one the essence was made from (a second guard, for
+  adapters or tests that do not keep versions, and for a spec changed in place; a digest rather than
+  the spec itself, so that the last pass's observation is not held through the next one, issue 18),
+  and the network ID → name map the essence used is equal;
 - the diff of that live essence against a desired essence, reused when both are the very objects it
   was computed from (the compile cache and this memo hand unchanged objects back as the same objects;
   nothing changes an essence in place);
@@ -26,6 +28,8 @@ Held by the controller, passed in ``PlanOptions.memo``.
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -35,7 +39,7 @@ from reconciler.state.desired import DesiredObject
 from reconciler.state.diffing import FieldDiff, diff_essences
 from reconciler.state.observed import ObservedObject
 
-__all__ = ["PlanMemo", "Rounds"]
+__all__ = ["PlanMemo", "Rounds", "spec_digest"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -74,12 +78,19 @@ class Rounds(Generic[K, V]):
         return len(self._last)
 
 
-class _LiveEssence:
-    __slots__ = ("diff", "essence", "network_names", "spec", "version", "wanted")
+def spec_digest(spec: dict[str, Any]) -> bytes:
+    """A digest of a live spec's JSON data. Marshal format 2 writes no back-references (format 3 and
+    later write one where an object has more than one reference), so equal data in equal order gives
+    equal bytes whatever else refers to its parts; data in another order only misses the memo."""
+    return hashlib.blake2b(marshal.dumps(spec, 2), digest_size=16).digest()
 
-    def __init__(self, version: int, spec: dict[str, Any], network_names: dict[str, str], essence: dict[str, Any]):
+
+class _LiveEssence:
+    __slots__ = ("diff", "digest", "essence", "network_names", "version", "wanted")
+
+    def __init__(self, version: int, digest: bytes, network_names: dict[str, str], essence: dict[str, Any]):
         self.version = version
-        self.spec = spec
+        self.digest = digest  # ``spec_digest`` of the spec the essence was made from
         self.network_names = network_names
         self.essence = essence
         self.wanted: object = None  # the desired essence ``diff`` was computed against
@@ -102,16 +113,15 @@ class PlanMemo:
     ) -> tuple[dict[str, Any], tuple[FieldDiff, ...]]:
         """A live service's essence (``essence_of()`` when not known) and its diff against ``wanted``."""
         entry = self.live.get(live.id)
-        spec = live.spec
+        digest = spec_digest(live.spec)
         if not (
             entry is not None
             and entry.version == live.version
-            and entry.spec is not spec  # the same dict may have been changed in place: not provable
-            and entry.spec == spec
+            and entry.digest == digest
             and entry.network_names == network_names
         ):
             self.live.misses += 1
-            entry = _LiveEssence(live.version, spec, network_names, essence_of())
+            entry = _LiveEssence(live.version, digest, network_names, essence_of())
         else:
             self.live.hits += 1
         if entry.wanted is not wanted:
