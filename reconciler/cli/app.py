@@ -7,6 +7,7 @@ fraction of the time. Their one-line help lives here, beside their import path.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -99,6 +100,11 @@ def _error(message: str, as_json: bool) -> NoReturn:
 
 
 def main() -> None:
+    # A command is a short process: Python's cycle collector spent ~30 ms of a 50-service diff (10%)
+    # walking the objects imports and models create, nearly all alive until exit, to find almost no
+    # garbage (reference counting frees the rest; a 5,000-service validate peaks 0.6 MB higher without
+    # it). Off for the process; ``run``, which lives on, turns it back on (issue 18).
+    gc.disable()
     as_json = _json_requested(sys.argv[1:])
     try:
         # Not standalone: a usage error becomes one line here instead of click's usage block.

@@ -8,6 +8,7 @@ option's default is the ``RunSettings`` field's, so the CLI and the runtime cann
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import click
@@ -105,6 +106,7 @@ def run(ctx: click.Context, manifests: Path, listen: str, resync: float, prune: 
         no_leader_election: bool, log_level: str, path_prefix: str, notify_urls_file: Path | None,
         notify_repeat: float) -> None:  # fmt: skip
     """Run the controller: converge the swarm continuously to the manifests."""
+    gc.enable()  # ``app.main`` turns the cycle collector off for short commands; the controller lives on
     conf = settings(ctx)
     run_settings = RunSettings(
         manifests=manifests,
