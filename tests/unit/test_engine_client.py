@@ -43,8 +43,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
-        self.server.seen.append(("GET", self.path, self.client_address or id(self.connection)))
-        self.server.connections.add(id(self.connection))
+        self.server.seen.append(("GET", self.path, self.client_address))
         if self.path == "/version":
             if self.server.forbid_version:
                 self._answer(403, {"message": "forbidden"})
@@ -82,13 +81,14 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     def __init__(self, path: str) -> None:
         super().__init__(path, _Handler)
         self.seen: list[tuple[str, str, Any]] = []
-        self.connections: set[int] = set()
+        self.connections = 0  # accepted so far
         self.forbid_version = False
         self.stream_open = threading.Event()
 
     def get_request(self) -> tuple[Any, Any]:
         request, _ = super().get_request()
-        return request, ("unix", id(request))  # BaseHTTPRequestHandler wants an address tuple
+        self.connections += 1
+        return request, ("unix", self.connections)  # BaseHTTPRequestHandler wants an address tuple
 
 
 @pytest.fixture
@@ -205,14 +205,14 @@ class TestRequests:
         client = _client(server)
         for _ in range(5):
             client.get_json("/services")
-        assert len(server.connections) == 1
+        assert server.connections == 1
         client.close()
 
     def test_a_connection_the_engine_closed_is_not_reused(self, server: _Server) -> None:
         client = _client(server)
         client.get_json("/close-after")  # answered with Connection: close
         client.get_json("/services")
-        assert len(server.connections) == 2
+        assert server.connections == 2
         client.close()
 
     def test_an_idle_connection_dropped_by_the_peer_is_replaced(self, server: _Server) -> None:
@@ -232,6 +232,37 @@ class TestRequests:
         assert answers == [[{"path": f"/v1.47/services/s{n}"}] for n in range(64)]
         assert len(client._idle) <= 10
         client.close()
+
+    def test_a_full_listen_backlog_is_waited_out(self, tmp_path: Path) -> None:
+        """A unix socket refuses with EAGAIN while its backlog is full; the client tries again until it
+        is accepted (a busy engine), and within its timeout only."""
+        path = str(tmp_path / "busy.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(0)
+        waiting: list[socket.socket] = []
+        while True:  # fill the backlog
+            extra = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            extra.setblocking(False)
+            try:
+                extra.connect(path)
+            except BlockingIOError:
+                extra.close()
+                break
+            waiting.append(extra)
+        client = EngineClient(EngineAddress.parse(f"unix://{path}"), timeout=0.2)
+        with pytest.raises(BlockingIOError):
+            client.address.connection(0.2).connect()
+        accepted: list[socket.socket] = []
+        drain = threading.Timer(0.1, lambda: accepted.extend(listener.accept()[0] for _ in range(len(waiting) + 1)))
+        drain.start()
+        conn = client.address.connection(5)
+        conn.connect()  # refused at first, then accepted once the backlog drains
+        drain.join(5)
+        assert len(accepted) == len(waiting) + 1
+        for sock in [*waiting, *accepted, listener]:
+            sock.close()
+        conn.close()
 
     def test_json_body_and_error_messages(self, server: _Server) -> None:
         client = _client(server)
