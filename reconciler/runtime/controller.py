@@ -192,7 +192,9 @@ class Controller:
         began = time.monotonic()
         if self.leadership is not None:  # without leader election, always leading: no event
             self.feed.leadership(self.is_leader, self.source.revision)
-        early = EarlyObservation(self.swarm)  # the pass's observation, read while the manifests load
+        # The pass's observation, read while the manifests load; not while the first revision loads
+        # whole: its parse and validation peak would add to the observation's (issue 18, memory).
+        early = EarlyObservation(self.swarm) if self.source.desired is not None else None
         self._load()
         desired = self.source.desired
         if desired is None:
@@ -205,7 +207,8 @@ class Controller:
                 result = reconcile_once(
                     self.swarm, desired, options, self._on_engine_event,
                     self.config.dependency_timeout_s, guard=lambda: self.is_leader,
-                    workers=self.config.apply_workers, observation=early.result if early.fresh() else None,
+                    workers=self.config.apply_workers,
+                    observation=early.result if early is not None and early.fresh() else None,
                 )  # fmt: skip
                 self.holds.record(result.not_converging, result.written)
                 for item in result.not_converging:
@@ -214,7 +217,7 @@ class Controller:
                     self.journal.record(EntryKind.NOT_CONVERGING, str(item.key), item.reason, self.source.revision)
             else:
                 options = replace(self.config.options, memo=self.plan_memo)
-                _, plan = plan_once(self.swarm, desired, options, observed=early.result())
+                _, plan = plan_once(self.swarm, desired, options, observed=early.result() if early else None)
                 result = Result(plan, ApplyResult())
         except NotAllowedToWrite as exc:
             log.warning("lost the lease during a pass: %s", exc, extra={"revision": self.source.revision})
