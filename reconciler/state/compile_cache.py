@@ -11,7 +11,8 @@ of the set, or walking a whole mapping) marks the object untracked, and it is co
 revision. On the next revision an entry is reused only when the manifest's fingerprint is the same
 and every recorded read, made again on the new set, gives an answer with the same fingerprint; so
 a changed Route, Middleware, Volume, Config content or a rename anywhere a compile looked reaches
-exactly the objects that read it.
+exactly the objects that read it. A read many objects make (a network, a config by name) is made
+again once a revision, not once per object.
 
 Bounded: after each revision only that revision's entries are kept (as ``manifests.parse_cache``).
 Compiled objects are shared between revisions as the desired state is already shared between passes:
@@ -37,6 +38,8 @@ __all__ = ["CompileCache"]
 
 T = TypeVar("T")
 V = TypeVar("V")
+
+_UNKNOWN = object()
 
 # A read made again on a new set: (what to call on the set, its arguments), and its answer's fingerprint.
 Read = tuple[Callable[..., Any], tuple[Any, ...], object]
@@ -193,6 +196,8 @@ class CompileCache(Generic[T]):
         self._entries: dict[tuple[str, str], tuple[str, str, list[Read], T]] = {}
         self._next: dict[tuple[str, str], tuple[str, str, list[Read], T]] = {}
         self._fp = _Fingerprints()
+        self._answers: dict[tuple[Callable[..., Any], tuple[Any, ...]], object] = {}  # read → fingerprint now
+        self._answers_of: ManifestSet | None = None  # the set those answers are of
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -204,6 +209,7 @@ class CompileCache(Generic[T]):
             self._next = {}
             yield self
             self._entries, self._next = self._next, {}
+            self._answers, self._answers_of = {}, None
             self._fp.end_revision()
 
     def compiled(
@@ -226,7 +232,19 @@ class CompileCache(Generic[T]):
         return result
 
     def _same_reads(self, reads: list[Read], manifests: ManifestSet) -> bool:
-        return all(self._fp.of(call(manifests, *args)) == answer for call, args, answer in reads)
+        """Whether each read, made again on ``manifests``, gives an answer of the same fingerprint. Many
+        objects make the same read (a network, a config, a middleware by name): each is made once a
+        revision (``_answers``, for this set only)."""
+        if manifests is not self._answers_of:
+            self._answers, self._answers_of = {}, manifests
+        for call, args, answer in reads:
+            key = (call, args)
+            now = self._answers.get(key, _UNKNOWN)
+            if now is _UNKNOWN:
+                now = self._answers[key] = self._fp.of(call(manifests, *args))
+            if now != answer:
+                return False
+        return True
 
     def __len__(self) -> int:
         return len(self._entries)
