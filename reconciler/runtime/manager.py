@@ -39,6 +39,7 @@ from reconciler.runtime.journal import Journal
 from reconciler.runtime.leader import LeaderElector
 from reconciler.runtime.listen_errors import listen_error
 from reconciler.runtime.logs import configure_logging
+from reconciler.runtime.malloc_arenas import share_one_malloc_arena
 from reconciler.runtime.metrics import Metrics
 from reconciler.runtime.notify import Notifier, read_notify_urls
 from reconciler.runtime.settings import RunSettings
@@ -117,6 +118,7 @@ class Manager:
     def run(self) -> int:
         """Start everything, run until stopped, stop everything; the exit code."""
         s = self.settings
+        share_one_malloc_arena()  # before any thread of ours allocates
         configure_logging(s.log_level)
         try:
             pieces, http = self._build()
