@@ -60,7 +60,9 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
     layouts = Layouts()  # documents of one shape share their positions' paths (``positions``)
     fields_sets: FieldsSets = {}  # and models their sets of fields given (``fields_sets``)
     budget = RevisionBudget()  # bounds the work of the whole load, not only of each file
+    folders: dict[Path, Path] = {}  # one Path per folder for its manifests to share
     for file, name in found.files:
+        folder = folders.setdefault(file.parent, file.parent)
         try:
             raw = _read_regular_file(file, MAX_FILE_BYTES + 1)
         except OSError as exc:
@@ -69,7 +71,7 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
         key = ParseCache.key(name, raw) if cache is not None else None
         cached = cache.get(key) if cache is not None and key is not None else None
         if cached is not None and _charge(budget, cached):
-            loaded += [LoadedManifest(resource, document, file.parent) for document, resource in cached.documents]
+            loaded += [LoadedManifest(resource, document, folder) for document, resource in cached.documents]
             continue
         before = (budget.nodes, budget.text, budget.bytes)
         documents, parse_problems = parse_yaml(raw, name, budget)
@@ -87,7 +89,7 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
                 kept = document.settled(layouts)
                 if cache is not None:  # held between revisions: worth ~10 µs a manifest once
                     share_fields_sets(resource, fields_sets)
-                loaded.append(LoadedManifest(resource, kept, file.parent))
+                loaded.append(LoadedManifest(resource, kept, folder))
                 clean.append((kept, resource))
             elif doc_problems and "/" in doc_problems[0].subject:
                 broken.add(doc_problems[0].subject)
@@ -95,7 +97,7 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
                 if isinstance(kind, str) and kind in KINDS:
                     rest = salvage(document.data, KINDS[kind])
                     if rest is not None:
-                        salvaged.append(LoadedManifest(rest, document, file.parent))
+                        salvaged.append(LoadedManifest(rest, document, folder))
         if cache is not None and key is not None and not parse_problems and len(clean) == len(documents):
             cost = (before[0] - budget.nodes, before[1] - budget.text, before[2] - budget.bytes)
             cache.put(key, CachedFile(tuple(clean), *cost))

@@ -24,7 +24,7 @@ R = TypeVar("R", bound=Resource)
 _KIND_RANK = {cls.KIND: rank for rank, cls in enumerate(APPLY_ORDER)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per manifest, rebuilt every load: no __dict__ each
 class LoadedManifest:
     resource: Resource
     source: SourceDocument

@@ -64,7 +64,7 @@ _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FieldPath = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # kept per manifest as long as it is loaded: no __dict__ each
 class SourceDocument:
     """One ``---`` document of a file with the 1-based position of each value by field path."""
 

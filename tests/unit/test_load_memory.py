@@ -29,3 +29,15 @@ def test_a_validated_document_keeps_positions_but_not_its_parsed_tree(tmp_path: 
             10,
             3,
         )  # the key of the value, as every message points
+
+
+def test_the_manifests_of_one_folder_share_one_path_and_keep_no_instance_dicts(tmp_path: Path) -> None:
+    for i in range(3):
+        (tmp_path / f"n{i}.yaml").write_text(
+            f"apiVersion: {API}\nkind: Network\nmetadata: {{name: net{i}}}\nspec: {{}}\n"
+        )
+    for cache in (None, ParseCache()):
+        manifests = load_manifests(tmp_path, cache)
+        assert len({id(item.folder) for item in manifests.items}) == 1
+        assert {item.folder for item in manifests.items} == {tmp_path.resolve()}
+        assert not any(hasattr(x, "__dict__") for item in manifests.items for x in (item, item.source))
