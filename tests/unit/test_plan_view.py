@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.cli.plan_view import plan_lines, print_plan
+from reconciler.cli.plan_view import EventPrinter, plan_lines, print_plan
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import plan_once, reconcile_once
 from reconciler.manifests.loading import load_manifests
@@ -91,3 +91,19 @@ def test_a_console_without_colours_writes_the_characters_of_styled_text(parts: l
     plain.print(Text(joined.plain))
     assert styled.color_system is None
     assert styled.file.getvalue() == plain.file.getvalue()  # type: ignore[attr-defined]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.text(), st.sampled_from(["", "dim", "bold red", "green", "yellow"])), max_size=5))
+def test_progress_lines_on_a_console_without_colours_are_the_bytes_rich_prints(
+    pieces: list[tuple[str, str]],
+) -> None:
+    """``EventPrinter`` writes a line's characters itself where the console writes no styles: any text
+    (tabs, control characters, brackets, newlines) comes out as rich's own ``print`` writes it."""
+    line = Text()
+    for text, style in pieces:
+        line.append(text, style=style)
+    ours, theirs = (Console(file=io.StringIO(), **CONSOLES["pipe"]) for _ in range(2))  # type: ignore[arg-type]
+    EventPrinter(ours)._line(line.copy())
+    theirs.print(line.copy(), soft_wrap=True)
+    assert ours.file.getvalue() == theirs.file.getvalue()  # type: ignore[attr-defined]
