@@ -12,7 +12,9 @@ service's essence again). ``PlanMemo`` keeps those results for one pass:
   one stored spec), its spec has the digest of the one the essence was made from (a second guard, for
   adapters or tests that do not keep versions, and for a spec changed in place; a digest rather than
   the spec itself, so that the last pass's observation is not held through the next one, issue 18),
-  and the network ID → name map the essence used is equal;
+  and the network ID → name map the essence used is equal. An in-sync service's live essence, equal
+  to the desired one, is kept as that very object (the compile cache holds it anyway), so a converged
+  controller holds one essence per service, not two;
 - the diff of that live essence against a desired essence, reused when both are the very objects it
   was computed from (the compile cache and this memo hand unchanged objects back as the same objects;
   nothing changes an essence in place);
@@ -35,6 +37,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
+from reconciler.core.hashing import stable_json
 from reconciler.state.desired import DesiredObject
 from reconciler.state.diffing import FieldDiff, diff_essences
 from reconciler.state.observed import ObservedObject
@@ -121,7 +124,10 @@ class PlanMemo:
             and entry.network_names == network_names
         ):
             self.live.misses += 1
-            entry = _LiveEssence(live.version, digest, network_names, essence_of())
+            essence = essence_of()
+            if stable_json(essence) == stable_json(wanted):  # in sync (types too: True is not 1): keep
+                essence = wanted  # the desired essence, the same data, held anyway (issue 18)
+            entry = _LiveEssence(live.version, digest, network_names, essence)
         else:
             self.live.hits += 1
         if entry.wanted is not wanted:

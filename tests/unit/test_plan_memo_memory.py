@@ -51,3 +51,19 @@ def test_the_memo_keeps_no_reference_to_the_live_spec() -> None:
         again = ObservedObject("service", "web", "id1", 7, {"ID": "id1", "Spec": copy.deepcopy(spec)})
         memo.service_diff(again, {}, {"Name": "web"}, lambda: {"Name": "web", "Image": "y"})
     assert (memo.live.hits, memo.live.misses) == (1, 1)
+
+
+def test_an_in_sync_service_keeps_the_desired_essence_not_a_copy() -> None:
+    spec: dict[str, Any] = {"Name": "web", "TaskTemplate": {"ContainerSpec": {"Image": "x"}}}
+    live = ObservedObject("service", "web", "id1", 7, {"ID": "id1", "Spec": spec})
+    wanted = {"Name": "web", "Image": "x", "Replicas": 1}
+    memo = PlanMemo()
+    with memo.live.round():
+        essence, diff = memo.service_diff(live, {}, wanted, lambda: {"Name": "web", "Image": "x", "Replicas": 1})
+    assert essence is wanted and diff == ()
+    other = {"Name": "web", "Image": "x", "Replicas": True}  # equal to Python, not the same data
+    with memo.live.round():
+        moved = ObservedObject("service", "web", "id1", 8, {"ID": "id1", "Spec": spec})
+        essence, diff = memo.service_diff(moved, {}, other, lambda: {"Name": "web", "Image": "x", "Replicas": 1})
+    assert essence is not other and essence == {"Name": "web", "Image": "x", "Replicas": 1}
+    assert json.dumps(essence) != json.dumps(other)
