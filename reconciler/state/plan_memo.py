@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import os
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -84,8 +85,14 @@ class Rounds(Generic[K, V]):
 def spec_digest(spec: dict[str, Any]) -> bytes:
     """A digest of a live spec's JSON data. Marshal format 2 writes no back-references (format 3 and
     later write one where an object has more than one reference), so equal data in equal order gives
-    equal bytes whatever else refers to its parts; data in another order only misses the memo."""
-    return hashlib.blake2b(marshal.dumps(spec, 2), digest_size=16).digest()
+    equal bytes whatever else refers to its parts; data in another order only misses the memo. A spec
+    holding what is not JSON data (an adapter's own type) gets a digest of its own each time: never
+    reused, planned as without the memo."""
+    try:
+        data = marshal.dumps(spec, 2)
+    except ValueError:  # marshal writes only built-in types
+        return os.urandom(16)
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 class _LiveEssence:

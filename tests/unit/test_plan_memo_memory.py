@@ -67,3 +67,11 @@ def test_an_in_sync_service_keeps_the_desired_essence_not_a_copy() -> None:
         essence, diff = memo.service_diff(moved, {}, other, lambda: {"Name": "web", "Image": "x", "Replicas": 1})
     assert essence is not other and essence == {"Name": "web", "Image": "x", "Replicas": 1}
     assert json.dumps(essence) != json.dumps(other)
+
+
+def test_a_spec_that_is_not_json_data_is_never_reused() -> None:
+    class Odd:
+        pass
+
+    spec = {"Name": "web", "Odd": Odd()}
+    assert spec_digest(spec) != spec_digest(spec)
