@@ -31,6 +31,7 @@ from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import Result, plan_once, reconcile_once
 from reconciler.engine.scheduling import DEFAULT_WORKERS
 from reconciler.engine.status import after_apply, object_statuses
+from reconciler.runtime import collector
 from reconciler.runtime.backoff import retry_delay
 from reconciler.runtime.early_observation import EarlyObservation
 from reconciler.runtime.history import ObjectHistory, rendered_for
@@ -188,7 +189,12 @@ class Controller:
         self.wakeup.wake(f"event:{event.get('Type')}")
 
     def pass_once(self) -> None:
-        """One pass: load, then reconcile (leader) or only plan (follower), then ``_handle``."""
+        """One pass: load, then reconcile (leader) or only plan (follower), then ``_handle``; Python's
+        cycle collector waits until the pass is over (``collector.paused``)."""
+        with collector.paused():
+            self._pass()
+
+    def _pass(self) -> None:
         began = time.monotonic()
         if self.leadership is not None:  # without leader election, always leading: no event
             self.feed.leadership(self.is_leader, self.source.revision)
