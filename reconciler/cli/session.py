@@ -82,12 +82,12 @@ def planned_or_exit(
     sentence), as in turn (``cli.engine_read``)."""
     desired = desired_or_exit(ctx, path, settings, allow_empty=allow_empty)
     try:
-        swarm = read.swarm()
+        swarm, snapshot = read.result()
     except SwarmError as exc:
         fail(ctx, f"error: {exc}")
     ctx.call_on_close(swarm.close)
     try:
-        observed = observe_snapshot(read.snapshot())
+        observed = observe_snapshot(snapshot)
         _, plan = plan_once(swarm, desired, options, observed=observed)
     except SwarmError as exc:
         fail(ctx, f"error: {exc}")
