@@ -18,10 +18,10 @@ observes again instead. Used by ``runtime.controller``.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
+from reconciler.core.background import Background
 from reconciler.state.observed import ObservedState, observe_snapshot
 from reconciler.swarm.port import SwarmPort
 
@@ -31,33 +31,17 @@ MAX_AGE_S = 0.1  # seconds an observation may have waited for the load and still
 
 
 class EarlyObservation:
-    """``swarm.snapshot()`` → ``ObservedState`` on a daemon thread, started at once."""
+    """``swarm.snapshot()`` → ``ObservedState`` on a daemon thread (``core.background``), started at once."""
 
     def __init__(self, swarm: SwarmPort, clock: Callable[[], float] = time.monotonic) -> None:
-        self._swarm = swarm
         self._clock = clock
-        self._observed: ObservedState | None = None
-        self._error: BaseException | None = None
-        self._done_at: float | None = None
-        self._thread = threading.Thread(target=self._run, name="observe", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._observed = observe_snapshot(self._swarm.snapshot())
-        except BaseException as exc:  # handed to the pass's thread, which reports it as before
-            self._error = exc
-        self._done_at = self._clock()
+        self._background = Background(lambda: observe_snapshot(swarm.snapshot()), "observe", clock).start()
 
     def fresh(self, max_age_s: float = MAX_AGE_S) -> bool:
         """Still being read, or read at most ``max_age_s`` ago."""
-        done_at = self._done_at
+        done_at = self._background.finished_at
         return done_at is None or self._clock() - done_at <= max_age_s
 
     def result(self) -> ObservedState:
         """The observation, once made; raises what observing raised (``SwarmError`` when the engine failed)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._observed is not None
-        return self._observed
+        return self._background.result()
