@@ -5,7 +5,7 @@ applies — ``reconcile_once`` each time, on the whole desired state.
 Safety: a revision with any invalid manifest is not applied; the last good one stays in force and
 the error is shown in ``/status``, the logs and the metrics (``manifest_source``). Each pass's
 ``Result`` is handled in one place (``_handle``): transient failures come back after
-``requeue_after`` with exponential backoff and jitter (``runtime.backoff``); a terminal one is
+``requeue_after`` with exponential backoff and jitter (tenacity's wait strategy); a terminal one is
 not retried (a new revision, a Docker event or the periodic resync bring the next pass) and shows in
 ``/status`` (``terminal``) and the ``reconciler_terminal`` metric; a replica that loses its lease
 stops writing at once. Called by the runtime's manager (``reconciler run``).
@@ -20,7 +20,10 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Protocol
+
+import tenacity
 
 from reconciler.core.keys import ResourceKey
 from reconciler.core.labels import LEASE_CONFIG_PREFIX
@@ -32,7 +35,6 @@ from reconciler.engine.reconcile import Result, plan_once, reconcile_once
 from reconciler.engine.scheduling import DEFAULT_WORKERS
 from reconciler.engine.status import after_apply, object_statuses
 from reconciler.runtime import collector
-from reconciler.runtime.backoff import retry_delay
 from reconciler.runtime.early_observation import EarlyObservation
 from reconciler.runtime.history import ObjectHistory, rendered_for
 from reconciler.runtime.journal import EntryKind, Journal
@@ -107,6 +109,7 @@ class Controller:
         self._lock = threading.Lock()
         self._awaiting_checkout = False  # said once: the Git sync's first checkout is not there yet
         self._failures = 0
+        self._backoff = tenacity.wait_exponential_jitter(multiplier=0.5, max=30.0, jitter=0.5)
         self._status: dict[str, Any] = {
             "revision": None, "last_error": None, "last_result": None, "terminal": None, "objects": [],
         }  # fmt: skip
@@ -338,7 +341,7 @@ class Controller:
             self._failures = 0
         else:
             self._failures += 1
-            delay = retry_delay(self._failures)
+            delay = self._backoff(SimpleNamespace(attempt_number=self._failures))  # type: ignore[arg-type]
             self.wakeup.wake_at(max(delay, retry_after), "retry")
         expiry = self.holds.next_expiry()
         if expiry is not None:
