@@ -46,6 +46,7 @@ def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT) -> DockerSw
     try:
         api.api_version  # noqa: B018  (asked once, here: every later path is under /v<version>)
     except EngineError as exc:
+        api.close()  # the refused answer's connection went back to the pool
         if exc.status == 403:  # the API version is negotiated with GET /version before anything else
             raise Forbidden(f"GET /version at {where}: refused (403); the socket proxy needs VERSION=1", 403) from exc
         raise EngineUnavailable(f"GET /version at {where}: {exc.message}") from exc

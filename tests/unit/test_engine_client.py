@@ -82,6 +82,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         super().__init__(path, _Handler)
         self.seen: list[tuple[str, str, Any]] = []
         self.connections = 0  # accepted so far
+        self.finished = 0  # connections whose client hung up
         self.forbid_version = False
         self.stream_open = threading.Event()
 
@@ -89,6 +90,10 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         request, _ = super().get_request()
         self.connections += 1
         return request, ("unix", self.connections)  # BaseHTTPRequestHandler wants an address tuple
+
+    def shutdown_request(self, request: Any) -> None:  # after the handler, once the client hung up
+        self.finished += 1
+        super().shutdown_request(request)
 
 
 @pytest.fixture
@@ -286,8 +291,14 @@ class TestAdapter:
 
     def test_version_refused_names_the_proxy_setting(self, server: _Server) -> None:
         server.forbid_version = True
-        with pytest.raises(Forbidden, match="the socket proxy needs VERSION=1"):
+        with pytest.raises(Forbidden, match="the socket proxy needs VERSION=1") as caught:
             connect(f"unix://{server.server_address}")
+        # Closed by connect, not left in the pool of a client that the error's traceback still holds.
+        deadline = time.monotonic() + 5
+        while server.finished < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (server.connections, server.finished) == (1, 1)
+        del caught
 
     def test_no_socket_says_so(self, tmp_path: Path) -> None:
         with pytest.raises(EngineUnavailable, match="no Docker engine socket at"):
