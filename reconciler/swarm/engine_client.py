@@ -46,7 +46,7 @@ _USER_AGENT = "swarm-reconciler"
 
 
 class UnsupportedAddress(ValueError):
-    """An engine address this client cannot speak; the text names the fix."""
+    """An engine address this client cannot speak, or TLS files it cannot use; the text names the fix."""
 
 
 class EngineError(Exception):
@@ -83,7 +83,7 @@ class EngineAddress:
                 fix = ("ssh:// is not supported: forward the engine's socket "
                        "(ssh -nNT -L /tmp/docker.sock:/var/run/docker.sock HOST) and use unix:///tmp/docker.sock")  # fmt: skip
             raise UnsupportedAddress(f"{text} is not an engine address: {fix}")
-        tls = _tls_context(env) if scheme != "http" else None
+        tls = _tls_context(env, text) if scheme != "http" else None
         if scheme == "https" and tls is None:
             tls = ssl.create_default_context()
         try:
@@ -100,20 +100,31 @@ class EngineAddress:
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
 
-def _tls_context(env: Mapping[str, str]) -> ssl.SSLContext | None:
-    """The docker CLI's TLS settings (docker-py ``kwargs_from_env``): None when TLS is not asked for."""
+def _tls_context(env: Mapping[str, str], address: str) -> ssl.SSLContext | None:
+    """The docker CLI's TLS settings (docker-py ``kwargs_from_env``): None when TLS is not asked for.
+    A file that cannot be read or is no PEM raises ``UnsupportedAddress`` naming it (docker-py's
+    ``TLSParameterError`` was a ``DockerException``, which ``connect`` turned into its sentence)."""
     cert_path = env.get("DOCKER_CERT_PATH") or None
     verify = env.get("DOCKER_TLS_VERIFY") not in (None, "")  # set to "" counts as false
     if not (cert_path or verify):
         return None
     folder = cert_path or os.path.join(os.path.expanduser("~"), ".docker")
-    context = ssl.create_default_context(cafile=os.path.join(folder, "ca.pem") if verify else None)
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
-    if os.path.exists(cert) and os.path.exists(key):
-        context.load_cert_chain(cert, key)
+    ca, cert, key = (os.path.join(folder, name) for name in ("ca.pem", "cert.pem", "key.pem"))
+    using = ca
+    try:
+        context = ssl.create_default_context(cafile=ca if verify else None)
+        if not verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if os.path.exists(cert) and os.path.exists(key):
+            using = f"{cert} with {key}"
+            context.load_cert_chain(cert, key)
+    except OSError as exc:  # ssl.SSLError too: a file missing, unreadable or not PEM
+        raise UnsupportedAddress(
+            f"TLS for {address} (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH): cannot use {using}: "
+            f"{exc.strerror or exc}; put the engine's ca.pem and the client's cert.pem and key.pem in "
+            f"{folder} or point DOCKER_CERT_PATH at the folder that holds them"
+        ) from exc
     return context
 
 

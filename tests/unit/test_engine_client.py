@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import socket
 import socketserver
 import ssl
@@ -145,6 +146,30 @@ class TestAddresses:
         # DOCKER_TLS_VERIFY set to "" counts as false (docker-py kwargs_from_env)
         assert EngineAddress.parse("tcp://127.0.0.1", {"DOCKER_TLS_VERIFY": ""}).tls is None
         assert EngineAddress.parse("http://127.0.0.1:1", {"DOCKER_TLS_VERIFY": "1"}).tls is None
+
+    def test_tls_files_it_cannot_use_are_named_with_the_fix(self, tmp_path: Path) -> None:
+        env = {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)}
+        with pytest.raises(UnsupportedAddress) as caught:  # no ca.pem to verify the engine with
+            EngineAddress.parse("tcp://127.0.0.1", env)
+        assert str(caught.value) == (
+            f"TLS for tcp://127.0.0.1 (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH): cannot use {tmp_path}/ca.pem: "
+            f"No such file or directory; put the engine's ca.pem and the client's cert.pem and key.pem in "
+            f"{tmp_path} or point DOCKER_CERT_PATH at the folder that holds them"
+        )
+        (tmp_path / "cert.pem").write_text("not a certificate\n")
+        (tmp_path / "key.pem").write_text("not a key\n")
+        with pytest.raises(
+            UnsupportedAddress, match=re.escape(f"cannot use {tmp_path}/cert.pem with {tmp_path}/key.pem: ")
+        ):
+            EngineAddress.parse("tcp://127.0.0.1", {"DOCKER_CERT_PATH": str(tmp_path)})
+        # connect says so as the engine being unavailable, a sentence instead of an internal error
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DOCKER_TLS_VERIFY", "1")
+            patch.setenv("DOCKER_CERT_PATH", str(tmp_path / "absent"))
+            with pytest.raises(
+                EngineUnavailable, match=re.escape(f"cannot use {tmp_path}/absent/ca.pem: No such file")
+            ):
+                connect("tcp://127.0.0.1:1")
 
     def test_requests_over_verified_tls(self, tmp_path: Path) -> None:
         """A loopback HTTPS server with a certificate the client checks against DOCKER_CERT_PATH/ca.pem."""
