@@ -174,7 +174,7 @@ def converge(ctx: Context, desired: DesiredState) -> dict[str, Any]:
 
 
 def change_at_scale(
-    ctx: Context, folder: Path, changes: int, step: float = 0.02
+    ctx: Context, folder: Path, changes: int, step: float = 0.005
 ) -> tuple[list[float], list[tuple[float, float]]]:
     """Change one service's label in its manifest, with the controller running on the whole folder:
     seconds until converged, and (until the applying pass started, that pass's duration) for each."""
