@@ -210,6 +210,8 @@ class Controller:
             self._record(began, None, ok=False)
             self._schedule(retry_after=0.0)
             return
+        # Taken only while fresh (``early_observation.MAX_AGE_S``), by a leader and a follower alike.
+        fresh = early if early is not None and early.fresh() else None
         try:
             if self.is_leader:
                 options = replace(self.config.options, hold=self.holds.active(), memo=self.plan_memo)
@@ -217,7 +219,7 @@ class Controller:
                     self.swarm, desired, options, self._on_engine_event,
                     self.config.dependency_timeout_s, guard=lambda: self.is_leader,
                     workers=self.config.apply_workers,
-                    observation=early.result if early is not None and early.fresh() else None,
+                    observation=fresh.result if fresh is not None else None,
                 )  # fmt: skip
                 self.holds.record(result.not_converging, result.written)
                 for item in result.not_converging:
@@ -226,7 +228,7 @@ class Controller:
                     self.journal.record(EntryKind.NOT_CONVERGING, str(item.key), item.reason, self.source.revision)
             else:
                 options = replace(self.config.options, memo=self.plan_memo)
-                _, plan = plan_once(self.swarm, desired, options, observed=early.result() if early else None)
+                _, plan = plan_once(self.swarm, desired, options, observed=fresh.result() if fresh else None)
                 result = Result(plan, ApplyResult())
         except NotAllowedToWrite as exc:
             log.warning("lost the lease during a pass: %s", exc, extra={"revision": self.source.revision})

@@ -109,3 +109,16 @@ def test_an_observation_that_waited_too_long_for_the_load_is_read_again(tmp_path
     ctl.pass_once()
     assert swarm.requests - before == 2 * SNAPSHOT_REQUESTS
     assert [row["state"] for row in ctl.status()["objects"]] == ["in sync"]
+
+
+def test_a_follower_also_reads_again_an_observation_that_waited_too_long(tmp_path: Path, monkeypatch: Any) -> None:
+    swarm = FakeSwarm()
+    Controller(_config(_folder(tmp_path)), swarm).pass_once()  # a leader made the service
+    follower = Controller(_config(tmp_path), swarm, leadership=Follower())
+    follower.pass_once()  # its first revision: observed once, after the load
+    ticks = itertools.count(0.0, 1.0)
+    monkeypatch.setattr(controller_module, "EarlyObservation", lambda s: EarlyObservation(s, clock=lambda: next(ticks)))
+    before = swarm.requests
+    follower.pass_once()
+    assert swarm.requests - before == 2 * SNAPSHOT_REQUESTS  # the stale one dropped, the swarm read again
+    assert [row["state"] for row in follower.status()["objects"]] == ["in sync"]
