@@ -7,6 +7,7 @@ applies; kept apart from applying so that printing a plan imports none of it (is
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from reconciler.engine.events import EventSink, Observed, discard
 from reconciler.engine.planning import PlanOptions, make_plan
@@ -19,8 +20,12 @@ from reconciler.swarm.port import SwarmPort
 __all__ = ["observe", "plan_once", "resolve_nodes"]
 
 
-def observe(swarm: SwarmPort, on_event: EventSink = discard) -> ObservedState:
-    observed = observe_snapshot(swarm.snapshot())
+def observe(
+    swarm: SwarmPort, on_event: EventSink = discard, observation: Callable[[], ObservedState] | None = None
+) -> ObservedState:
+    """The swarm observed now, or ``observation()`` (one started already, whose errors count as
+    observing's), announced with an ``Observed`` event."""
+    observed = observation() if observation is not None else observe_snapshot(swarm.snapshot())
     on_event(Observed(len(observed.objects), observed.requests))
     return observed
 

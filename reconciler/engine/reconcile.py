@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from reconciler.core.keys import ResourceKey
 from reconciler.engine.applying import Applier, ApplyInterrupted, ApplyResult, Outcome
 from reconciler.engine.errors import ReconcileError, TransientError, classify
-from reconciler.engine.events import EventSink, Observed, OutcomeStatus, discard
+from reconciler.engine.events import EventSink, OutcomeStatus, discard
 from reconciler.engine.fixpoint import NotConverging, check_fixpoint, written_by
 from reconciler.engine.observe_plan import observe, plan_once, resolve_nodes
 from reconciler.engine.planning import PlanOptions
@@ -90,11 +90,7 @@ def reconcile_once(
     back as ``Result.error``."""
     options = options or PlanOptions()
     try:
-        early = None
-        if observation is not None:
-            early = observation()
-            on_event(Observed(len(early.objects), early.requests))
-        observed, plan = plan_once(swarm, desired, options, on_event, early)
+        observed, plan = plan_once(swarm, desired, options, on_event, observe(swarm, on_event, observation))
         return _apply_until_settled(
             swarm, desired, options, observed, plan, on_event, dependency_timeout, None, guard, workers
         )

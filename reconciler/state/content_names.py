@@ -205,9 +205,7 @@ def _references(service: DesiredObject) -> list[tuple[str, str]]:
 
 def _renamed_references(service: DesiredObject, renames: dict[tuple[str, str], str]) -> DesiredObject:
     """A service whose config/secret references follow the renames, with its essence and hash again."""
-    container = service.spec.get("TaskTemplate", {}).get("ContainerSpec", {})
-    refs = [(kind, ref) for kind in ("Config", "Secret") for ref in container.get(f"{kind}s") or []]
-    if not any((kind.lower(), ref[f"{kind}Name"]) in renames for kind, ref in refs):
+    if not any(ref in renames for ref in _references(service)):
         return service
     spec: dict[str, Any] = {
         **service.spec,
