@@ -6,8 +6,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
+from reconciler.cli import apply as apply_module
 from reconciler.core.labels import MANAGED_BY
 from tests.integration.conftest import Workspace
 
@@ -52,6 +56,19 @@ def test_apply_without_yes_and_without_a_terminal_refuses(ws: Workspace, busybox
     # Answering on stdin does not count as a terminal either.
     piped = ws.cli("apply", str(ws.folder), input="y\n")
     assert piped.exit_code == 2 and managed(ws) == []
+
+
+def test_declining_at_the_prompt_exits_4_and_writes_nothing(
+    ws: Workspace, busybox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws.write(*small(ws, busybox))
+    # apply asks only on a terminal; CliRunner's stdin is not one, so apply's view of it is replaced.
+    monkeypatch.setattr(apply_module, "sys", SimpleNamespace(stdin=SimpleNamespace(isatty=lambda: True)))
+    out = ws.cli("apply", str(ws.folder), input="n\n")
+    assert out.exit_code == 4, out.stdout + out.stderr
+    assert "Declined: nothing was changed." in out.stderr
+    assert "create" in out.stdout  # the plan was shown before the question
+    assert managed(ws) == []
 
 
 def test_dry_run_shows_the_plan_and_changes_nothing(ws: Workspace, busybox: str) -> None:
