@@ -53,6 +53,14 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> Engine:
     return made
 
 
+@pytest.fixture
+def absent(monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """An engine that is not there: connecting raises ``EngineUnavailable``."""
+    made = Engine(refuse=EngineUnavailable("GET /version at unix:///nowhere: no such socket"))
+    monkeypatch.setattr(engine_read, "connect", made.connect)
+    return made
+
+
 def run(*argv: str) -> Result:
     return CliRunner().invoke(cli, list(argv))
 
@@ -72,10 +80,8 @@ def test_the_swarm_is_read_on_another_thread_and_planned_as_in_turn(
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_invalid_manifests_are_reported_first_whatever_the_engine_said(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: tuple[str, ...]
+    absent: Engine, tmp_path: Path, command: tuple[str, ...]
 ) -> None:
-    engine = Engine(refuse=EngineUnavailable("GET /version at unix:///nowhere: no such socket"))
-    monkeypatch.setattr(engine_read, "connect", engine.connect)
     (tmp_path / "m.yaml").write_text(yaml.safe_dump({**network("net"), "spec": {"driver": 7}}))
     out = run(*command, str(tmp_path))
     assert out.exit_code == 2, out.output
@@ -85,15 +91,13 @@ def test_invalid_manifests_are_reported_first_whatever_the_engine_said(
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_an_engine_that_does_not_answer_is_one_error_line_after_the_manifests_loaded(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: tuple[str, ...]
+    absent: Engine, tmp_path: Path, command: tuple[str, ...]
 ) -> None:
-    engine = Engine(refuse=EngineUnavailable("GET /version at unix:///nowhere: no such socket"))
-    monkeypatch.setattr(engine_read, "connect", engine.connect)
     (tmp_path / "m.yaml").write_text(yaml.safe_dump(network("net")))
     out = run(*command, str(tmp_path))
     assert (out.exit_code, out.stdout) == (2, "")
     assert out.stderr == "error: GET /version at unix:///nowhere: no such socket\n"
-    assert engine.closed == 0
+    assert absent.closed == 0
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

@@ -134,12 +134,19 @@ def test_the_memo_plans_as_planning_from_scratch(sequence: list[Step]) -> None:
         assert memo.live.hits > 0  # it was used, not only filled
 
 
-def test_a_spec_changed_in_place_is_planned_again(tmp_path: Path) -> None:
-    _write_all(tmp_path)
-    swarm, source, memo = FakeSwarm(), ManifestSource(tmp_path, "t"), PlanMemo()
+def _converged(folder: Path) -> tuple[FakeSwarm, ManifestSource, PlanMemo]:
+    """The test set written, loaded and applied once with a memo, which that pass filled."""
+    _write_all(folder)
+    swarm, source, memo = FakeSwarm(), ManifestSource(folder, "t"), PlanMemo()
     source.load()
     assert source.desired is not None
     reconcile_once(swarm, source.desired, PlanOptions(memo=memo), dependency_timeout=5)
+    return swarm, source, memo
+
+
+def test_a_spec_changed_in_place_is_planned_again(tmp_path: Path) -> None:
+    swarm, source, memo = _converged(tmp_path)
+    assert source.desired is not None
     snapshot = swarm.snapshot()
     observed = observe_snapshot(snapshot)
     assert all(c.diff == () for c in _plans(source.desired, observed, memo)[0].changes)
@@ -150,11 +157,8 @@ def test_a_spec_changed_in_place_is_planned_again(tmp_path: Path) -> None:
 
 
 def test_the_memo_keeps_the_last_pass_only(tmp_path: Path) -> None:
-    _write_all(tmp_path)
-    swarm, source, memo = FakeSwarm(), ManifestSource(tmp_path, "t"), PlanMemo()
-    source.load()
+    swarm, source, memo = _converged(tmp_path)
     assert source.desired is not None
-    reconcile_once(swarm, source.desired, PlanOptions(memo=memo), dependency_timeout=5)
     assert len(memo.live) == len(SERVICES) and len(memo.renamed) == len(SERVICES)  # every service uses a secret
     (tmp_path / "b.yaml").unlink()
     (tmp_path / "c.yaml").unlink()
