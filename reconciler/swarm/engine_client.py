@@ -73,7 +73,10 @@ class EngineAddress:
         """``text``, else ``DOCKER_HOST``, else the default socket. Raises ``UnsupportedAddress``."""
         env = os.environ if environ is None else environ
         text = text or env.get("DOCKER_HOST") or DEFAULT_SOCKET
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError as exc:  # "tcp://[::1": an IPv6 literal without its closing bracket
+            raise UnsupportedAddress(f"{text} is not an engine address: {exc}; write tcp://[::1]:2375") from exc
         scheme = parts.scheme.lower()
         if scheme == "unix":
             return cls(text, path=(parts.netloc + parts.path) or DEFAULT_SOCKET.removeprefix("unix://"))
@@ -89,7 +92,7 @@ class EngineAddress:
         try:
             port = parts.port or (2376 if tls else 2375)
         except ValueError as exc:  # a port that is no number
-            raise UnsupportedAddress(f"{text} is not an engine address: {exc}") from exc
+            raise UnsupportedAddress(f"{text} is not an engine address: {exc}; write tcp://host:port") from exc
         return cls(text, host=parts.hostname, port=port, tls=tls)
 
     def connection(self, timeout: float | None) -> http.client.HTTPConnection:

@@ -129,6 +129,11 @@ class TestAddresses:
             ("ssh://me@host", "ssh:// is not supported: forward the engine's socket"),
             ("tcp://", "tcp:// is not an engine address"),
             ("tcp://host:port", "tcp://host:port is not an engine address"),
+            (
+                "tcp://h:99999",
+                "tcp://h:99999 is not an engine address: Port out of range 0-65535; write tcp://host:port",
+            ),
+            ("tcp://[::1", "tcp://[::1 is not an engine address: Invalid IPv6 URL; write tcp://[::1]:2375"),
         ],
     )
     def test_refused_with_the_fix(self, text: str, said: str) -> None:
