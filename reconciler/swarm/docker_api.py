@@ -50,9 +50,18 @@ def connect(docker_host: str | None, timeout: int = DEFAULT_TIMEOUT) -> DockerSw
         if exc.status == 403:  # the API version is negotiated with GET /version before anything else
             raise Forbidden(f"GET /version at {where}: refused (403); the socket proxy needs VERSION=1", 403) from exc
         raise EngineUnavailable(f"GET /version at {where}: {exc.message}") from exc
-    except (OSError, http.client.HTTPException, ValueError, KeyError) as exc:
+    except OSError as exc:
         api.close()
         raise EngineUnavailable(describe_unreachable(where, exc)) from exc
+    except (http.client.HTTPException, ValueError, LookupError, TypeError) as exc:
+        # Something answers, but not the Engine API: no HTTP (a TLS port spoken to in plain text), no
+        # JSON, or JSON without ApiVersion (a web server or proxy on that port).
+        api.close()
+        raise EngineUnavailable(
+            f"GET /version at {where}: the answer is not the Engine API's ({type(exc).__name__}: {exc}); "
+            "check that --docker-host (or DOCKER_HOST) is the engine's address, with DOCKER_TLS_VERIFY "
+            "set for a TLS port"
+        ) from exc
     return DockerSwarm(api, where)
 
 

@@ -330,6 +330,33 @@ class TestAdapter:
         assert (server.connections, server.finished) == (1, 1)
         del caught
 
+    @pytest.mark.parametrize(
+        ("answer", "said"),
+        [
+            (b"hello there\r\n\r\n", "BadStatusLine"),  # no HTTP: a TLS port spoken to in plain text, or no engine
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n[1,2]", "TypeError"),  # JSON, no ApiVersion
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnope", "JSONDecodeError"),
+        ],
+    )
+    def test_an_answer_that_is_not_the_engine_api_is_named(self, tmp_path: Path, answer: bytes, said: str) -> None:
+        path = str(tmp_path / "other.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(1)
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(answer)
+            conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        with pytest.raises(EngineUnavailable) as caught:  # a TypeError had come out as "internal error"
+            connect(f"unix://{path}", timeout=5)
+        assert f"GET /version at unix://{path}: the answer is not the Engine API's ({said}" in str(caught.value)
+        assert "check that --docker-host (or DOCKER_HOST) is the engine's address" in str(caught.value)
+        listener.close()
+
     def test_no_socket_says_so(self, tmp_path: Path) -> None:
         with pytest.raises(EngineUnavailable, match="no Docker engine socket at"):
             connect(f"unix://{tmp_path / 'absent.sock'}")
