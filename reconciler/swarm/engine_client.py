@@ -17,6 +17,7 @@ for the adapter, the same way (docker-py 7.x ``docker/api/client.py``, ``docker/
 - keep-alive connections in a small pool, several threads at once (an apply writes from up to ten),
   a pooled connection the engine closed meanwhile is dropped before reuse (urllib3's
   ``is_connection_dropped``), no retries (a write is never sent twice);
+- an answer past 512 MiB raises ``HTTPException`` rather than a ``MemoryError`` (read a piece at a time);
 - a streamed answer (``/events``) read as one JSON document per line; ``close()`` from another thread
   ends the iteration (docker-py's ``CancellableStream``).
 """
@@ -43,6 +44,8 @@ __all__ = ["EngineAddress", "EngineClient", "EngineError", "JsonLines", "Unsuppo
 
 _POOL_SIZE = 10  # idle connections kept; more may be open at once (docker-py's pool is 10 too)
 _USER_AGENT = "swarm-reconciler"
+_MAX_BODY = 512 << 20  # an answer larger than this is no engine's (10,000 services are ~50 MB of JSON)
+_READ_SIZE = 1 << 20
 
 
 class UnsupportedAddress(ValueError):
@@ -206,7 +209,7 @@ class EngineClient:
         try:
             conn.request(method, url, body=data, headers=headers)
             response = conn.getresponse()
-            content = response.read()
+            content = _read_body(response)
         except BaseException:
             conn.close()
             raise
@@ -225,7 +228,7 @@ class EngineClient:
             conn.request("GET", self.url(path, params), headers={"User-Agent": _USER_AGENT})
             response = conn.getresponse()
             if response.status >= 400:
-                raise EngineError(response.status, _message(response.read()))
+                raise EngineError(response.status, _message(_read_body(response)))
             if conn.sock is not None:
                 conn.sock.settimeout(None)  # events come when they come
         except BaseException:
@@ -258,6 +261,21 @@ class EngineClient:
                 self._idle.append(conn)
                 return
         conn.close()
+
+
+def _read_body(response: http.client.HTTPResponse) -> bytes:
+    """The whole body, read a piece at a time: a Content-Length or a chunked answer past ``_MAX_BODY``
+    raises instead of asking for that much memory at once (a ``MemoryError`` out of ``read()``)."""
+    if response.length is not None and response.length > _MAX_BODY:
+        raise http.client.HTTPException(f"an answer of {response.length} bytes, more than {_MAX_BODY}")
+    pieces: list[bytes] = []
+    size = 0
+    while piece := response.read(_READ_SIZE):
+        size += len(piece)
+        if size > _MAX_BODY:
+            raise http.client.HTTPException(f"an answer of more than {_MAX_BODY} bytes")
+        pieces.append(piece)
+    return b"".join(pieces)
 
 
 def _message(content: bytes) -> str:

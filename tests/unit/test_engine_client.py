@@ -5,6 +5,7 @@ is used through the adapter by the contract and integration suites)."""
 
 from __future__ import annotations
 
+import http.client
 import http.server
 import json
 import re
@@ -355,6 +356,33 @@ class TestAdapter:
             connect(f"unix://{path}", timeout=5)
         assert f"GET /version at unix://{path}: the answer is not the Engine API's ({said}" in str(caught.value)
         assert "check that --docker-host (or DOCKER_HOST) is the engine's address" in str(caught.value)
+        listener.close()
+
+    def test_a_huge_answer_is_refused_not_allocated(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr("reconciler.swarm.engine_client._MAX_BODY", 1000)
+        path = str(tmp_path / "huge.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(2)
+        chunk = b"x" * 600
+
+        def serve() -> None:
+            conn, _ = listener.accept()  # a length past the limit: refused before reading
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000000\r\n\r\n" + chunk)
+            conn2, _ = listener.accept()  # chunked, no length: refused once past the limit
+            conn2.recv(65536)
+            conn2.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            conn2.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk) * 3 + b"0\r\n\r\n")
+            conn.close()
+            conn2.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        client = EngineClient(EngineAddress.parse(f"unix://{path}"), timeout=5, version="1.47")
+        with pytest.raises(http.client.HTTPException, match="an answer of 100000000000 bytes, more than 1000"):
+            client.request("GET", "/services")
+        with pytest.raises(http.client.HTTPException, match="an answer of more than 1000 bytes"):
+            client.request("GET", "/services")
         listener.close()
 
     def test_no_socket_says_so(self, tmp_path: Path) -> None:
