@@ -16,7 +16,9 @@ for the adapter, the same way (docker-py 7.x ``docker/api/client.py``, ``docker/
 - the API version: ``GET /version`` (unversioned) once, then every path under ``/v<ApiVersion>``;
 - keep-alive connections in a small pool, several threads at once (an apply writes from up to ten),
   a pooled connection the engine closed meanwhile is dropped before reuse (urllib3's
-  ``is_connection_dropped``), no retries (a write is never sent twice);
+  ``is_connection_dropped``); a GET that a reused connection lost before any answer (the engine
+  closed it as the request went out) is sent once more on a new connection, as Go's ``net/http``
+  retries an idempotent request (RFC 9110 9.2.2); a write is never sent twice;
 - an answer past 512 MiB raises ``HTTPException`` rather than a ``MemoryError`` (read a piece at a time);
 - a streamed answer (``/events``) read as one JSON document per line; ``close()`` from another thread
   ends the iteration (docker-py's ``CancellableStream``).
@@ -205,10 +207,25 @@ class EngineClient:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        conn = self._take()
+        conn, reused = self._take()
         try:
             conn.request(method, url, body=data, headers=headers)
             response = conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            conn.close()
+            if not (reused and method == "GET"):
+                raise
+            conn = self.address.connection(self.timeout)
+            try:
+                conn.request(method, url, body=data, headers=headers)
+                response = conn.getresponse()
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:
+            conn.close()
+            raise
+        try:
             content = _read_body(response)
         except BaseException:
             conn.close()
@@ -242,14 +259,15 @@ class EngineClient:
         for conn in idle:
             conn.close()
 
-    def _take(self) -> http.client.HTTPConnection:
+    def _take(self) -> tuple[http.client.HTTPConnection, bool]:
+        """A connection, and whether it comes from the pool (may have been closed by the engine since)."""
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
-                return self.address.connection(self.timeout)
+                return self.address.connection(self.timeout), False
             if not _dropped(conn):
-                return conn
+                return conn, True
             conn.close()
 
     def _give_back(self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse) -> None:

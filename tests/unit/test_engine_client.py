@@ -5,6 +5,7 @@ is used through the adapter by the contract and integration suites)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import http.server
 import json
@@ -383,6 +384,44 @@ class TestAdapter:
             client.request("GET", "/services")
         with pytest.raises(http.client.HTTPException, match="an answer of more than 1000 bytes"):
             client.request("GET", "/services")
+        listener.close()
+
+    @pytest.mark.parametrize(("method", "sent_again"), [("GET", True), ("POST", False)])
+    def test_a_request_lost_by_a_reused_connection(self, tmp_path: Path, method: str, sent_again: bool) -> None:
+        """The engine closes a kept-alive connection as the next request goes out (no answer at all): a
+        GET is sent again on a new connection, a write is not (it may have been done)."""
+        path = str(tmp_path / "closing.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(2)
+        received: list[bytes] = []
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]"
+
+        def serve() -> None:
+            first, _ = listener.accept()
+            received.append(first.recv(65536))
+            first.sendall(answer)  # kept alive: no Connection: close
+            received.append(first.recv(65536))
+            first.close()  # the second request is read and dropped unanswered
+            listener.settimeout(5 if sent_again else 0.2)  # a write sent again connects before its raise
+            with contextlib.suppress(OSError):
+                second, _ = listener.accept()
+                received.append(second.recv(65536))
+                second.sendall(answer)
+                second.close()
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        client = EngineClient(EngineAddress.parse(f"unix://{path}"), timeout=5, version="1.47")
+        client.request("GET", "/services")
+        if sent_again:
+            assert client.request(method, "/services") == b"[]"
+        else:
+            with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
+                client.request(method, "/services", body={})
+        server.join(6)
+        assert [r.split(b" ", 1)[0].decode() for r in received] == ["GET", method] + [method] * sent_again
+        client.close()
         listener.close()
 
     def test_no_socket_says_so(self, tmp_path: Path) -> None:
