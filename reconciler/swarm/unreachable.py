@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import ssl
 
 __all__ = ["DEFAULT_SOCKET", "describe_unreachable", "engine_address"]
 
@@ -46,6 +47,11 @@ def describe_unreachable(address: str, exc: BaseException) -> str:
     # The default socket was used because nothing named another one: say so, it is often the mistake.
     source = " (DOCKER_HOST is not set)" if address == DEFAULT_SOCKET and not os.environ.get("DOCKER_HOST") else ""
     cause = _os_error(exc)
+    if isinstance(cause, ssl.SSLError):  # its errno is OpenSSL's (1 for a failed verification), not errno's EPERM
+        reason = getattr(cause, "verify_message", None) or cause.reason or str(cause)
+        return (f"TLS with the engine at {where} failed: {reason}; check that the engine's certificate is "
+                "signed by $DOCKER_CERT_PATH/ca.pem and names the host of --docker-host (or DOCKER_HOST), "
+                "and that the port speaks TLS")  # fmt: skip
     code = cause.errno if cause is not None else None
     text = str(exc)
     if code == errno.ENOENT or "No such file or directory" in text:

@@ -26,6 +26,7 @@ import pytest
 from reconciler.swarm.docker_api import DockerSwarm, connect
 from reconciler.swarm.engine_client import EngineAddress, EngineClient, EngineError, UnsupportedAddress
 from reconciler.swarm.port import EngineUnavailable, Forbidden, NotFound, VersionConflict
+from reconciler.swarm.unreachable import describe_unreachable
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -196,8 +197,12 @@ class TestAddresses:
             _self_signed(other_ca)
             env["DOCKER_CERT_PATH"] = str(other_ca)
             stranger = EngineClient(EngineAddress.parse(f"tcp://127.0.0.1:{httpd.server_address[1]}", env), timeout=5)
-            with pytest.raises(ssl.SSLCertVerificationError):
+            with pytest.raises(ssl.SSLCertVerificationError) as caught:
                 stranger.get_json("/version", versioned=False)
+            # Its errno is OpenSSL's 1, which had been read as EPERM: "no permission to use the engine socket".
+            said = describe_unreachable("tcp://127.0.0.1:2376", caught.value)
+            assert said.startswith("TLS with the engine at tcp://127.0.0.1:2376 failed: ")
+            assert "signed by $DOCKER_CERT_PATH/ca.pem" in said
         finally:
             httpd.shutdown()
             httpd.server_close()
