@@ -43,7 +43,12 @@ def _os_error(exc: BaseException) -> OSError | None:
 
 def describe_unreachable(address: str, exc: BaseException) -> str:
     """Why ``address`` did not answer, and what to do, in one sentence."""
-    where = address.removeprefix("unix://") if address.startswith("unix://") else address
+    # "unix://" alone is the default socket (EngineAddress.parse): name that path, not an empty one.
+    where = (
+        (address.removeprefix("unix://") or DEFAULT_SOCKET.removeprefix("unix://"))
+        if address.startswith("unix://")
+        else address
+    )
     # The default socket was used because nothing named another one: say so, it is often the mistake.
     source = " (DOCKER_HOST is not set)" if address == DEFAULT_SOCKET and not os.environ.get("DOCKER_HOST") else ""
     cause = _os_error(exc)

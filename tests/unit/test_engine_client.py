@@ -433,6 +433,11 @@ class TestAdapter:
         with pytest.raises(EngineUnavailable, match="no Docker engine socket at"):
             connect(f"unix://{tmp_path / 'absent.sock'}")
 
+    def test_an_empty_unix_address_names_the_default_socket(self) -> None:
+        assert EngineAddress.parse("unix://", {}).path == "/var/run/docker.sock"
+        said = describe_unreachable("unix://", FileNotFoundError(2, "No such file or directory"))
+        assert said.startswith("no Docker engine socket at /var/run/docker.sock: ")  # it had said "at : "
+
     def test_event_stream_yields_documents_and_ends_on_close(self, server: _Server) -> None:
         swarm: DockerSwarm = connect(f"unix://{server.server_address}")
         stream = swarm.events(["service"])
