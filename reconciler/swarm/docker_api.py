@@ -193,8 +193,15 @@ class DockerSwarm:
             return call()
         except EngineError as exc:
             raise _translate(method, path, exc) from exc
-        except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: an answer that is no JSON
+        except OSError as exc:
             raise EngineUnavailable(f"{method} {path}: {describe_unreachable(self.address, exc)}") from exc
+        except (http.client.HTTPException, ValueError) as exc:  # no HTTP, no JSON, too large
+            if isinstance(exc, http.client.RemoteDisconnected):  # closed without an answer: the transport's
+                raise EngineUnavailable(f"{method} {path}: {describe_unreachable(self.address, exc)}") from exc
+            raise EngineUnavailable(
+                f"{method} {path} at {self.address}: the answer is not the Engine API's "
+                f"({type(exc).__name__}: {exc}); check that --docker-host (or DOCKER_HOST) is the engine's address"
+            ) from exc
 
 
 def _query(path: str) -> dict[str, str]:

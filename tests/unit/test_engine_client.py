@@ -433,6 +433,29 @@ class TestAdapter:
         with pytest.raises(EngineUnavailable, match="no Docker engine socket at"):
             connect(f"unix://{tmp_path / 'absent.sock'}")
 
+    def test_an_answer_that_is_no_json_later_is_named(self, tmp_path: Path) -> None:
+        path = str(tmp_path / "odd.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(1)
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnope")
+            conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        swarm = DockerSwarm(EngineClient(EngineAddress.parse(f"unix://{path}"), timeout=5, version="1.47"))
+        with pytest.raises(
+            EngineUnavailable
+        ) as caught:  # had been "cannot reach ...: JSONDecodeError; start the engine"
+            swarm.get("/services")
+        assert str(caught.value).startswith(
+            f"GET /services at unix://{path}: the answer is not the Engine API's (JSONDecodeError: "
+        )
+        listener.close()
+
     def test_an_empty_unix_address_names_the_default_socket(self) -> None:
         assert EngineAddress.parse("unix://", {}).path == "/var/run/docker.sock"
         said = describe_unreachable("unix://", FileNotFoundError(2, "No such file or directory"))
