@@ -48,6 +48,7 @@ _POOL_SIZE = 10  # idle connections kept; more may be open at once (docker-py's 
 _USER_AGENT = "swarm-reconciler"
 _MAX_BODY = 512 << 20  # an answer larger than this is no engine's (10,000 services are ~50 MB of JSON)
 _READ_SIZE = 1 << 20
+_UNIX_PATH_MAX = 107  # sockaddr_un's sun_path is 108 bytes on Linux, with its terminating NUL (unix(7))
 
 
 class UnsupportedAddress(ValueError):
@@ -84,7 +85,14 @@ class EngineAddress:
             raise UnsupportedAddress(f"{text} is not an engine address: {exc}; write tcp://[::1]:2375") from exc
         scheme = parts.scheme.lower()
         if scheme == "unix":
-            return cls(text, path=(parts.netloc + parts.path) or DEFAULT_SOCKET.removeprefix("unix://"))
+            path = (parts.netloc + parts.path) or DEFAULT_SOCKET.removeprefix("unix://")
+            if len(os.fsencode(path)) > _UNIX_PATH_MAX:  # connect() would fail with a bare "AF_UNIX path too long"
+                raise UnsupportedAddress(
+                    f"{text} is not an engine address: the socket path is {len(os.fsencode(path))} bytes, more "
+                    f"than the {_UNIX_PATH_MAX} a unix socket address holds; link it from a shorter path "
+                    "(ln -s PATH /tmp/docker.sock) and use unix:///tmp/docker.sock"
+                )
+            return cls(text, path=path)
         if scheme not in ("tcp", "http", "https") or not parts.hostname:
             fix = "write unix:///path/to/docker.sock or tcp://host:port"
             if scheme == "ssh":

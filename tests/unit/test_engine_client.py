@@ -144,6 +144,15 @@ class TestAddresses:
             EngineAddress.parse(text, {})
         assert said in str(caught.value)
 
+    def test_a_unix_path_too_long_for_a_socket_address_is_refused_with_the_fix(self) -> None:
+        longest = "/" + "a" * 106
+        assert EngineAddress.parse(f"unix://{longest}", {}).path == longest
+        with pytest.raises(UnsupportedAddress) as caught:  # had been "cannot reach ...: OSError"
+            EngineAddress.parse(f"unix://{longest}b", {})
+        assert "the socket path is 108 bytes, more than the 107 a unix socket address holds; link it" in str(
+            caught.value
+        )
+
     def test_tls_from_the_environment_like_the_docker_cli(self, tmp_path: Path) -> None:
         _self_signed(tmp_path)
         verified = EngineAddress.parse("tcp://127.0.0.1", {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)})
