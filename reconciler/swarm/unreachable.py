@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import ssl
+import stat
 
 __all__ = ["DEFAULT_SOCKET", "describe_unreachable", "engine_address"]
 
@@ -64,9 +65,19 @@ def describe_unreachable(address: str, exc: BaseException) -> str:
     if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
         return (f"no permission to use the engine socket {where}: run as root or as a member of the docker group, "
                 "or point --docker-host at a socket proxy")  # fmt: skip
+    if code == errno.ECONNREFUSED and address.startswith("unix://") and _not_a_socket(where):
+        return f"{where} is not a socket: point --docker-host (or DOCKER_HOST) at the engine's socket"
     if code == errno.ECONNREFUSED or "Connection refused" in text:
         return f"nothing answers at {where}{source} (connection refused): {_FIX}"
     if "timed out" in text.lower() or "timeout" in type(exc).__name__.lower():
         return f"the engine at {where} did not answer in time: check that it runs and is not overloaded"
     reason = cause.strerror if cause is not None and cause.strerror else type(exc).__name__
     return f"cannot reach the engine at {where}: {reason}; {_FIX}"
+
+
+def _not_a_socket(path: str) -> bool:
+    """A file or folder that exists but is no socket (connect() to it is refused, as to a dead socket)."""
+    try:
+        return not stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False

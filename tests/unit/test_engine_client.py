@@ -465,6 +465,13 @@ class TestAdapter:
         )
         listener.close()
 
+    def test_a_path_that_is_no_socket_says_so(self, tmp_path: Path) -> None:
+        with pytest.raises(EngineUnavailable) as caught:  # had been "nothing answers at ... (connection refused)"
+            connect(f"unix://{tmp_path}")
+        assert str(caught.value) == (
+            f"{tmp_path} is not a socket: point --docker-host (or DOCKER_HOST) at the engine's socket"
+        )
+
     def test_an_empty_unix_address_names_the_default_socket(self) -> None:
         assert EngineAddress.parse("unix://", {}).path == "/var/run/docker.sock"
         said = describe_unreachable("unix://", FileNotFoundError(2, "No such file or directory"))
