@@ -328,6 +328,8 @@ class JsonLines:
                 line = self._response.readline()
                 if not line:
                     return
+                if not line.endswith(b"\n") and not self._closed.is_set():  # the engine's lines all end so
+                    raise http.client.IncompleteRead(line, None)  # the stream was cut inside a document
                 if line.strip():
                     yield json.loads(line)
         except (OSError, ValueError, http.client.HTTPException):

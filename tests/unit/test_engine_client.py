@@ -472,6 +472,29 @@ class TestAdapter:
             f"{tmp_path} is not a socket: point --docker-host (or DOCKER_HOST) at the engine's socket"
         )
 
+    def test_an_event_stream_cut_inside_a_document_raises_incomplete_read(self, tmp_path: Path) -> None:
+        path = str(tmp_path / "events.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(1)
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            whole, cut = b'{"Type":"service","n":1}\n', b'{"Type":"serv'
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            conn.sendall(b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(whole), whole, len(cut), cut))
+            conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        client = EngineClient(EngineAddress.parse(f"unix://{path}"), timeout=5, version="1.47")
+        seen: list[Any] = []
+        with pytest.raises(http.client.IncompleteRead) as caught:  # had been JSONDecodeError "Unterminated string"
+            seen.extend(client.stream("/events"))
+        assert seen == [{"Type": "service", "n": 1}]
+        assert caught.value.partial == b'{"Type":"serv'
+        listener.close()
+
     def test_an_empty_unix_address_names_the_default_socket(self) -> None:
         assert EngineAddress.parse("unix://", {}).path == "/var/run/docker.sock"
         said = describe_unreachable("unix://", FileNotFoundError(2, "No such file or directory"))
