@@ -19,8 +19,10 @@ step's events as they happen, a later step's held until every step before it has
 sink sees the same sequence a one-by-one run gives, whatever the threads' timing. ``stop(result)``
 true (the engine stopped answering) dispatches nothing more; steps already running finish. A step
 that raises (the lease guard said no) stops dispatching too, and the first such error is raised once
-the running steps have finished. Used by ``engine.applying``. docker-py's connection pool holds 10
-connections per engine (``docker.constants.DEFAULT_MAX_POOL_SIZE``): more workers would only queue.
+the running steps have finished. Used by ``engine.applying``. At most ten at once: the engine
+client keeps ten idle connections (``swarm.engine_client``), and the engine is the bound well before
+that (200 service creates on the lab: 0.33 s one at a time, 0.22 s with 8 workers, the same with 16
+or 32).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ if TYPE_CHECKING:  # the settings import this module for its defaults: keep it l
 __all__ = ["DEFAULT_WORKERS", "MAX_WORKERS", "StepRunner", "run_in_order"]
 
 DEFAULT_WORKERS = 8
-MAX_WORKERS = 10  # docker-py's connection pool per engine
+MAX_WORKERS = 10  # the engine client's pool of idle connections
 
 R = TypeVar("R")
 StepRunner = Callable[[int, "EventSink"], R]

@@ -52,7 +52,7 @@ class RunSettings:
     """Seconds to wait for a dependency's tasks to run (``--timeout``)."""
     apply_workers: int = DEFAULT_WORKERS
     """Changes written at once where they are independent, in dependency order (``--apply-workers``;
-    1 writes one after another; at most ``MAX_WORKERS``, docker-py's connection pool)."""
+    1 writes one after another; at most ``MAX_WORKERS``, the engine client's pool)."""
 
     # -- HTTP and logs ------------------------------------------------------------------------------
     listen: str = ":9100"
