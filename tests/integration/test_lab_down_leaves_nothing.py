@@ -70,8 +70,9 @@ def test_lab_down_leaves_no_interface_mount_rule_or_process(tmp_path: Path) -> N
             "would share docker0, the iptables chains and the cgroup with it, so this check needs a host of its own"
         )
     root = Path(f"/var/tmp/srlab-downcheck-{os.getpid()}")
-    before = _snapshot(root)
     lab = Lab(root)
+    lab.ensure_installed()  # on a fresh host this installs iptables: its default policies are no lab's
+    before = _snapshot(root)
     try:
         lab.up()
         client = lab.client()

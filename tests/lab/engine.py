@@ -504,6 +504,11 @@ class Lab:
         if not isinstance(before, dict):
             return  # no record of the host before the lab: leave shared things alone
         links_before = set(before.get("links") or [])
+        # The lab's own links, named before they go: the rules that name them are the lab's even where
+        # the DOCKER chains were there before it (a host where an engine ran once, CI of stop 21).
+        lab_links = {
+            link for link in _links() if link not in links_before and link.startswith((*BRIDGES, *LAB_LINK_PREFIXES))
+        }
         for link in BRIDGES:
             if link not in links_before and link in _links():
                 _run(["ip", "link", "del", link])
@@ -518,8 +523,12 @@ class Lab:
             policy = before.get("forward_policy")
             if policy in ("ACCEPT", "DROP") and _forward_policy() not in (None, policy):
                 _run(["iptables", "-w", "-P", "FORWARD", policy])
+        else:
+            self._remove_new_rules(lab_links, before)
         if before.get("docker_chains6") == []:  # recorded, and none: Engine 28's ip6tables chains are the lab's
             self._remove_docker_iptables("ip6tables")
+        elif before.get("docker_chains6"):
+            self._remove_new_rules(lab_links, before, "ip6tables")
         if before.get("ip_forward") == "0" and (_read(IP_FORWARD) or "").strip() == "1":
             with contextlib.suppress(OSError):
                 IP_FORWARD.write_text("0\n")
@@ -529,6 +538,31 @@ class Lab:
         if before.get("trust_key") is False:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(TRUST_KEY)
+
+    @staticmethod
+    def _remove_new_rules(links: set[str], before: dict[str, Any], tool: str = "iptables") -> None:
+        """Where DOCKER chains were on the host before the lab, they stay with the rules they had (``before``:
+        the snapshot's ``rules`` and chains); the lab's go: each rule added since that names a DOCKER chain,
+        a ``br-`` bridge or one of ``links`` (the bridges the lab made), and each DOCKER chain it made."""
+        rules_before = set((before.get("rules") or {}).get(tool) or [])
+        chains_before = set(before.get("docker_chains6" if tool == "ip6tables" else "docker_chains") or [])
+        for table in ("filter", "nat", "raw"):
+            rules = _iptables_rules(table, tool)
+            new_chains = [
+                ln.split()[1]
+                for ln in rules
+                if ln.startswith("-N DOCKER") and f"{table}:{ln.split()[1]}" not in chains_before
+            ]
+            for line in rules:
+                args = shlex.split(line)
+                if len(args) < 3 or args[0] != "-A" or args[1] in new_chains or f"{table}: {line}" in rules_before:
+                    continue
+                if any(a.startswith(("DOCKER", "br-")) or a in BRIDGES or a in links for a in args[1:]):
+                    _run([tool, "-w", "-t", table, "-D", *args[1:]])
+            for chain in new_chains:
+                _run([tool, "-w", "-t", table, "-F", chain])
+            for chain in new_chains:
+                _run([tool, "-w", "-t", table, "-X", chain])
 
     @staticmethod
     def _remove_docker_iptables(tool: str = "iptables") -> None:

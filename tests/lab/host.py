@@ -222,6 +222,11 @@ def _host_snapshot() -> dict[str, Any]:
         "links": _links(),
         "docker_chains": _docker_chains(),
         "docker_chains6": _docker_chains("ip6tables"),
+        # Each rule as "table: -A ...", for a host whose DOCKER chains were there before the lab.
+        "rules": {
+            tool: [f"{table}: {rule}" for table in ("filter", "nat", "raw") for rule in _iptables_rules(table, tool)]
+            for tool in ("iptables", "ip6tables")
+        },
         "forward_policy": _forward_policy(),
         "ip_forward": (_read(IP_FORWARD) or "").strip(),
         "run_dirs": [d for d in RUN_DIRS if os.path.exists(d)],

@@ -40,6 +40,7 @@ class Sim:
         self.alive: set[SimStop] = set()
         self.stops: list[SimStop] = []  # every loop started, so the test can end them all
         self._threads: dict[int, SimStop] = {}  # thread ident → its loop's stop, for ``sleep``
+        self.ended = False  # ``end`` was called: no wait blocks any more
 
     def clock(self, offset: float = 0.0) -> Callable[[], float]:
         # Each elector may have its own origin: only differences on one clock may matter.
@@ -70,11 +71,11 @@ class Sim:
         """Let a request take ``seconds`` of simulated time; no time passes on a thread that is no loop's."""
         with self.cv:
             stop = self._threads.get(threading.get_ident())
-            if stop is None or seconds <= 0:
+            if stop is None or seconds <= 0 or self.ended:
                 return
             self.wakes[stop] = self.now + seconds
             self.cv.notify_all()
-            woke = self.cv.wait_for(lambda: stop not in self.wakes, timeout=REAL_TIMEOUT * 3)
+            woke = self.cv.wait_for(lambda: stop not in self.wakes or self.ended, timeout=REAL_TIMEOUT * 3)
         assert woke, "the simulation was never advanced"
 
     def kill(self, stop: SimStop) -> None:
@@ -86,12 +87,17 @@ class Sim:
         self.settle()
 
     def end(self) -> None:
-        """End every loop, killed ones included (they may still wait on simulated time)."""
+        """End every loop, killed ones included (they may still wait on simulated time), and wait for their
+        threads: a request half done when the test ended would otherwise wait for simulated time that
+        never comes, fail 30 s later and log into whichever test runs then (CI, stop 21)."""
         with self.cv:
+            self.ended = True
             for stop in self.stops:
                 stop.set()
             self.wakes.clear()
             self.cv.notify_all()
+            ended = self.cv.wait_for(lambda: not self.alive, timeout=REAL_TIMEOUT)
+        assert ended, "an elector loop did not end"
 
     def settle(self) -> None:
         with self.cv:
@@ -139,7 +145,9 @@ class SimStop(threading.Event):
         with sim.cv:
             sim.wakes[self] = sim.now + (math.inf if timeout is None else timeout)
             sim.cv.notify_all()
-            woke = sim.cv.wait_for(lambda: self not in sim.wakes or self.is_set(), timeout=REAL_TIMEOUT * 3)
+            woke = sim.cv.wait_for(
+                lambda: self not in sim.wakes or self.is_set() or sim.ended, timeout=REAL_TIMEOUT * 3
+            )
             sim.wakes.pop(self, None)
         assert woke, "the simulation was never advanced"
         return self.is_set()
