@@ -50,7 +50,8 @@ def apply(
     # Here, not at the top: `apply --help` needs none of the engine, the models or the docker SDK.
     from reconciler.cli.plan_view import EventPrinter, print_plan, print_summary, result_json
     from reconciler.cli.session import fail, planned_or_exit
-    from reconciler.cli.views import err_console, out_console, print_json
+    from reconciler.cli.styled import err_out, out_out
+    from reconciler.cli.views import print_json
     from reconciler.engine.events import OutcomeStatus, discard
     from reconciler.engine.planning import PlanOptions
     from reconciler.swarm.port import SwarmError
@@ -60,10 +61,10 @@ def apply(
     planned = planned_or_exit(ctx, path, conf, options, read, allow_empty=allow_empty)
     swarm, observed, plan, desired = planned.swarm, planned.observed, planned.plan, planned.desired
     as_json = conf.output == "json"
-    console = err_console() if as_json else out_console()
+    out = err_out() if as_json else out_out()
     try:
         if not as_json:
-            print_plan(console, plan)
+            print_plan(out, plan)
         pending = any(c.changes_something for c in plan.changes)
         if dry_run or not pending:
             if as_json:
@@ -80,7 +81,7 @@ def apply(
         from reconciler.engine.reconcile import apply_confirmed
         from reconciler.engine.rollout import wait_for_rollout
 
-        sink = discard if as_json else EventPrinter(console)
+        sink = discard if as_json else EventPrinter(out)
         written_at = time.time()
         result = apply_confirmed(swarm, desired, options, observed, plan, sink, timeout, apply_workers)
         services = {
@@ -96,6 +97,6 @@ def apply(
     if as_json:
         print_json(result_json(plan, result.applied, result.not_converging, rollouts))
     else:
-        print_summary(console, result.applied, result.not_converging, rollouts)
+        print_summary(out, result.applied, result.not_converging, rollouts)
     ok = result.converged and all(r.ok for r in rollouts)
     ctx.exit(EXIT_OK if ok else EXIT_PROBLEMS)

@@ -24,7 +24,8 @@ def diff(ctx: click.Context, path: str, prune: bool, adopt: bool, show_all: bool
     # Here, not at the top: `diff --help` needs none of the engine, the models or the docker SDK.
     from reconciler.cli.plan_view import print_plan
     from reconciler.cli.session import planned_or_exit
-    from reconciler.cli.views import out_console, print_json
+    from reconciler.cli.styled import out_out
+    from reconciler.cli.views import print_json
     from reconciler.engine.planning import PlanOptions
 
     conf = settings(ctx)
@@ -33,5 +34,5 @@ def diff(ctx: click.Context, path: str, prune: bool, adopt: bool, show_all: bool
     if conf.output == "json":
         print_json(plan.as_json())
     else:
-        print_plan(out_console(), plan, show_noop=show_all)
+        print_plan(out_out(), plan, show_noop=show_all)
     ctx.exit(EXIT_OK if plan.in_sync else EXIT_PROBLEMS)

@@ -1,13 +1,12 @@
-"""Plans, progress events and apply summaries for people (rich) and machines (JSON)."""
+"""Plans, progress events and apply summaries for people (``cli.styled`` lines: rich on a terminal,
+their characters elsewhere) and machines (JSON)."""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.text import Text
-
+from reconciler.cli.styled import Line, Out
 from reconciler.engine.events import ChangeFinished, ChangeStarted, Event, Observed, OutcomeStatus, Waiting
 from reconciler.state.diffing import MISSING
 from reconciler.state.health import HealthState
@@ -50,9 +49,9 @@ def _value(value: Any, secret: bool) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _change_lines(change: Change, verbose: bool) -> list[Text]:
+def _change_lines(change: Change, verbose: bool) -> list[Line]:
     sign, style = _STYLE[change.action]
-    head = Text(f"{sign} {change.key}", style=style)
+    head = Line(f"{sign} {change.key}", style=style)
     if change.swarm_name and change.swarm_name != change.name:
         head.append(f" ({change.swarm_name})", style="dim")
     head.append(f"  {change.action.value}", style=style)
@@ -61,18 +60,18 @@ def _change_lines(change: Change, verbose: bool) -> list[Text]:
     if change.reason:
         head.append(f": {change.reason}", style="dim" if change.action is Action.NOOP else "")
     lines = [head]
-    lines += [Text(f"    note: {notice.text}", style="yellow") for notice in change.notices]
+    lines += [Line(f"    note: {notice.text}", style="yellow") for notice in change.notices]
     if change.health is not None and not change.health.healthy and change.health.state is not HealthState.MISSING:
-        lines.append(Text(f"    health: {change.health.state.value}: {change.health.reason}", style="bold yellow"))
+        lines.append(Line(f"    health: {change.health.state.value}: {change.health.reason}", style="bold yellow"))
     if change.action in (Action.UPDATE, Action.REPLACE, Action.BLOCKED) or (verbose and change.action is Action.CREATE):
         lines += _diff_lines(str(change.key), readable_diffs(str(change.key), change.diff), change.kind == "Secret")
     return lines
 
 
-def _diff_lines(owner: str, diffs: list[ReadableDiff], secret: bool) -> list[Text]:
+def _diff_lines(owner: str, diffs: list[ReadableDiff], secret: bool) -> list[Line]:
     """kubectl-diff-like lines: the object's own fields, then each Route's and Middleware's under its name;
     a list's changed entries under the list's field, one per line with - or +."""
-    lines: list[Text] = []
+    lines: list[Line] = []
     owners = [owner, *sorted({d.owner for d in diffs} - {owner})]
     for who in owners:
         mine = [d for d in diffs if d.owner == who]
@@ -80,19 +79,19 @@ def _diff_lines(owner: str, diffs: list[ReadableDiff], secret: bool) -> list[Tex
             continue
         indent = "    "
         if who != owner:
-            lines.append(Text(f"  ~ {who}", style="yellow").append(f" (labels on {owner})", style="dim"))
+            lines.append(Line(f"  ~ {who}", style="yellow").append(f" (labels on {owner})", style="dim"))
             indent = "      "
         listed: str | None = None
         for diff in mine:
             if diff.entry:
                 if diff.field != listed:
-                    lines.append(Text(f"{indent}{diff.field}:"))
+                    lines.append(Line(f"{indent}{diff.field}:"))
                     listed = diff.field
                 sign, style, value = ("+", "green", diff.after) if diff.op == "add" else ("-", "red", diff.before)
-                lines.append(Text(f"{indent}  {sign} {_value(value, secret)}", style=style))
+                lines.append(Line(f"{indent}  {sign} {_value(value, secret)}", style=style))
                 continue
             listed = None
-            line = Text(f"{indent}{diff.field}: ")
+            line = Line(f"{indent}{diff.field}: ")
             line.append(_value(diff.before, secret), style="red")
             line.append(" → ")
             line.append(_value(diff.after, secret), style="green")
@@ -100,19 +99,15 @@ def _diff_lines(owner: str, diffs: list[ReadableDiff], secret: bool) -> list[Tex
     return lines
 
 
-def print_plan(console: Console, plan: Plan, show_noop: bool = False) -> None:
-    """``plan_lines`` printed as one ``Text``: rich's ``print`` costs ~0.1 ms a call (console options,
+def print_plan(out: Out, plan: Plan, show_noop: bool = False) -> None:
+    """``plan_lines`` printed as one text: rich's ``print`` costs ~0.1 ms a call (console options,
     the terminal size, a write), so a plan of a few hundred objects not in the manifests printed line
-    by line took 50 ms of a no-op ``apply`` (issue 18). Where the console writes no styles (no colour
-    system: a pipe, a file), the text goes without them, which rich renders ~4× faster. The output
-    is the same (``tests/unit/test_plan_view.py``)."""
-    text = Text("\n").join(plan_lines(plan, show_noop))
-    if console.color_system is None:  # rich writes a styled segment's characters only (Style.render)
-        text = Text(text.plain)
-    console.print(text)
+    by line took 50 ms of a no-op ``apply`` (issue 18). Where no styles are written (a pipe, a file),
+    the characters go as they are (``Out``). The output is the same (``tests/unit/test_plan_view.py``)."""
+    out.print(plan_lines(plan, show_noop))
 
 
-def plan_lines(plan: Plan, show_noop: bool = False) -> list[Text]:
+def plan_lines(plan: Plan, show_noop: bool = False) -> list[Line]:
     """The changes to show (``show_noop``: those in sync too), their field diffs, then the summary line."""
     shown = [
         c
@@ -128,7 +123,7 @@ def plan_lines(plan: Plan, show_noop: bool = False) -> list[Text]:
     unhealthy = [c for c in plan.changes if c.health is not None and not c.health.healthy]
     if unhealthy:
         verdict += f"; {len(unhealthy)} not healthy"
-    lines.append(Text(f"Plan: {summary} — {verdict}.", style="bold green" if plan.in_sync else "bold yellow"))
+    lines.append(Line(f"Plan: {summary} — {verdict}.", style="bold green" if plan.in_sync else "bold yellow"))
     return lines
 
 
@@ -141,50 +136,44 @@ def _summary(plan: Plan) -> str:
 
 
 class EventPrinter:
-    """Streams the engine's events as progress lines: ``Text`` (no markup to parse, so a key with a
-    ``[`` prints as it is), soft-wrapped (the terminal wraps a long line): about 7× cheaper a line
-    than a markup string, which a cold apply of hundreds of services felt (issue 18). Where the
-    console writes no styles (no colour system: a pipe, a file, a log), a line is the text's
-    characters, written and flushed without rich's rendering (~0.1 ms a line, 40 ms of a cold apply
-    of 200 services and routes); the bytes are rich's (``tests/unit/test_plan_view.py``)."""
+    """Streams the engine's events as progress lines: styled ``Line``\\ s (no markup to parse, so a
+    key with a ``[`` prints as it is), soft-wrapped (the terminal wraps a long line): about 7× cheaper
+    a line than a markup string, which a cold apply of hundreds of services felt (issue 18). Where no
+    styles are written (a pipe, a file, a log), a line is its characters, written and flushed without
+    rich (~0.1 ms a line, 40 ms of a cold apply of 200 services and routes); the bytes are rich's
+    (``tests/unit/test_plan_view.py``)."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self._plain = console.color_system is None
+    def __init__(self, out: Out) -> None:
+        self.out = out
 
-    def _line(self, text: Text) -> None:
-        if self._plain:  # Text strips control codes when made; rich expands tabs when it renders
-            text.expand_tabs(self.console.tab_size)
-            self.console.file.write(text.plain + "\n")
-            self.console.file.flush()
-            return
-        self.console.print(text, soft_wrap=True)
+    def _line(self, text: Line) -> None:
+        self.out.print([text], soft_wrap=True, flush=True)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Observed):
-            self._line(Text(f"observed {event.objects} objects with {event.requests} requests", style="dim"))
+            self._line(Line(f"observed {event.objects} objects with {event.requests} requests", style="dim"))
         elif isinstance(event, ChangeStarted):
-            self._line(Text(f"… {event.change.action.value} {event.change.key}", style="dim"))
+            self._line(Line(f"… {event.change.action.value} {event.change.key}", style="dim"))
         elif isinstance(event, ChangeFinished):
-            text = Text(f"{event.status.value:>8} {event.change.key}", style=_OUTCOME_STYLE[event.status])
+            text = Line(f"{event.status.value:>8} {event.change.key}", style=_OUTCOME_STYLE[event.status])
             if event.message:
                 text.append(f": {event.message}", style="")
             self._line(text)
         elif isinstance(event, Waiting):
-            self._line(Text(f"waiting  {event.key}: {event.message}", style="yellow"))
+            self._line(Line(f"waiting  {event.key}: {event.message}", style="yellow"))
 
 
 def print_summary(
-    console: Console,
+    out: Out,
     result: ApplyResult,
     not_converging: tuple[NotConverging, ...] = (),
     rollouts: list[RolloutOutcome] | None = None,
 ) -> None:
     for item in not_converging:
-        console.print(Text(f"NOT CONVERGING {item.key}: {item.reason}", style="bold red"))
+        out.print([Line(f"NOT CONVERGING {item.key}: {item.reason}", style="bold red")])
     for rollout in rollouts or []:
-        console.print(Text(f"{'healthy' if rollout.ok else 'ROLLOUT FAILED':>8} {rollout.key}: {rollout.reason}",
-                           style="green" if rollout.ok else "bold red"))  # fmt: skip
+        out.print([Line(f"{'healthy' if rollout.ok else 'ROLLOUT FAILED':>8} {rollout.key}: {rollout.reason}",
+                        style="green" if rollout.ok else "bold red")])  # fmt: skip
     counts = result.counts()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
     failed = [r for r in rollouts or [] if not r.ok]
@@ -193,7 +182,7 @@ def print_summary(
     if not_converging:
         summary += f"; {len(not_converging)} not converging"
     ok = result.ok and not failed and not not_converging
-    console.print(Text(f"Applied: {summary}.", style="bold green" if ok else "bold red"))
+    out.print([Line(f"Applied: {summary}.", style="bold green" if ok else "bold red")])
 
 
 def result_json(

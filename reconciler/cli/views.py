@@ -1,7 +1,8 @@
 """Rendering for people (rich, no markup interpretation of user strings) and for machines (JSON).
 
 Problems print as ``str(problem)``, which escapes control characters; the JSON view keeps the raw
-values, which ``json.dumps`` escapes itself.
+values, which ``json.dumps`` escapes itself. rich is imported when a console is made: a ``diff`` or
+``apply`` off a terminal prints through ``cli.styled`` without it (issue 18).
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
+from reconciler.cli.styled import make_console
 from reconciler.manifests.errors import ManifestProblem, ManifestWarning
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "err_console",
@@ -27,20 +30,12 @@ __all__ = [
 ]
 
 
-# Not on a terminal (CI logs, pipes), lines are never wrapped or cut: tables take the width they need.
-_PIPE_WIDTH = 4096
-
-
 def out_console() -> Console:
-    # markup/highlight/emoji off: manifest values and labels must print exactly as they are
-    # (with emoji on, a key such as `:smile:` would print as a smiley).
-    width = None if sys.stdout.isatty() else _PIPE_WIDTH
-    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, soft_wrap=True, width=width)
+    return make_console(sys.stdout)
 
 
 def err_console() -> Console:
-    width = None if sys.stderr.isatty() else _PIPE_WIDTH
-    return Console(file=sys.stderr, markup=False, highlight=False, emoji=False, soft_wrap=True, width=width)
+    return make_console(sys.stderr)
 
 
 def print_json(value: Any) -> None:

@@ -3,6 +3,7 @@ they need (issue 18)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,29 @@ def test_planning_commands_import_none_of_what_applies(tmp_path: Path, command: 
     if command == "apply":
         expected.add("reconciler.engine.scheduling")  # the defaults of --apply-workers (the standard library only)
     assert imported_after(*argv, watched=apply_only) == expected
+
+
+@pytest.mark.parametrize("argv", [["diff"], ["apply", "--yes"], ["apply", "--yes", "--dry-run"]], ids=" ".join)
+def test_planning_and_applying_on_a_pipe_import_no_rich(tmp_path: Path, argv: list[str]) -> None:
+    """Off a terminal (a pipe, a file, the bench) the plan, the progress and the summary are written
+    without rich (``cli.styled``, issue 18); here against the in-memory swarm, stdout a pipe."""
+    (tmp_path / "net.yaml").write_text(
+        "apiVersion: reconciler.swarm/v1alpha1\nkind: Network\nmetadata: {name: net}\nspec: {}\n"
+    )
+    code = (
+        "import sys\n"
+        "from reconciler.cli import engine_read\n"
+        "from reconciler.swarm.fake import FakeSwarm\n"
+        "fake = FakeSwarm()\n"
+        "fake.close = lambda: None\n"
+        "engine_read.connect = lambda docker_host: fake\n"
+        "from reconciler.cli.app import cli\n"
+        f"code = cli.main(args={[*argv, str(tmp_path)]!r}, prog_name='reconciler', standalone_mode=False)\n"
+        "print('IMPORTED=' + ','.join(m for m in ('rich',) if m in sys.modules), 'EXIT=%s' % code, len(fake.writes))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("IMPORTED=")]
+    writes = 1 if argv == ["apply", "--yes"] else 0
+    assert line == f"IMPORTED= EXIT={5 if '--dry-run' in argv else 1 if argv == ['diff'] else 0} {writes}", done
+    assert "+ Network/net" in done.stdout and "Plan: 1 to create" in done.stdout

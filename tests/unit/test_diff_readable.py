@@ -12,6 +12,7 @@ import yaml
 from rich.console import Console
 
 from reconciler.cli.plan_view import print_plan
+from reconciler.cli.styled import Out
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import plan_once, reconcile_once
 from reconciler.manifests.loading import load_manifests
@@ -46,7 +47,7 @@ def changed_plan(tmp_path: Path) -> Plan:
 
 def test_the_text_diff_names_manifest_fields_changed_entries_and_routes(tmp_path: Path) -> None:
     console = Console(file=io.StringIO(), width=200, no_color=True)
-    print_plan(console, changed_plan(tmp_path))
+    print_plan(Out(console=console), changed_plan(tmp_path))
     assert console.file.getvalue().splitlines() == [  # type: ignore[attr-defined]
         "~ Service/web  update: the manifest changed",
         "    spec.env:",

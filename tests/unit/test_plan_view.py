@@ -1,4 +1,4 @@
-"""``print_plan`` prints the plan as one ``Text`` of lines, without styles where none are written
+"""``print_plan`` prints the plan as one text of lines, without styles where none are written
 (issue 18: one rich ``print`` a line cost ~0.1 ms, 50 ms for a few hundred objects not in the
 manifests): the bytes are those of printing each styled line by itself, on a pipe, on a colour
 terminal and where lines wrap. Against the in-memory swarm."""
@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from reconciler.cli.plan_view import EventPrinter, plan_lines, print_plan
+from reconciler.cli.styled import Line, Out
 from reconciler.engine.planning import PlanOptions
 from reconciler.engine.reconcile import plan_once, reconcile_once
 from reconciler.manifests.loading import load_manifests
@@ -63,12 +64,16 @@ def test_the_plan_prints_as_its_lines_printed_one_by_one(tmp_path: Path, kind: s
     assert len(lines) >= (9 if show_noop else 7)  # five old services, web's diff, new, (web, net,) the summary
     at_once = Console(file=io.StringIO(), **CONSOLES[kind])  # type: ignore[arg-type]
     assert (at_once.color_system is None) is (kind == "pipe")  # the pipe's text goes without styles
-    print_plan(at_once, plan, show_noop)
+    print_plan(Out(console=at_once), plan, show_noop)
     one_by_one = Console(file=io.StringIO(), **CONSOLES[kind])  # type: ignore[arg-type]
     for line in lines:
-        one_by_one.print(line)
+        one_by_one.print(line.to_text())
     assert at_once.file.getvalue() == one_by_one.file.getvalue()  # type: ignore[attr-defined]
     assert "[b]" in at_once.file.getvalue() and ":smile:" in at_once.file.getvalue()  # type: ignore[attr-defined]
+    if kind == "pipe":  # what diff and apply print to a pipe: the characters, without rich
+        piped = io.StringIO()
+        print_plan(Out(piped), plan, show_noop)
+        assert piped.getvalue() == one_by_one.file.getvalue()  # type: ignore[attr-defined]
 
 
 @settings(max_examples=200, deadline=None)
@@ -98,12 +103,14 @@ def test_a_console_without_colours_writes_the_characters_of_styled_text(parts: l
 def test_progress_lines_on_a_console_without_colours_are_the_bytes_rich_prints(
     pieces: list[tuple[str, str]],
 ) -> None:
-    """``EventPrinter`` writes a line's characters itself where the console writes no styles: any text
+    """``EventPrinter`` writes a line's characters itself where no styles are written (a pipe): any text
     (tabs, control characters, brackets, newlines) comes out as rich's own ``print`` writes it."""
-    line = Text()
+    line = Line()
     for text, style in pieces:
         line.append(text, style=style)
-    ours, theirs = (Console(file=io.StringIO(), **CONSOLES["pipe"]) for _ in range(2))  # type: ignore[arg-type]
-    EventPrinter(ours)._line(line.copy())
-    theirs.print(line.copy(), soft_wrap=True)
+    ours = Out(io.StringIO())
+    assert ours.plain  # a StringIO is no terminal (and the tests run without FORCE_COLOR)
+    EventPrinter(ours)._line(line)
+    theirs = Console(file=io.StringIO(), **CONSOLES["pipe"])  # type: ignore[arg-type]
+    theirs.print(line.to_text(), soft_wrap=True)
     assert ours.file.getvalue() == theirs.file.getvalue()  # type: ignore[attr-defined]
