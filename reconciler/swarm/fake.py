@@ -173,7 +173,10 @@ class FakeSwarm:
             self._request("POST", "/networks/create")
             if any(n["Name"] == spec["Name"] for n in self._networks.values()):
                 raise NameTaken(f"POST /networks/create: network with name {spec['Name']} already exists", 409)
-            subnet = f"10.0.{len(self._networks) + 1}.0/24"
+            # The engine's default pool, 10.0.0.0/8 in /24s: past 10.0.255.0 comes 10.1.0.0 (a set with
+            # hundreds of networks, as bench F's plan at 10,000 manifests has).
+            number = len(self._networks) + 1
+            subnet = f"10.{number // 256}.{number % 256}.0/24"
             network_id = self._new_id()
             stored = store_network(spec, subnet, next(self._vxlan_ids))
             self._networks[network_id] = {"Name": stored["Name"], "Id": network_id, "Created": _now(), **stored}
