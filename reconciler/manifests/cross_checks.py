@@ -6,7 +6,7 @@ Called by ``reconciler.manifests.loading`` after each document passed its own mo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping, Sequence
 from ipaddress import IPv4Interface, IPv6Interface
 
 from reconciler.core.keys import ResourceKey
@@ -69,47 +69,65 @@ def _unique(loaded: list[LoadedManifest]) -> _Unique:
         if first is None:
             result.by_key[item.resource.key] = item
         else:
-            result.problems.append(
-                _problem(
-                    item,
-                    ("metadata", "name"),
-                    f"duplicate {item.resource.key}: first defined at {first.source.position()}",
-                )
-            )
+            result.problems.append(duplicate(item, first))
     return result
 
 
+def duplicate(item: LoadedManifest, first: LoadedManifest) -> ManifestProblem:
+    """``item`` has the key of the ``first`` manifest loaded with it."""
+    return _problem(
+        item, ("metadata", "name"), f"duplicate {item.resource.key}: first defined at {first.source.position()}"
+    )
+
+
 def _references(by_key: dict[str, LoadedManifest], broken: set[str], resolver: Resolver) -> list[ManifestProblem]:
+    problems = []
+    for item in by_key.values():
+        problems += reference_problems(item, resolver, broken)
+    return problems
+
+
+def reference_problems(item: LoadedManifest, resolver: Resolver, broken: Container[str]) -> list[ManifestProblem]:
     """Each reference must find a manifest by the namespace rule (``manifests.namespaces``), unless it
     may name an existing Swarm object or the document it would find failed its own checks."""
     problems = []
-    for item in by_key.values():
-        namespace = item.resource.namespace
-        for ref in item.resource.references():
-            key_text = ResourceKey.of(ref.kind, ref.name, ref.namespace)
-            candidates = {key_text, ResourceKey.of(ref.kind, ref.name, ref.namespace or namespace)}
-            if ref.kind not in KINDS:
-                problems.append(
-                    _problem(
-                        item, ref.field_path, f"unknown kind {shown(ref.kind)}: expected one of {', '.join(KINDS)}"
-                    )
-                )
-            elif resolver.reference(ref, namespace) is None and not candidates & broken and not ref.optional:
-                where = f" (in namespace {namespace!r} or without one)" if namespace and ref.namespace is None else ""
-                problems.append(_problem(item, ref.field_path, f"{key_text} is not declared in the manifests{where}"))
+    namespace = item.resource.namespace
+    for ref in item.resource.references():
+        key_text = ResourceKey.of(ref.kind, ref.name, ref.namespace)
+        candidates = (key_text, ResourceKey.of(ref.kind, ref.name, ref.namespace or namespace))
+        if ref.kind not in KINDS:
+            problems.append(
+                _problem(item, ref.field_path, f"unknown kind {shown(ref.kind)}: expected one of {', '.join(KINDS)}")
+            )
+        elif (
+            resolver.reference(ref, namespace) is None
+            and not any(candidate in broken for candidate in candidates)
+            and not ref.optional
+        ):
+            where = f" (in namespace {namespace!r} or without one)" if namespace and ref.namespace is None else ""
+            problems.append(_problem(item, ref.field_path, f"{key_text} is not declared in the manifests{where}"))
     return problems
 
 
 def _cycles(by_key: dict[str, LoadedManifest], resolver: Resolver) -> list[ManifestProblem]:
-    edges = {
-        key: [
-            found.key
-            for dep in item.resource.spec.depends_on
-            if (found := resolver.dependency(dep, item.resource.namespace)) is not None
-        ]
-        for key, item in by_key.items()
-        if isinstance(item.resource, Service)
-    }
+    edges = {key: dependencies(item, resolver) for key, item in by_key.items() if isinstance(item.resource, Service)}
+    return dependency_cycles(edges, by_key)
+
+
+def dependencies(item: LoadedManifest, resolver: Resolver) -> list[str]:
+    """The keys of the manifests a Service's ``dependsOn`` entries find."""
+    assert isinstance(item.resource, Service)
+    return [
+        found.key
+        for dep in item.resource.spec.depends_on
+        if (found := resolver.dependency(dep, item.resource.namespace)) is not None
+    ]
+
+
+def dependency_cycles(
+    edges: Mapping[str, Sequence[str]], by_key: Mapping[str, LoadedManifest]
+) -> list[ManifestProblem]:
+    """A problem at each service where a depth-first walk, in key order, meets a service it is still in."""
     problems: list[ManifestProblem] = []
     state: dict[str, int] = {}  # 1 visiting, 2 done
 
@@ -141,30 +159,42 @@ def _route_claims(by_key: dict[str, LoadedManifest], resolver: Resolver) -> list
             other = networks.setdefault(target.swarm_name if target else route.spec.service, item)
             other_network = other.resource.spec.network  # type: ignore[attr-defined]
             if other_network != route.spec.network:
-                problems.append(
-                    _problem(
-                        item,
-                        ("spec", "network"),
-                        f"{other.resource.key} reaches service {route.spec.service!r} on network {other_network!r}: "
-                        "routes to one service must use one network",
-                    )
-                )
+                problems.append(network_clash(item, other))
         path = route.spec.path_prefix or "/"
         for index, host in enumerate(route.spec.hosts or ["*"]):
             first = claims.setdefault((host, path), item)
             if first is not item:
-                problems.append(
-                    _problem(
-                        item,
-                        ("spec", "hosts", index) if route.spec.hosts else ("spec", "catchAll"),
-                        f"{host}{path} is already claimed by {first.resource.key} ({first.source.position()})",
-                    )
-                )
-        problems += _route_network(by_key[target.key] if target else None, item, route, resolver)
+                problems.append(claim_clash(item, index, first))
+        problems += route_network(by_key[target.key] if target else None, item, route, resolver)
     return problems
 
 
-def _route_network(
+def network_clash(item: LoadedManifest, other: LoadedManifest) -> ManifestProblem:
+    """Route ``item`` reaches its service on another network than the earlier Route ``other``."""
+    route = item.resource
+    assert isinstance(route, Route)
+    other_network = other.resource.spec.network  # type: ignore[attr-defined]
+    return _problem(
+        item,
+        ("spec", "network"),
+        f"{other.resource.key} reaches service {route.spec.service!r} on network {other_network!r}: "
+        "routes to one service must use one network",
+    )
+
+
+def claim_clash(item: LoadedManifest, index: int, first: LoadedManifest) -> ManifestProblem:
+    """Route ``item``'s host ``index`` (its path with it) is claimed by the earlier Route ``first``."""
+    route = item.resource
+    assert isinstance(route, Route)
+    host = route.spec.hosts[index] if route.spec.hosts else "*"
+    return _problem(
+        item,
+        ("spec", "hosts", index) if route.spec.hosts else ("spec", "catchAll"),
+        f"{host}{route.spec.path_prefix or '/'} is already claimed by {first.resource.key} ({first.source.position()})",
+    )
+
+
+def route_network(
     target: LoadedManifest | None, item: LoadedManifest, route: Route, resolver: Resolver
 ) -> list[ManifestProblem]:
     if target is None:
@@ -210,47 +240,59 @@ def _vrrp_clashes(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
         assert isinstance(vip, VirtualIP)
         first = router_ids.setdefault((vip.spec.interface, vip.spec.router_id), item)
         if first is not item:
-            problems.append(
-                _problem(
-                    item,
-                    ("spec", "routerId"),
-                    f"VRRP router id {vip.spec.router_id} on {vip.spec.interface} is already used by {first.resource.key}",
-                )
-            )
+            problems.append(router_id_clash(item, first))
         for index, address in enumerate(vip.spec.addresses):
             owner = next((other for a, other in addresses.items() if a.ip == address.ip), None)
             if owner is not None:
-                problems.append(
-                    _problem(
-                        item,
-                        ("spec", "addresses", index),
-                        f"{address.ip} is also held by {owner.resource.key}",
-                    )
-                )
+                problems.append(address_clash(item, index, owner))
             addresses.setdefault(address, item)
     return problems
+
+
+def router_id_clash(item: LoadedManifest, first: LoadedManifest) -> ManifestProblem:
+    vip = item.resource
+    assert isinstance(vip, VirtualIP)
+    return _problem(
+        item,
+        ("spec", "routerId"),
+        f"VRRP router id {vip.spec.router_id} on {vip.spec.interface} is already used by {first.resource.key}",
+    )
+
+
+def address_clash(item: LoadedManifest, index: int, owner: LoadedManifest) -> ManifestProblem:
+    vip = item.resource
+    assert isinstance(vip, VirtualIP)
+    return _problem(
+        item, ("spec", "addresses", index), f"{vip.spec.addresses[index].ip} is also held by {owner.resource.key}"
+    )
 
 
 def _vrrp_passwords(by_key: dict[str, LoadedManifest], contents: dict[str, bytes]) -> list[ManifestProblem]:
     problems = []
     for item in _of(by_key, VirtualIP):
-        vip = item.resource
-        assert isinstance(vip, VirtualIP)
-        if vip.spec.password is None:
-            continue
-        content = contents.get(ResourceKey.of("Secret", vip.spec.password.secret))
-        if content is None:
-            continue  # external or missing: the reference check speaks for a missing one
-        if not _valid_vrrp_password(content):
-            problems.append(
-                _problem(
-                    item,
-                    ("spec", "password", "secret"),
-                    f"the VRRP password must be 1-{VRRP_PASSWORD_MAX} ASCII characters without spaces, "
-                    "quotes, braces, '#', '!', '\\' or '$' (one trailing newline is allowed)",
-                )
-            )
+        problems += password_problems(item, contents)
     return problems
+
+
+def password_problems(item: LoadedManifest, contents: Mapping[str, bytes]) -> list[ManifestProblem]:
+    """VirtualIP ``item``'s password secret, when its content is in the set, must suit keepalived."""
+    vip = item.resource
+    assert isinstance(vip, VirtualIP)
+    if vip.spec.password is None:
+        return []
+    content = contents.get(ResourceKey.of("Secret", vip.spec.password.secret))
+    if content is None:
+        return []  # external or missing: the reference check speaks for a missing one
+    if _valid_vrrp_password(content):
+        return []
+    return [
+        _problem(
+            item,
+            ("spec", "password", "secret"),
+            f"the VRRP password must be 1-{VRRP_PASSWORD_MAX} ASCII characters without spaces, "
+            "quotes, braces, '#', '!', '\\' or '$' (one trailing newline is allowed)",
+        )
+    ]
 
 
 def _valid_vrrp_password(content: bytes) -> bool:

@@ -1,7 +1,8 @@
 """A manifest path to a validated ``ManifestSet``, or a ``ManifestError`` listing every problem.
 
 discover files → parse YAML with positions → validate each document against its kind's model →
-read `file:` contents → cross-resource checks → warnings (``warning_checks``, carried on the
+read `file:` contents → cross-resource checks (``cross_checks``, or ``incremental_checks`` across
+revisions) → warnings (``warning_checks``, carried on the
 result or the error, never blocking). Nothing is returned unless everything is valid: an
 invalid set is never partially applied. The problems listed are capped (``errors.capped``): per file
 and per run. Called by the CLI and by the controller for each revision.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -44,14 +45,18 @@ from reconciler.manifests.types import error_loc
 from reconciler.manifests.warning_checks import check_warnings
 from reconciler.manifests.yaml_source import MAX_FILE_BYTES, FieldPath, RevisionBudget, SourceDocument, parse_yaml
 
+if TYPE_CHECKING:  # the controller's, for its revisions; one-shot commands check the whole set
+    from reconciler.manifests.incremental_checks import CrossChecks
+
 __all__ = ["MAX_CONTENT_BYTES", "load_manifests"]
 
 MAX_CONTENT_BYTES = MAX_CONFIG_BYTES  # the most a config or secret file is read for (engine_limits)
 
 
-def load_manifests(path: str | Path, cache: ParseCache | None = None) -> ManifestSet:
+def load_manifests(path: str | Path, cache: ParseCache | None = None, checks: CrossChecks | None = None) -> ManifestSet:
     """``cache``: files whose bytes are unchanged since the last load with it are not parsed or
-    validated again (``parse_cache``); the result is the same as without it."""
+    validated again (``parse_cache``); ``checks``: the cross checks work out again only what changed
+    since the last load with it (``incremental_checks``). The result is the same without them."""
     found = discover(Path(path))
     problems = list(found.problems)
     loaded: list[LoadedManifest] = []
@@ -105,7 +110,7 @@ def load_manifests(path: str | Path, cache: ParseCache | None = None) -> Manifes
         cache.end_load()
     contents, content_problems = _read_contents(loaded, found.root)
     problems += content_problems
-    problems += check_set(loaded, contents, broken)
+    problems += checks.check(loaded, contents, broken) if checks is not None else check_set(loaded, contents, broken)
     problems += [p for p in _salvaged_references(loaded, salvaged, contents, broken) if p not in problems]
     warnings = check_warnings(loaded)
     if problems:

@@ -18,7 +18,7 @@ from reconciler.manifests.errors import ManifestProblem, dotted
 from reconciler.manifests.kinds.traefik import Middleware
 from reconciler.manifests.manifest_set import LoadedManifest
 
-__all__ = ["chain_cycles", "closure"]
+__all__ = ["chain_cycle", "chain_cycles", "closure"]
 
 
 def closure(names: Iterable[str], middlewares: Mapping[str, Middleware], namespace: str | None = None) -> list[str]:
@@ -41,25 +41,24 @@ def closure(names: Iterable[str], middlewares: Mapping[str, Middleware], namespa
 def chain_cycles(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
     """A problem at each chain through which a chain reaches itself."""
     middlewares = {item.resource.swarm_name: item for item in by_key.values() if isinstance(item.resource, Middleware)}
-    problems = []
-    for name, item in sorted(middlewares.items()):
-        assert isinstance(item.resource, Middleware)
-        for index, member in enumerate(item.resource.spec.chain_members()):
-            trail = _path_back(_member(member, item.resource.namespace, middlewares), name, middlewares)
-            if trail is not None:
-                path = ("spec", "options", "middlewares", index)
-                problems.append(
-                    ManifestProblem(
-                        item.source.position(path),
-                        item.resource.key,
-                        dotted(path),
-                        "chain runs into itself: "
-                        + " -> ".join([name, *trail])
-                        + " (Traefik refuses it: recursion detected)",
-                    )
-                )
-                break
-    return problems
+    return [problem for name, item in sorted(middlewares.items()) if (problem := chain_cycle(name, item, middlewares))]
+
+
+def chain_cycle(name: str, item: LoadedManifest, middlewares: Mapping[str, LoadedManifest]) -> ManifestProblem | None:
+    """A problem at Middleware ``item`` (Traefik name ``name``) when a member of its chain reaches it
+    again, at the first such member; ``middlewares`` is read by name only (``cross_index`` records it)."""
+    assert isinstance(item.resource, Middleware)
+    for index, member in enumerate(item.resource.spec.chain_members()):
+        trail = _path_back(_member(member, item.resource.namespace, middlewares), name, middlewares)
+        if trail is not None:
+            path = ("spec", "options", "middlewares", index)
+            return ManifestProblem(
+                item.source.position(path),
+                item.resource.key,
+                dotted(path),
+                "chain runs into itself: " + " -> ".join([name, *trail]) + " (Traefik refuses it: recursion detected)",
+            )
+    return None
 
 
 def _path_back(start: str, goal: str, middlewares: Mapping[str, LoadedManifest]) -> list[str] | None:

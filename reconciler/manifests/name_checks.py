@@ -16,7 +16,7 @@ from reconciler.manifests.kinds.service import Service
 from reconciler.manifests.kinds.virtual_ip import VirtualIP
 from reconciler.manifests.manifest_set import LoadedManifest
 
-__all__ = ["derived_name_clashes"]
+__all__ = ["derived_name_clash", "derived_name_clashes"]
 
 
 def derived_name_clashes(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
@@ -26,17 +26,19 @@ def derived_name_clashes(by_key: dict[str, LoadedManifest]) -> list[ManifestProb
     for item in by_key.values():
         if not isinstance(item.resource, VirtualIP):
             continue
-        derived = vip_service_name(item.resource.name)
-        owner = services.get(derived)
+        owner = services.get(vip_service_name(item.resource.name))
         if owner is not None:
-            path = ("metadata", "name")
-            problems.append(
-                ManifestProblem(
-                    item.source.position(path),
-                    item.resource.key,
-                    dotted(path),
-                    f"its keepalived service is named {derived!r}, the Swarm name of {owner.resource.key} "
-                    f"({owner.source.position()}): rename one of them",
-                )
-            )
+            problems.append(derived_name_clash(item, owner))
     return problems
+
+
+def derived_name_clash(item: LoadedManifest, owner: LoadedManifest) -> ManifestProblem:
+    """VirtualIP ``item``'s keepalived service would take Service ``owner``'s Swarm name."""
+    path = ("metadata", "name")
+    return ManifestProblem(
+        item.source.position(path),
+        item.resource.key,
+        dotted(path),
+        f"its keepalived service is named {vip_service_name(item.resource.name)!r}, the Swarm name of "
+        f"{owner.resource.key} ({owner.source.position()}): rename one of them",
+    )

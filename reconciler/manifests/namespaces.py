@@ -17,7 +17,7 @@ manifest set and so the renderers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from reconciler.core.keys import ResourceKey
 from reconciler.manifests.kinds.base import Reference, Resource
@@ -29,11 +29,22 @@ class Resolver:
     """Names to manifests by the rule above, over one set of resources."""
 
     def __init__(self, resources: Iterable[Resource]) -> None:
-        self._by_key: dict[str, Resource] = {}
-        self._by_swarm_name: dict[tuple[str, str], Resource] = {}
+        self._by_key: Mapping[str, Resource] = {}
+        self._by_swarm_name: Mapping[tuple[str, str], Resource] = {}
+        by_key: dict[str, Resource] = {}
+        by_swarm_name: dict[tuple[str, str], Resource] = {}
         for resource in resources:
-            self._by_key.setdefault(resource.key, resource)
-            self._by_swarm_name.setdefault((resource.KIND, resource.swarm_name), resource)
+            by_key.setdefault(resource.key, resource)
+            by_swarm_name.setdefault((resource.KIND, resource.swarm_name), resource)
+        self._by_key, self._by_swarm_name = by_key, by_swarm_name
+
+    @classmethod
+    def over(cls, by_key: Mapping[str, Resource], by_swarm_name: Mapping[tuple[str, str], Resource]) -> Resolver:
+        """The rule over indexes kept elsewhere: the first manifest of each key and of each (kind,
+        Swarm name), as ``__init__`` builds them (``cross_index`` passes views that record each lookup)."""
+        resolver = cls(())
+        resolver._by_key, resolver._by_swarm_name = by_key, by_swarm_name
+        return resolver
 
     def find(self, kind: str, name: str, namespace: str | None) -> Resource | None:
         """The manifest ``name`` means when written in ``namespace``, or None."""

@@ -16,7 +16,7 @@ from reconciler.manifests.errors import ManifestProblem, dotted
 from reconciler.manifests.kinds.service import Service
 from reconciler.manifests.manifest_set import LoadedManifest
 
-__all__ = ["port_clashes"]
+__all__ = ["port_clash", "port_clashes"]
 
 
 def port_clashes(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
@@ -35,18 +35,23 @@ def port_clashes(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
             mine[slot] = port.mode
             other = taken.get(slot)
             if other is not None and "ingress" in (other[0], port.mode):
-                path = ("spec", "ports", index, "published")
-                problems.append(
-                    ManifestProblem(
-                        item.source.position(path),
-                        item.resource.key,
-                        dotted(path),
-                        f"{port.published}/{port.protocol} is already published by {other[1].resource.key} "
-                        f"({other[1].source.position()}) in {other[0]} mode: Swarm refuses the second service "
-                        "(two services share a port only when both publish it in host mode)",
-                    )
-                )
+                problems.append(port_clash(item, index, *other))
         for port_slot, mode in mine.items():
             if port_slot not in taken or mode == "ingress":
                 taken[port_slot] = (mode, item)
     return problems
+
+
+def port_clash(item: LoadedManifest, index: int, mode: str, other: LoadedManifest) -> ManifestProblem:
+    """Service ``item``'s port ``index`` is taken by ``other``, which publishes it in ``mode``."""
+    assert isinstance(item.resource, Service)
+    port = item.resource.spec.ports[index]
+    path = ("spec", "ports", index, "published")
+    return ManifestProblem(
+        item.source.position(path),
+        item.resource.key,
+        dotted(path),
+        f"{port.published}/{port.protocol} is already published by {other.resource.key} "
+        f"({other.source.position()}) in {mode} mode: Swarm refuses the second service "
+        "(two services share a port only when both publish it in host mode)",
+    )

@@ -15,15 +15,22 @@ from reconciler.manifests.manifest_set import LoadedManifest
 from reconciler.manifests.swarm_templates import ID_LENGTH, TemplateFacts, hostname_problem, template_problem
 from reconciler.manifests.yaml_source import FieldPath
 
-__all__ = ["template_problems"]
+__all__ = ["item_template_problems", "template_problems"]
 
 
 def template_problems(by_key: dict[str, LoadedManifest]) -> list[ManifestProblem]:
     problems: list[ManifestProblem] = []
     for item in by_key.values():
-        for path, message in _service(item.resource) + _volume(item.resource):
-            problems.append(ManifestProblem(item.source.position(path), item.resource.key, dotted(path), message))
+        problems += item_template_problems(item)
     return problems
+
+
+def item_template_problems(item: LoadedManifest) -> list[ManifestProblem]:
+    """One manifest's template problems: they read nothing else of the set."""
+    found = _service(item.resource) + _volume(item.resource)
+    return [
+        ManifestProblem(item.source.position(path), item.resource.key, dotted(path), message) for path, message in found
+    ]
 
 
 def _service(resource: object) -> list[tuple[FieldPath, str]]:

@@ -5,8 +5,9 @@ good one stays in force; a revision whose files change while they are read is no
 event brings the settled one); an unchanged folder is not parsed again; when a Git sync feeds the
 folder, the folder and every symlink on the way to it must stay inside the checked-out revision,
 else the revision is refused. The revision is the Git commit when a Git sync feeds the folder,
-else a content hash of the manifests. A new revision is parsed (``manifests.parse_cache``), compiled
-(``state.compile_cache``) and hashed for its revision (``_Digests``) only where it changed. Called by the controller once per pass.
+else a content hash of the manifests. A new revision is parsed (``manifests.parse_cache``), cross-checked
+(``manifests.incremental_checks``), compiled (``state.compile_cache``) and hashed for its revision
+(``_Digests``) only where it changed. Called by the controller once per pass.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from reconciler.core.hashing import short_hash
 from reconciler.manifests.discovery import OutsideBase, resolve_inside
 from reconciler.manifests.errors import ManifestError
+from reconciler.manifests.incremental_checks import CrossChecks
 from reconciler.manifests.kinds.base import Resource
 from reconciler.manifests.loading import load_manifests
 from reconciler.manifests.manifest_set import ManifestSet
@@ -137,6 +139,7 @@ class ManifestSource:
         self.desired: DesiredState | None = None
         self._read: tuple[Path, Fingerprint] | None = None
         self.cache = ParseCache()  # unchanged files of the next revision are not parsed again
+        self.checks = CrossChecks()  # nor cross-checked again where nothing they read changed
         self.compiled: CompileCache[DesiredObject] = CompileCache()  # nor unchanged objects compiled again
         self._digests = _Digests()  # nor unchanged manifests hashed again for the revision
 
@@ -149,7 +152,7 @@ class ManifestSource:
         if (root, before) == self._read and self.desired is not None:
             return Unchanged()  # nothing on disk changed since the last good load: no need to parse again
         try:
-            manifests = load_manifests(root, self.cache)
+            manifests = load_manifests(root, self.cache, self.checks)
         except ManifestError as exc:
             return Refused(tuple(str(p) for p in exc.problems))
         if _fingerprint(root) != before:
