@@ -60,6 +60,8 @@ def _value(value: float | None, unit: str) -> str:
         return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
     if unit == "s":
         return f"{value:.2f} s"
+    if unit == "×":
+        return f"{value:.1f}×"
     if unit == "MiB":
         return f"{value:.1f} MiB"
     if unit in ("req", "objects", "services"):
