@@ -127,23 +127,35 @@ def dependencies(item: LoadedManifest, resolver: Resolver) -> list[str]:
 def dependency_cycles(
     edges: Mapping[str, Sequence[str]], by_key: Mapping[str, LoadedManifest]
 ) -> list[ManifestProblem]:
-    """A problem at each service where a depth-first walk, in key order, meets a service it is still in."""
+    """A problem at each service where a depth-first walk, in key order, meets a service it is still in.
+
+    The walk keeps its own stack: a ``dependsOn`` chain of a thousand services would go past Python's
+    recursion limit (a RecursionError instead of a verdict)."""
     problems: list[ManifestProblem] = []
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(key: str, trail: list[str]) -> None:
-        state[key] = 1
-        for dep in edges.get(key, []):
-            if state.get(dep) == 1:
-                cycle = [*trail[trail.index(dep) :], dep] if dep in trail else [key, dep]
-                problems.append(_problem(by_key[key], ("spec", "dependsOn"), "dependency cycle: " + " -> ".join(cycle)))
-            elif dep not in state:
-                visit(dep, [*trail, dep])
-        state[key] = 2
-
-    for key in sorted(edges):
-        if key not in state:
-            visit(key, [key])
+    state: dict[str, int] = {}  # 1 visiting (on ``trail``), 2 done
+    for root in sorted(edges):
+        if root in state:
+            continue
+        state[root] = 1
+        trail = [root]  # the walk's path from ``root``; ``pending`` holds each step's deps still to see
+        pending = [iter(edges.get(root, ()))]
+        while pending:
+            key = trail[-1]
+            for dep in pending[-1]:
+                if state.get(dep) == 1:
+                    cycle = [*trail[trail.index(dep) :], dep]
+                    problems.append(
+                        _problem(by_key[key], ("spec", "dependsOn"), "dependency cycle: " + " -> ".join(cycle))
+                    )
+                elif dep not in state:
+                    state[dep] = 1
+                    trail.append(dep)
+                    pending.append(iter(edges.get(dep, ())))
+                    break
+            else:
+                state[key] = 2
+                trail.pop()
+                pending.pop()
     return problems
 
 
