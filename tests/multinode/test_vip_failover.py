@@ -44,13 +44,15 @@ def holders(multinode: MultiNodeLab) -> list[str]:
     return found
 
 
-def wait_holder(multinode: MultiNodeLab, node: str, timeout: float) -> float:
+def wait_holder(multinode: MultiNodeLab, node: str, timeout: float, alone: bool = True) -> float:
+    """Seconds until ``node`` holds the address (alone, unless ``alone`` is false)."""
     began = time.monotonic()
     while time.monotonic() - began < timeout:
-        if holders(multinode) == [node]:
+        found = holders(multinode)
+        if found == [node] or (not alone and node in found):
             return time.monotonic() - began
         time.sleep(0.05)
-    raise AssertionError(f"{VIP} not on {node} alone within {timeout}s: {holders(multinode)}")
+    raise AssertionError(f"{VIP} not on {node}{' alone' if alone else ''} within {timeout}s: {holders(multinode)}")
 
 
 def manifests(folder: Path, image: str, priorities: dict[str, int], **spec: Any) -> None:
@@ -108,7 +110,10 @@ def test_failover_graceful_and_hard(multinode: MultiNodeLab, deployed: Path) -> 
     wait_holder(multinode, "node1", timeout=60)  # Swarm restarts the task; preemption takes it back
     began = time.monotonic()
     client.containers.get(keepalived_container(multinode, "node1")).kill()  # SIGKILL: silence
-    wait_holder(multinode, "node2", timeout=15)
+    # A killed keepalived cannot take its address off the interface: node1 keeps a stale copy until
+    # Swarm restarts its task (2 s delay plus the start, longer on a loaded machine), so what VRRP
+    # bounds is node2 taking the address over, not node2 being alone.
+    wait_holder(multinode, "node2", timeout=15, alone=False)
     hard = time.monotonic() - began
     print(f"\nfailover: graceful {graceful:.2f} s, SIGKILL {hard:.2f} s (VRRP bound {bound:.2f} s)")
     assert hard < bound + 1.5
