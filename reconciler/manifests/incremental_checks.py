@@ -39,13 +39,17 @@ __all__ = ["CrossChecks"]
 
 class CrossChecks:
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        """Forget every record and index (the lock stays: a waiting caller holds on to it)."""
         self._records: dict[int, Record] = {}  # id(resource) -> its record (the resource is held by it)
         self._indexes = Indexes()
         self._active: dict[str, Record] = {}  # key -> the manifest the set checks
         self._found: dict[object, tuple[ManifestProblem, ...]] = {}  # record, bucket or key -> its problems
         self._graph: dict[str, tuple[str, ...]] = {}
         self._cycles = CycleGuard()
-        self._lock = threading.Lock()
         self.examined = 0  # manifests examined by the last revision (for tests and the bench)
 
     def check(
@@ -55,7 +59,7 @@ class CrossChecks:
             try:
                 return self._check(loaded, contents, broken or set())
             except BaseException:
-                self.__init__()  # type: ignore[misc]  # half-updated indexes: the next revision starts afresh
+                self._reset()  # half-updated indexes: the next revision starts afresh
                 raise
 
     def _check(

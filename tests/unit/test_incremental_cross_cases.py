@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from reconciler.manifests.errors import ManifestError
@@ -49,3 +50,32 @@ def test_a_dependency_chain_longer_than_the_recursion_limit_is_judged_by_both(tm
     found = _problems(tmp_path, cache, checks)
     assert found == _problems(tmp_path, None, None)
     assert len(found) == 1 and "dependency cycle: Service/s0 -> Service/s1 ->" in found[0]
+
+
+def test_a_check_that_fails_half_way_leaves_the_next_revision_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A failure inside a revision forgets the half-updated indexes; the lock a waiting caller holds
+    # on to stays the same object, so two callers never check at once.
+    cache, checks = ParseCache(), CrossChecks()
+    _chain(tmp_path, 5, closed=False)
+    assert _problems(tmp_path, cache, checks) == []
+    lock = checks._lock
+    calls = 0
+    original = CrossChecks._note_changes
+
+    def fail_once(self: CrossChecks, *args: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise MemoryError("half way")
+        original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CrossChecks, "_note_changes", fail_once)
+    _chain(tmp_path, 5, closed=True)
+    with pytest.raises(MemoryError):
+        load_manifests(tmp_path, cache, checks)
+    assert checks._lock is lock and not lock.locked()
+    found = _problems(tmp_path, cache, checks)
+    assert found == _problems(tmp_path, None, None)
+    assert len(found) == 1 and "dependency cycle" in found[0]
