@@ -23,6 +23,7 @@ import pytest
 from tests.lab import Lab
 from tests.lab.debian_base import debian_tarball
 from tests.lab.host import _mounts_under
+from tests.lab.image_build import cache_dir
 
 pytestmark = pytest.mark.engine_agnostic  # installing on a fresh Debian: the same on every engine
 
@@ -36,7 +37,7 @@ CHROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 @pytest.fixture
 def rootfs(lab: Lab, tmp_path: Path) -> Iterator[Path]:
     """A fresh bookworm minbase with /proc and /dev mounted, unmounted and deleted afterwards."""
-    tarball = debian_tarball(lab.root / "cache" / "debian")
+    tarball = debian_tarball(cache_dir(lab.env()) / "debian")
     root = tmp_path / "rootfs"
     root.mkdir()
     subprocess.run(["tar", "--numeric-owner", "-C", str(root), "-xf", str(tarball)], check=True, timeout=300)

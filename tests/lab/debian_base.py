@@ -16,7 +16,8 @@ base the way the official image is made, minus debuerreotype's reproducibility t
    goes where the machine's apt goes.
 3. ``tar -C dir -c . | docker import`` with ``CMD ["/bin/bash"]`` and the usual ``PATH``.
 
-The tarball is cached in ``<lab dir>/cache/debian/`` (``bookworm-slim-r<N>.tar`` plus a ``.json`` that
+The tarball is cached in ``<cache>/debian/`` (``<cache>``: ``image_build.cache_dir``, the lab's own
+``<lab dir>/cache`` unless a test run shares one) (``bookworm-slim-r<N>.tar`` plus a ``.json`` that
 records the mirror, the time debootstrap took and the size), so a second lab (or a lab whose data root
 was wiped) only runs ``docker import``. An ``flock`` on ``cache/debian/.lock`` keeps two processes from
 debootstrapping or importing at once. Bump ``BASE_REVISION`` when the recipe changes: the cached tarball
@@ -40,7 +41,8 @@ from pathlib import Path
 from typing import IO, Final
 
 from tests.lab.host import LabError, _mounts_under
-from tests.lab.image_build import docker_import, file_lock, image_label, lab_dir, run_checked
+from tests.lab.image_build import cache_dir as image_cache_dir
+from tests.lab.image_build import docker_import, file_lock, image_label, load_saved_image, run_checked, save_image
 
 __all__ = [
     "BASE_REVISION",
@@ -326,20 +328,26 @@ def ensure_debian_base(
     """Make ``lab/debian:bookworm-slim`` (or ``image``) in the lab whose ``DOCKER_HOST`` is in ``env``,
     unless it is there (with this ``BASE_REVISION``).
 
-    The tarball comes from ``cache_dir`` (default ``<lab dir>/cache/debian``) when it was built before,
+    The tarball comes from ``cache_dir`` (default ``<cache>/debian``, see ``image_build.cache_dir``) when it was built before,
     else from debootstrap (about a minute; see the module docstring). Returns the image name.
     """
     wanted = str(BASE_REVISION)
     if image_label(env, image, REVISION_LABEL) == wanted:
         return image
-    cache = Path(cache_dir) if cache_dir is not None else lab_dir(env) / "cache" / "debian"
+    cache = Path(cache_dir) if cache_dir is not None else image_cache_dir(env) / "debian"
     tarball = cache / f"{SUITE}-slim-r{BASE_REVISION}.tar"
     with file_lock(cache / ".lock"):
         if image_label(env, image, REVISION_LABEL) == wanted:  # made meanwhile by another process
             return image
+        # An earlier lab of this run saved it: loaded, it keeps its image ID, so the images built on
+        # it find their inputs unchanged and are loaded too rather than built.
+        if load_saved_image(env, image, wanted) and image_label(env, image, REVISION_LABEL) == wanted:
+            return image
         if not tarball.is_file():
             _build_tarball(tarball, tarball.with_suffix(".json"))
         _import(env, tarball, image)
+        if image == DEBIAN_IMAGE:
+            save_image(env, image, wanted)
     return image
 
 
@@ -356,7 +364,7 @@ def debian_tarball(cache_dir: str | os.PathLike[str]) -> Path:
 
 def base_record(env: Mapping[str, str], *, cache_dir: str | os.PathLike[str] | None = None) -> dict[str, object]:
     """What the cached tarball's ``.json`` says about its build (mirror, seconds, bytes); {} if none."""
-    cache = Path(cache_dir) if cache_dir is not None else lab_dir(env) / "cache" / "debian"
+    cache = Path(cache_dir) if cache_dir is not None else image_cache_dir(env) / "debian"
     meta = cache / f"{SUITE}-slim-r{BASE_REVISION}.json"
     try:
         data = json.loads(meta.read_text())

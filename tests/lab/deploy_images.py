@@ -21,13 +21,15 @@ PyPI is not used from inside a build: HTTPS from a container does not work on ev
 the lab (on the development machines outbound TLS goes through an intercepting proxy whose CA only the
 host trusts, so pip in a build container fails with CERTIFICATE_VERIFY_FAILED). The
 dependency wheels are made on the host with the host's pip configuration (``pip wheel``, cached in
-``<lab dir>/cache/reconciler/wheels-<hash of the requirements>/``) and put into the ``wheels/`` folder of a
+``<cache>/reconciler/wheels-<hash of the requirements>/``, where ``<cache>`` is ``image_build.cache_dir``) and put into the ``wheels/`` folder of a
 build context assembled in ``<lab dir>/cache/reconciler/context/`` (``Dockerfile``, ``pyproject.toml``,
 ``README.md``, ``reconciler/``, ``wheels/``); the root ``Dockerfile`` then installs from them only.
 
 Each image carries the label ``lab.inputs``, a hash of everything it was built from (Dockerfile, the
 context's files, the base image's ID, build arguments): an image whose label matches is not rebuilt, a
 changed source file rebuilds it. An ``flock`` per image keeps two processes from building it at once.
+With a shared cache (``RECONCILER_LAB_CACHE``, set by ``scripts/test``) a built image is also saved
+there under its inputs hash, and a lab that wants the same inputs loads it instead of building.
 
 Only the standard library is used here.
 """
@@ -47,7 +49,18 @@ from typing import Final
 
 from tests.lab.debian_base import ensure_debian_base
 from tests.lab.host import LabError
-from tests.lab.image_build import docker_cli, file_lock, image_id, image_label, inspect_image, lab_dir, run_checked
+from tests.lab.image_build import (
+    cache_dir,
+    docker_cli,
+    file_lock,
+    image_id,
+    image_label,
+    inspect_image,
+    lab_dir,
+    load_saved_image,
+    run_checked,
+    save_image,
+)
 
 __all__ = [
     "KEEPALIVED_IMAGE",
@@ -134,20 +147,22 @@ def build_image(
     wanted = _inputs_hash(env, dockerfile, context, build_args, extra_inputs)
     if image_label(env, image, INPUTS_LABEL) == wanted:
         return image
-    lock = lab_dir(env) / "cache" / "images" / f".lock-{re.sub(r'[^A-Za-z0-9_.-]', '_', image)}"
+    lock = cache_dir(env) / "images" / f".lock-{re.sub(r'[^A-Za-z0-9_.-]', '_', image)}"
     with file_lock(lock):
         if image_label(env, image, INPUTS_LABEL) == wanted:
             return image
         previous = image_id(env, image)
-        argv = [docker_cli(env), "build", "--pull=false", "--rm", "--force-rm", "-t", image, "-f", str(dockerfile)]
-        argv += ["--label", f"{INPUTS_LABEL}={wanted}"]
-        for name, value in sorted(build_args.items()):
-            argv += ["--build-arg", f"{name}={value}"]
-        network = os.environ.get(BUILD_NETWORK_ENV) or env.get(BUILD_NETWORK_ENV)
-        if network:
-            argv += ["--network", network]
-        argv.append(str(context))
-        run_checked(argv, timeout=BUILD_TIMEOUT, env=dict(env, DOCKER_BUILDKIT="0"))
+        if not (load_saved_image(env, image, wanted) and image_label(env, image, INPUTS_LABEL) == wanted):
+            argv = [docker_cli(env), "build", "--pull=false", "--rm", "--force-rm", "-t", image, "-f", str(dockerfile)]
+            argv += ["--label", f"{INPUTS_LABEL}={wanted}"]
+            for name, value in sorted(build_args.items()):
+                argv += ["--build-arg", f"{name}={value}"]
+            network = os.environ.get(BUILD_NETWORK_ENV) or env.get(BUILD_NETWORK_ENV)
+            if network:
+                argv += ["--network", network]
+            argv.append(str(context))
+            run_checked(argv, timeout=BUILD_TIMEOUT, env=dict(env, DOCKER_BUILDKIT="0"))
+            save_image(env, image, wanted)
         # The image the tag pointed to before is untagged now: on the lab's vfs driver every such image
         # costs its full size on disk. Removed unless something still uses it (then rmi refuses, fine).
         if previous and previous != image_id(env, image):
@@ -197,7 +212,7 @@ def host_wheels(env: Mapping[str, str], repo: Path = REPO_ROOT) -> Path:
     The project itself is not among them: the image builds its wheel from the context's sources."""
     requirements = _requirements(repo)
     key = hashlib.sha256("\0".join(requirements).encode()).hexdigest()[:12]
-    cache = lab_dir(env) / "cache" / "reconciler"
+    cache = cache_dir(env) / "reconciler"
     wheels = cache / f"wheels-{key}"
     if wheels.is_dir() and any(wheels.glob("*.whl")):
         return wheels

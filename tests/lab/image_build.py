@@ -3,7 +3,11 @@ what the engine knows about an image, running a build step with a readable failu
 and ``docker import`` of a streamed root filesystem.
 
 An environment (``env``) is what ``Lab.env()`` returns: ``DOCKER_HOST=unix://<lab dir>/docker.sock``
-plus ``PATH``. Callers: ``tests/lab/images.py`` (busybox and stand-in images), ``tests/lab/traefik.py``
+plus ``PATH``. Caches (wheels, tarballs, saved images) live in ``cache_dir(env)``: ``<lab dir>/cache``, gone
+with the lab, or the folder named by ``RECONCILER_LAB_CACHE``, which outlives a lab: ``scripts/test`` sets
+it for one run, so the second engine's pass loads what the first built (``docker save``/``docker load``:
+the same image IDs, so what stands on a base finds its inputs unchanged) instead of building it again.
+Callers: ``tests/lab/images.py`` (busybox and stand-in images), ``tests/lab/traefik.py``
 (``lab/traefik:3``), ``tests/lab/debian_base.py`` (the debootstrapped base) and
 ``tests/lab/deploy_images.py`` (``docker build`` of the project's Dockerfiles). Failures raise
 ``LabError`` (or the ``error`` class a caller passes) with the command and the tail of its output.
@@ -28,7 +32,9 @@ from tests.lab.engine import DEFAULT_LAB_DIR, LAB_DIR_ENV
 from tests.lab.host import LabError
 
 __all__ = [
+    "CACHE_ENV",
     "LOCK_TIMEOUT",
+    "cache_dir",
     "docker_cli",
     "docker_import",
     "file_lock",
@@ -36,10 +42,14 @@ __all__ = [
     "image_label",
     "inspect_image",
     "lab_dir",
+    "load_saved_image",
     "run_checked",
+    "save_image",
     "tail",
 ]
 
+#: A cache folder shared by the labs of one test run (``scripts/test``); unset: each lab's own.
+CACHE_ENV: Final = "RECONCILER_LAB_CACHE"
 #: How long a build waits for another process's build of the same thing (a debootstrap takes minutes).
 LOCK_TIMEOUT: Final = 2400.0
 
@@ -55,6 +65,45 @@ def lab_dir(env: Mapping[str, str]) -> Path:
     if host.startswith("unix://") and host.endswith("/docker.sock"):
         return Path(host.removeprefix("unix://")).parent
     return Path(env.get(LAB_DIR_ENV) or os.environ.get(LAB_DIR_ENV) or DEFAULT_LAB_DIR)
+
+
+def cache_dir(env: Mapping[str, str]) -> Path:
+    """Where builds keep what they may reuse: ``$RECONCILER_LAB_CACHE`` if set, else ``<lab dir>/cache``."""
+    shared = os.environ.get(CACHE_ENV) or env.get(CACHE_ENV)
+    return Path(shared) if shared else lab_dir(env) / "cache"
+
+
+def _archive(env: Mapping[str, str], image: str, key: str) -> Path | None:
+    """The ``docker save`` archive of ``image`` built from inputs ``key``; None without a shared cache
+    (a lab's own cache goes with the lab: saving there would only cost time)."""
+    shared = os.environ.get(CACHE_ENV) or env.get(CACHE_ENV)
+    if not shared:
+        return None
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in image)
+    return Path(shared) / "images" / f"{name}-{key}.tar"
+
+
+def load_saved_image(env: Mapping[str, str], image: str, key: str) -> bool:
+    """``docker load`` the archive another lab of this run saved for ``image`` and ``key``; False if none."""
+    archive = _archive(env, image, key)
+    if archive is None or not archive.is_file():
+        return False
+    run_checked([docker_cli(env), "load", "-q", "-i", str(archive)], timeout=600, env=env)
+    return True
+
+
+def save_image(env: Mapping[str, str], image: str, key: str) -> None:
+    """``docker save`` ``image`` for the labs that come later in this run (nothing without a shared cache)."""
+    archive = _archive(env, image, key)
+    if archive is None or archive.is_file():
+        return
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    partial = archive.with_name(f".{archive.name}.{os.getpid()}.part")
+    try:
+        run_checked([docker_cli(env), "save", "-o", str(partial), image], timeout=600, env=env)
+        partial.replace(archive)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def inspect_image(env: Mapping[str, str], image: str, template: str) -> str | None:

