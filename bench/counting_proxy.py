@@ -148,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
-        if answer.will_close:
+        if answer.will_close and self._upstream is not None:
             self._upstream.close()
             self._upstream = None
 

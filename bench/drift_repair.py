@@ -145,10 +145,14 @@ def run(ctx: Context) -> list[Row]:
     rows: list[Row] = []
     ctx.details["drift_repair"] = {"repeats": repeats, "timeouts": timeouts, "poll_step_s": 0.005}
     for kind, got in results.items():
-        repair, call, event = summary(got["repair"]), summary(got["call"]), summary(got["event"])
-        ctx.details["drift_repair"][kind] = {"repair_s": repair, "drift_call_s": call, "event_latency_s": event}
+        repair, call, delivered = summary(got["repair"]), summary(got["call"]), summary(got["event"])
+        ctx.details["drift_repair"][kind] = {"repair_s": repair, "drift_call_s": call, "event_latency_s": delivered}
         p50 = (repair["p50"] or 0) * 1000
-        note = f"event delivered {event['p50'] * 1000:.0f} ms after the drift call began (p50)" if event["p50"] else ""
+        note = (
+            f"event delivered {delivered['p50'] * 1000:.0f} ms after the drift call began (p50)"
+            if delivered["p50"]
+            else ""
+        )
         if timeouts.get(kind):
             note += f"; {timeouts[kind]} not repaired within 10 s"
         rows.append(Row("J drift repair", f"{kind}: p50 of {repair['n']}", p50, "ms", (call["p50"] or 0) * 1000,
