@@ -5,7 +5,6 @@ blocked, or a service whose tasks do not run), 2 error."""
 from __future__ import annotations
 
 import json
-import urllib.request
 from typing import Any
 
 import click
@@ -14,6 +13,8 @@ from reconciler.cli.context import EXIT_OK, EXIT_PROBLEMS, settings
 
 
 def _from_controller(ctx: click.Context, url: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    import urllib.request  # here: only `status --controller` speaks HTTP
+
     from reconciler.cli.failing import fail
 
     try:
@@ -48,7 +49,7 @@ def status(ctx: click.Context, path: str, controller: str | None) -> None:
 
     # First, so that the engine answers while the rest is imported and the manifests load.
     docker_host = settings(ctx).docker_host
-    read = EngineRead(docker_host) if controller else EngineRead.start(path, docker_host)  # with --controller: unused
+    read = None if controller else EngineRead.start(path, docker_host)  # --controller asks no engine
     # Here, not at the top: `status --help` needs none of the engine, the models, the docker SDK or rich.
     from rich.table import Table
 
@@ -61,8 +62,8 @@ def status(ctx: click.Context, path: str, controller: str | None) -> None:
 
     conf = settings(ctx)
     report: dict[str, Any] = {}
-    if controller:
-        rows, report = _from_controller(ctx, controller)
+    if read is None:  # --controller
+        rows, report = _from_controller(ctx, str(controller))
     else:
         # An empty folder is no danger here (it lists what is managed, and exits 1): allowed.
         plan = planned_or_exit(ctx, path, conf, PlanOptions(), read, allow_empty=True).plan

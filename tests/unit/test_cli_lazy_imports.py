@@ -26,6 +26,7 @@ NOT_FOR_HELP = (
     "reconciler.runtime.manager",
     "reconciler.importing.compose_import",
     "reconciler.importing.live_swarm",
+    "urllib.request",  # only `status --controller` speaks HTTP as a client
 )
 EVERY_HELP = [
     ["--help"],
