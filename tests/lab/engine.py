@@ -69,6 +69,7 @@ from tests.lab.host import (
     _umount,
     _wait_gone,
     _which,
+    mount_data_tmpfs,
     unix_request,
 )
 
@@ -305,6 +306,7 @@ class Lab:
         self.root.chmod(0o711)
         (self.root / MARKER).write_text("swarm-reconciler test lab: `python -m tests.lab down` deletes this\n")
         self.data_dir.mkdir(exist_ok=True)
+        mount_data_tmpfs(self.data_dir)
         self.exec_dir.mkdir(exist_ok=True)
         self._proc = self._spawn(token)
         self.started = True

@@ -33,6 +33,7 @@ from tests.lab.host import (
     _signal,
     _stop,
     _wait_gone,
+    mount_data_tmpfs,
     unix_request,
 )
 from tests.lab.multinode.layout import MULTI_NAME, Node
@@ -70,7 +71,11 @@ def nsenter_argv(n: Node) -> list[str]:
 
 def prepare(n: Node) -> None:
     """Folders of a node, and its UTS namespace (bind-mounted on ``ns/nodeN.uts``) named nodeN."""
-    for folder in (n.dir, n.data_dir, n.exec_dir, n.uts_file.parent):
+    n.dir.mkdir(parents=True, exist_ok=True)
+    # The whole node folder, not its data root: a node stopped and started again (a restart, a power cut)
+    # keeps its data, and stopping a node unmounts what is under data/ and exec/, not nodeN/ itself.
+    mount_data_tmpfs(n.dir)
+    for folder in (n.data_dir, n.exec_dir, n.uts_file.parent):
         folder.mkdir(parents=True, exist_ok=True)
     # Its own daemon.json (not /etc/docker's), whose only setting is its own engine key: dockerd 20.10
     # writes /etc/docker/key.json otherwise, and every node would share one engine ID.
