@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 from tests.lab import Lab
+from tests.lab.host import TMPFS_ENV
 
 if TYPE_CHECKING:
     import docker
@@ -85,3 +87,15 @@ def test_second_up_reuses_the_running_lab(lab: Lab) -> None:
     assert again.pid == pid
     assert again.state() == lab.state()
     assert lab._lab_dockerds() == [pid]
+
+
+def test_the_data_root_is_a_tmpfs_unless_turned_off(lab: Lab) -> None:
+    # mountinfo: field 5 is the mount point, the field after " - " the filesystem type. dockerd also
+    # bind-mounts its data root onto itself, so the folder may be listed twice.
+    types = set()
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            before, _, after = line.partition(" - ")
+            if before.split()[4] == str(lab.data_dir):
+                types.add(after.split()[0])
+    assert ("tmpfs" in types) is (os.environ.get(TMPFS_ENV, "1") != "0"), types

@@ -3,7 +3,8 @@
 The lab is a private ``dockerd`` whose whole state lives in one folder (default ``/var/tmp/srlab``,
 overridable with ``RECONCILER_LAB_DIR``)::
 
-    data/         --data-root (images, volumes, swarm raft, the managed containerd's root)
+    data/         --data-root (images, volumes, swarm raft, the managed containerd's root): a tmpfs
+                  (``host.mount_data_tmpfs``) unless ``RECONCILER_LAB_TMPFS=0``
     exec/         --exec-root (netns mounts, the managed containerd's state and socket)
     docker.sock   --host unix://...
     docker.pid    --pidfile

@@ -72,8 +72,8 @@ def nsenter_argv(n: Node) -> list[str]:
 def prepare(n: Node) -> None:
     """Folders of a node, and its UTS namespace (bind-mounted on ``ns/nodeN.uts``) named nodeN."""
     n.dir.mkdir(parents=True, exist_ok=True)
-    # The whole node folder, not its data root: a node stopped and started again (a restart, a power cut)
-    # keeps its data, and stopping a node unmounts what is under data/ and exec/, not nodeN/ itself.
+    # The whole node folder, not its data root: stopping a node (``stop_node``, a restart or a power cut)
+    # unmounts data/ and exec/ themselves and all under them, and the node must find its data again.
     mount_data_tmpfs(n.dir)
     for folder in (n.data_dir, n.exec_dir, n.uts_file.parent):
         folder.mkdir(parents=True, exist_ok=True)

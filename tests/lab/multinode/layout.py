@@ -18,6 +18,7 @@ The whole state lives in one folder (default ``/var/tmp/srlab-multi``, or ``$REC
 
     lab.json            token, created time, node pids, what the host looked like before the lab
     ns/nodeN.uts        the node's UTS namespace (a bind mount: its hostname is nodeN)
+    nodeN/              a tmpfs with all of the node's below (``host.mount_data_tmpfs``) unless ``RECONCILER_LAB_TMPFS=0``
     nodeN/data/         --data-root (images, swarm raft, the node's managed containerd's root)
     nodeN/exec/         --exec-root (sandbox netns mounts, the managed containerd's state and socket)
     nodeN/docker.sock   --host unix://...
