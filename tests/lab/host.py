@@ -171,7 +171,8 @@ TMPFS_ENV = "RECONCILER_LAB_TMPFS"
 
 
 def mount_data_tmpfs(path: Path) -> None:
-    """Mount a tmpfs on ``path`` (an empty folder a lab's dockerd keeps its data in), unless one is there.
+    """Mount a tmpfs on ``path`` (a new, empty folder: the lab's data root, or a three-node lab's node
+    folder, which holds that node's data root), unless one is mounted there already.
 
     ``--storage-driver vfs`` copies every image layer whole, so a lab's data root holds tens of thousands
     of files after the image tests: deleting them from disk took 40-80 s per lab at the end of a CI pass,
